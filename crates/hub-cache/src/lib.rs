@@ -1,0 +1,21 @@
+//! The Hugging Face hub cache on disk, byte-compatible with Python's `huggingface_hub`.
+//!
+//! Synchronous and dependency-light (std, walkdir, thiserror, tracing): a crate that only inspects or
+//! fills the cache takes this crate alone, with no async runtime and no network stack.
+//!
+//! ```
+//! use hub_cache::{Cache, Repo};
+//! let cache = Cache::new("/tmp/hub");
+//! let repo = Repo::model("openai-community/gpt2").unwrap();
+//! assert_eq!(
+//!     cache.repo(&repo).path(),
+//!     std::path::Path::new("/tmp/hub/models--openai-community--gpt2")
+//! );
+//! ```
+
+pub mod env;
+pub mod layout;
+pub mod repo;
+
+pub use layout::{Cache, RepoDir};
+pub use repo::{CommitHash, Repo, RepoId, RepoType};

@@ -1,0 +1,5 @@
+//! Support code for the workspace integration tests (`it/`) and for `cargo xtask`:
+//! the Python oracle (pinned `huggingface_hub` in a virtualenv this crate creates itself) and the
+//! deterministic fixture caches.
+
+pub mod oracle;
