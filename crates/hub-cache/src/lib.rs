@@ -13,9 +13,19 @@
 //! );
 //! ```
 
+pub mod assets;
 pub mod env;
 pub mod layout;
+pub mod lock;
+pub mod lookup;
 pub mod repo;
+pub mod tree;
+pub mod write;
 
 pub use layout::{Cache, RepoDir};
 pub use repo::{CommitHash, Repo, RepoId, RepoType};
+
+pub use assets::cached_assets_path;
+pub use lock::FileLock;
+pub use lookup::{CachedFile, CachedSnapshot};
+pub use write::{BlobOrigin, RepoWriter, Symlinks, WriteOptions};
