@@ -1,4 +1,8 @@
 //! Workspace integration tests: one binary, one module per feature.
 
+mod assets;
+mod cache_write;
+mod locks;
+mod lookup;
 mod oracle;
 mod tidy;

@@ -55,8 +55,13 @@ pub fn validate_filename(filename: &str) -> Result<(), InvalidFilename> {
         return Err(InvalidFilename::ParentSegment(filename.to_owned()));
     }
     // PurePosixPath: a root is a leading `/`. PureWindowsPath of each part (no `/` left in it): a root is a
-    // leading `\` (also the start of UNC), a drive is any character followed by `:`.
-    let windows_anchored = |part: &str| part.starts_with('\\') || part.chars().nth(1) == Some(':');
+    // leading `\` (also the start of UNC), a drive is an ASCII letter followed by `:` (Python 3.11's
+    // pathlib, the oracle's; 3.12+ takes any character before `:` as a drive).
+    let windows_anchored = |part: &str| {
+        let bytes = part.as_bytes();
+        part.starts_with('\\')
+            || (bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':')
+    };
     if filename.starts_with('/') || filename.split('/').any(windows_anchored) {
         return Err(InvalidFilename::Anchored(filename.to_owned()));
     }
@@ -429,12 +434,13 @@ mod tests {
             "a\\b",
             "é/ü.txt",
             "ab:c/d",
+            "1:x",
         ] {
             assert!(validate_filename(ok).is_ok(), "{ok:?}");
         }
         for bad in [
             "..", "../a", "a/..", "a\\..\\b", "/a", "\\a", "C:x", "a/C:x", "\\\\h\\s", "a/\\b",
-            "1:x", "a:b/c",
+            "a:b/c",
         ] {
             assert!(validate_filename(bad).is_err(), "{bad:?}");
         }
