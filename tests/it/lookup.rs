@@ -74,13 +74,24 @@ fn fixture() -> Fixture {
 
     let alpha = cache.writer(&repo(RepoType::Model, "org/alpha"), options);
     let (c1, c2, c3, c4) = (commit(1), commit(2), commit(3), commit(4));
-    alpha.write_ref("main", &c1).unwrap();
-    alpha.write_ref("v1.0", &c2).unwrap();
-    alpha.write_ref("refs/pr/1", &c3).unwrap();
-    alpha.write_ref("1111111", &c1).unwrap();
-    alpha.write_ref(&c1.as_str().to_uppercase(), &c1).unwrap();
+    alpha
+        .write_ref("main", &c1)
+        .expect("building the fixture cache");
+    alpha
+        .write_ref("v1.0", &c2)
+        .expect("building the fixture cache");
+    alpha
+        .write_ref("refs/pr/1", &c3)
+        .expect("building the fixture cache");
+    alpha
+        .write_ref("1111111", &c1)
+        .expect("building the fixture cache");
+    alpha
+        .write_ref(&c1.as_str().to_uppercase(), &c1)
+        .expect("building the fixture cache");
     // A ref written by someone else with a trailing newline: upstream reads it raw, so it never matches.
-    fs::write(alpha.dir().ref_path("newline"), format!("{c1}\n")).unwrap();
+    fs::write(alpha.dir().ref_path("newline"), format!("{c1}\n"))
+        .expect("building the fixture cache");
     put_file(&alpha, &c1, "README.md", b"# alpha\n");
     put_file(&alpha, &c1, "config.json", b"{\"a\": 1}");
     put_file(&alpha, &c1, "sub/dir/file.txt", b"nested");
@@ -94,9 +105,15 @@ fn fixture() -> Fixture {
     put_file(&alpha, &c2, "config.json", b"{\"a\": 1}");
     put_file(&alpha, &c3, "model.bin", b"weights");
     put_file(&alpha, &c4, "detached.txt", b"detached");
-    alpha.mark_no_exist(&c1, "missing.txt").unwrap();
-    alpha.mark_no_exist(&c1, "sub/nope.txt").unwrap();
-    alpha.mark_no_exist(&c4, "gone.txt").unwrap();
+    alpha
+        .mark_no_exist(&c1, "missing.txt")
+        .expect("building the fixture cache");
+    alpha
+        .mark_no_exist(&c1, "sub/nope.txt")
+        .expect("building the fixture cache");
+    alpha
+        .mark_no_exist(&c4, "gone.txt")
+        .expect("building the fixture cache");
 
     // Listings: complete for c1, one uncached file for c2, none for c3.
     let listing = |files: &[&str]| Listing {
@@ -120,7 +137,8 @@ fn fixture() -> Fixture {
         "sub/dir/file.txt",
         "dossier/\u{e9}t\u{e9} \u{1f600}.txt",
     ];
-    tree::write(alpha.dir().path(), c1.as_str(), &listing(&c1_files)).unwrap();
+    tree::write(alpha.dir().path(), c1.as_str(), &listing(&c1_files))
+        .expect("building the fixture cache");
     let c2_files = [
         "README.md",
         "config.json",
@@ -129,19 +147,26 @@ fn fixture() -> Fixture {
         "extra/b.txt",
         "extra/c.txt",
     ];
-    tree::write(alpha.dir().path(), c2.as_str(), &listing(&c2_files)).unwrap();
+    tree::write(alpha.dir().path(), c2.as_str(), &listing(&c2_files))
+        .expect("building the fixture cache");
 
     let data = cache.writer(&repo(RepoType::Dataset, "org/data"), options);
-    data.write_ref("main", &commit(5)).unwrap();
+    data.write_ref("main", &commit(5))
+        .expect("building the fixture cache");
     put_file(&data, &commit(5), "data/train.csv", b"a,b\n1,2\n");
     let space = cache.writer(&repo(RepoType::Space, "org/app"), options);
-    space.write_ref("main", &commit(6)).unwrap();
+    space
+        .write_ref("main", &commit(6))
+        .expect("building the fixture cache");
     put_file(&space, &commit(6), "app.py", b"print()\n");
     let kernel = cache.writer(&repo(RepoType::Kernel, "org/kern"), options);
-    kernel.write_ref("main", &commit(7)).unwrap();
+    kernel
+        .write_ref("main", &commit(7))
+        .expect("building the fixture cache");
     put_file(&kernel, &commit(7), "build.toml", b"[k]\n");
     let gpt2 = cache.writer(&repo(RepoType::Model, "gpt2"), options);
-    gpt2.write_ref("main", &commit(8)).unwrap();
+    gpt2.write_ref("main", &commit(8))
+        .expect("building the fixture cache");
     put_file(&gpt2, &commit(8), "config.json", b"{}");
     Fixture { _tmp: tmp, cache }
 }
@@ -224,7 +249,7 @@ fn queries_json(queries: &[Query]) -> String {
         .iter()
         .map(|(t, id, f, rev)| serde_json::json!({"repo_type": t, "repo_id": id, "filename": f, "revision": rev}))
         .collect();
-    serde_json::to_string(&list).unwrap()
+    serde_json::to_string(&list).expect("serializing queries")
 }
 
 fn parse_repo(repo_type: &str, id: &str) -> Option<Repo> {
@@ -297,13 +322,23 @@ print(json.dumps(out))
 
 fn ours_offline(cache: &Cache, query: &serde_json::Value) -> String {
     let s = |k: &str| query[k].as_str();
-    let repo = parse_repo(s("repo_type").unwrap(), s("repo_id").unwrap()).unwrap();
+    let repo = parse_repo(
+        s("repo_type").expect("well-formed query"),
+        s("repo_id").expect("well-formed query"),
+    )
+    .expect("well-formed query");
     let result = if s("kind") == Some("file") {
-        cache.cached_file(&repo, s("revision"), s("filename").unwrap())
+        cache.cached_file(
+            &repo,
+            s("revision"),
+            s("filename").expect("well-formed query"),
+        )
     } else {
-        let allow: Option<Vec<String>> = query["allow"]
-            .as_array()
-            .map(|a| a.iter().map(|v| v.as_str().unwrap().to_owned()).collect());
+        let allow: Option<Vec<String>> = query["allow"].as_array().map(|a| {
+            a.iter()
+                .map(|v| v.as_str().expect("well-formed query").to_owned())
+                .collect()
+        });
         // Patterns here are plain names or `*.ext`; the real filter lives in hub-sync.
         let wanted = |path: &str| {
             allow.as_ref().is_none_or(|allow| {
