@@ -23,6 +23,31 @@
 //! path (leaving `blobs/` without it), an already-present blob is copied. A warning is logged once per
 //! folder unless `HF_HUB_DISABLE_SYMLINKS_WARNING` is set; `HF_HUB_DISABLE_SYMLINKS` forces this mode
 //! without probing and without warning.
+//!
+//! ```
+//! use std::io::Write;
+//! use hub_cache::{BlobOrigin, Cache, CachedFile, CommitHash, Repo, WriteOptions};
+//! use hub_cache::lock::FileLock;
+//!
+//! let tmp = tempfile::tempdir()?;
+//! let cache = Cache::new(tmp.path());
+//! let repo = Repo::model("org/name")?;
+//! let commit = CommitHash::new("0123456789abcdef0123456789abcdef01234567").expect("40 hex");
+//! let writer = cache.writer(&repo, WriteOptions::default());
+//! writer.write_ref("main", &commit)?;
+//! let etag = "a3f0c1de2b9b8f33e2a5f8e2a1c0b7d6e5f4a3b2";
+//! let _lock = FileLock::new(cache.blob_lock_path(&repo, etag)).acquire()?;
+//! let mut blob = writer.create_incomplete_blob(etag)?;
+//! blob.file.write_all(b"hello")?;
+//! writer.publish_blob(&blob.path, etag)?;
+//! writer.link_pointer(&commit, "docs/README.md", etag, BlobOrigin::Downloaded)?;
+//! cache.ensure_cachedir_tag()?;
+//! assert!(matches!(
+//!     cache.try_to_load_from_cache(&repo, "docs/README.md", None)?,
+//!     CachedFile::Found(_)
+//! ));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
@@ -322,27 +347,43 @@ impl RepoWriter {
 
         if self.symlinks_supported()? {
             let target = layout::pointer_target(repo_path, etag);
-            match make_symlink(Path::new(&target), &pointer) {
-                Ok(()) => {
-                    return Ok(Pointer {
-                        path: pointer,
-                        kind: PointerKind::Symlink,
-                    });
-                }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                    let is_link = fs::symlink_metadata(&pointer).is_ok_and(|m| m.is_symlink());
-                    let same = fs::canonicalize(&pointer).ok() == fs::canonicalize(&blob).ok();
-                    if is_link && same {
+            // A concurrent writer may create (and another remove) the same pointer between our removal and
+            // our symlink: a link to the same blob is accepted, a vanished one retried a few times.
+            let mut attempts = 0;
+            loop {
+                attempts += 1;
+                match make_symlink(Path::new(&target), &pointer) {
+                    Ok(()) => {
                         return Ok(Pointer {
                             path: pointer,
-                            kind: PointerKind::AlreadyLinked,
+                            kind: PointerKind::Symlink,
                         });
                     }
-                    return Err(io_error("create symlink", &pointer)(e));
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                        match fs::read_link(&pointer) {
+                            Ok(existing)
+                                if existing == Path::new(&target)
+                                    || fs::canonicalize(&pointer).ok()
+                                        == fs::canonicalize(&blob).ok() =>
+                            {
+                                return Ok(Pointer {
+                                    path: pointer,
+                                    kind: PointerKind::AlreadyLinked,
+                                });
+                            }
+                            Err(gone)
+                                if gone.kind() == io::ErrorKind::NotFound && attempts < 16 =>
+                            {
+                                continue;
+                            }
+                            _ => {}
+                        }
+                        return Err(io_error("create symlink", &pointer)(e));
+                    }
+                    // Upstream: symlinks work on both sides but not between them; fall back silently.
+                    Err(e) if e.kind() == io::ErrorKind::PermissionDenied => break,
+                    Err(e) => return Err(io_error("create symlink", &pointer)(e)),
                 }
-                // Upstream: symlinks work on both sides but not between them; fall back silently.
-                Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {}
-                Err(e) => return Err(io_error("create symlink", &pointer)(e)),
             }
         }
         match origin {
@@ -681,6 +722,26 @@ mod tests {
             .link_pointer(&commit, "d/f.txt", "e1", BlobOrigin::Existing)
             .unwrap();
         assert_eq!(made.kind, PointerKind::Symlink);
+        assert_eq!(
+            fs::read_link(&pointer).unwrap(),
+            Path::new("../../../blobs/e1")
+        );
+        // Concurrent writers of the same pointer all succeed (remove/symlink races are tolerated).
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    for _ in 0..200 {
+                        let made = writer
+                            .link_pointer(&commit, "d/f.txt", "e1", BlobOrigin::Existing)
+                            .unwrap();
+                        assert!(matches!(
+                            made.kind,
+                            PointerKind::Symlink | PointerKind::AlreadyLinked
+                        ));
+                    }
+                });
+            }
+        });
         assert_eq!(
             fs::read_link(&pointer).unwrap(),
             Path::new("../../../blobs/e1")
