@@ -27,12 +27,11 @@ fn main() -> anyhow::Result<()> {
 
 /// The README's test command: installs the oracles, then runs every check and test.
 fn test() -> anyhow::Result<()> {
-    for version in [hfhub_tests::oracle::HF_HUB_2X] {
-        eprintln!("xtask: preparing the Python oracle huggingface_hub=={version}");
-        hfhub_tests::oracle::Oracle::ensure(&version.to_string())
-            .map_err(|e| anyhow::anyhow!(e))
-            .with_context(|| format!("installing the Python oracle huggingface_hub=={version}"))?;
-    }
+    let version = hfhub_tests::oracle::HF_HUB_2X;
+    eprintln!("xtask: preparing the Python oracle huggingface_hub=={version}");
+    hfhub_tests::oracle::Oracle::ensure(version)
+        .map_err(|e| anyhow::anyhow!(e))
+        .with_context(|| format!("installing the Python oracle huggingface_hub=={version}"))?;
     cargo(&["fmt", "--all", "--", "--check"])?;
     cargo(&[
         "clippy",
