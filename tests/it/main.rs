@@ -1,4 +1,5 @@
 //! Workspace integration tests: one binary, one module per feature.
 
+mod fixtures;
 mod oracle;
 mod tidy;
