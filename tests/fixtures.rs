@@ -121,6 +121,13 @@ impl FixtureFile {
     }
 }
 
+impl Fixture {
+    /// The healthy repo with this id (`gpt2`, `acme-org/tiny-bert`).
+    pub fn repo(&self, repo_id: &str) -> Option<&FixtureRepo> {
+        self.repos.iter().find(|r| r.repo_id == repo_id)
+    }
+}
+
 impl FixtureRepo {
     /// The folder name (`models--acme-org--tiny-bert`).
     pub fn folder_name(&self) -> String {
@@ -892,6 +899,9 @@ fn catalogue() -> Vec<FixtureSpec> {
 struct Writer {
     root: PathBuf,
     times: BTreeMap<PathBuf, SystemTime>,
+    /// Permission bits other than the defaults (0644 files, 0755 directories), so the umask of
+    /// the machine does not leak into the fixture.
+    modes: BTreeMap<PathBuf, u32>,
 }
 
 fn at(seconds_after_epoch: u64) -> SystemTime {
@@ -945,6 +955,10 @@ impl Writer {
     }
 
     fn stamp_one(&self, path: &Path) -> io::Result<()> {
+        use std::os::unix::fs::PermissionsExt as _;
+        let default_mode = if path.is_dir() { 0o755 } else { 0o644 };
+        let mode = self.modes.get(path).copied().unwrap_or(default_mode);
+        fs::set_permissions(path, fs::Permissions::from_mode(mode))?;
         let modified = self.times.get(path).copied().unwrap_or_else(|| at(0));
         // Accessed half a day after the modification, so atime and mtime differ in scans.
         let accessed = modified + Duration::from_secs(DAY / 2);
@@ -954,11 +968,6 @@ impl Writer {
                 .set_accessed(accessed),
         )
     }
-}
-
-fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt as _;
-    fs::set_permissions(path, fs::Permissions::from_mode(mode))
 }
 
 fn write_fixture(root: &Path, spec: &FixtureSpec) -> io::Result<Fixture> {
@@ -972,6 +981,7 @@ fn write_fixture(root: &Path, spec: &FixtureSpec) -> io::Result<Fixture> {
     let mut writer = Writer {
         root: cache_dir.clone(),
         times: BTreeMap::new(),
+        modes: BTreeMap::new(),
     };
     if spec.cachedir_tag {
         writer.file(
@@ -1045,7 +1055,6 @@ fn write_repo(
             if written_blobs.insert(etag.clone()) {
                 let modified = commit_time + Duration::from_secs(60 * file_index as u64);
                 writer.file(&blobs.join(&etag), &file.content, Some(modified))?;
-                set_mode(&blobs.join(&etag), 0o644)?;
             }
             let link = file
                 .path
@@ -1098,7 +1107,8 @@ fn write_repo(
             .collect();
         let path = repo_dir.join("trees").join(format!("{hash}.json"));
         writer.file(&path, tree_json(&listing).as_bytes(), None)?;
-        set_mode(&path, 0o600)?;
+        // Upstream writes listings through `mkstemp`, hence 0600.
+        writer.modes.insert(path.clone(), 0o600);
         trees.push(hash);
     }
 
@@ -1130,7 +1140,10 @@ fn write_repo(
     if let Some(commit_index) = spec.locks_for {
         let locks = cache_dir.join(LOCKS_DIR).join(&folder);
         for file in spec.commits[commit_index].files.iter().filter(|f| f.cached) {
-            writer.file(&locks.join(format!("{}.lock", file.etag())), b"", None)?;
+            let lock = locks.join(format!("{}.lock", file.etag()));
+            writer.file(&lock, b"", None)?;
+            // filelock creates lock files 0664 (umask permitting).
+            writer.modes.insert(lock, 0o664);
         }
     }
 

@@ -576,3 +576,61 @@ print(json.dumps({"files": out, "no_exist": no_exist, "missing": missing,
         Some("IncompleteSnapshotError")
     );
 }
+
+/// huggingface_hub 0.2x reads the legacy fixture like 2.x does, and (skipping only `.locks`) warns
+/// about the `CACHEDIR.TAG` a 2.x cache holds (spec 7.1).
+#[test]
+fn python_0x_scan_reads_the_legacy_fixture_and_trips_on_cachedir_tag() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let legacy = fixtures::generate(dir.path(), fixtures::LEGACY_0X).expect("legacy");
+    let big = fixtures::generate(dir.path(), BIG_MIXED).expect("big-mixed");
+    let script = r#"
+import json, sys
+from pathlib import Path
+from huggingface_hub import scan_cache_dir
+result = []
+for cache_dir in sys.argv[1:]:
+    info = scan_cache_dir(cache_dir)
+    repos = []
+    for repo in info.repos:
+        revisions = []
+        for rev in repo.revisions:
+            revisions.append({
+                "commit": rev.commit_hash,
+                "refs": sorted(rev.refs),
+                "files": sorted(f.file_path.relative_to(rev.snapshot_path).as_posix() for f in rev.files),
+                "size": rev.size_on_disk,
+            })
+        repos.append({
+            "type": repo.repo_type,
+            "id": repo.repo_id,
+            "nb_files": repo.nb_files,
+            "size": repo.size_on_disk,
+            "revisions": sorted(revisions, key=lambda r: r["commit"]),
+        })
+    result.append({
+        "cache_dir": str(Path(cache_dir).resolve()),
+        "repos": sorted(repos, key=lambda r: (r["type"], r["id"])),
+        "warnings": [str(w) for w in info.warnings],
+    })
+print(json.dumps(result))
+"#;
+    let oracle = Oracle::get(hfhub_tests::oracle::HF_HUB_0X);
+    let args = [
+        legacy.cache_dir.to_string_lossy(),
+        big.cache_dir.to_string_lossy(),
+    ];
+    let output: Value = serde_json::from_str(&oracle.eval(script, &[&args[0], &args[1]]))
+        .expect("oracle prints JSON");
+    assert_eq!(output[0]["warnings"], serde_json::json!([]));
+    assert_eq!(output[0]["repos"], expected_repos(&legacy.repos));
+    let big_dir = PathBuf::from(output[1]["cache_dir"].as_str().expect("cache_dir"));
+    assert_eq!(
+        output[1]["warnings"],
+        serde_json::json!([format!(
+            "Repo path is not a directory: {}",
+            big_dir.join("CACHEDIR.TAG").display()
+        )])
+    );
+    assert_eq!(output[1]["repos"], expected_repos(&big.repos));
+}

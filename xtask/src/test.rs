@@ -3,18 +3,20 @@
 use std::process::Command;
 
 use anyhow::{Context, bail};
-use hfhub_tests::oracle::{HF_HUB_2X, Oracle, workspace_root};
+use hfhub_tests::oracle::{HF_HUB_0X, HF_HUB_2X, Oracle, workspace_root};
 
-/// Regenerates the fixtures, installs the oracle, then runs every check and test.
+/// Regenerates the fixtures, installs the oracles, then runs every check and test.
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     if let Some(extra) = args.first() {
         return Err(crate::UsageError(format!("`test` takes no argument, got `{extra}`")).into());
     }
     crate::fixtures::run(&[])?;
-    eprintln!("xtask: preparing the Python oracle huggingface_hub=={HF_HUB_2X}");
-    Oracle::ensure(HF_HUB_2X)
-        .map_err(|e| anyhow::anyhow!(e))
-        .with_context(|| format!("installing the Python oracle huggingface_hub=={HF_HUB_2X}"))?;
+    for version in [HF_HUB_2X, HF_HUB_0X] {
+        eprintln!("xtask: preparing the Python oracle huggingface_hub=={version}");
+        Oracle::ensure(version)
+            .map_err(|e| anyhow::anyhow!(e))
+            .with_context(|| format!("installing the Python oracle huggingface_hub=={version}"))?;
+    }
     cargo(&["fmt", "--all", "--", "--check"])?;
     cargo(&[
         "clippy",
