@@ -75,6 +75,7 @@ pub struct Fixture {
 /// A healthy repo folder of a fixture, as a scan must see it.
 #[derive(Debug, Clone)]
 pub struct FixtureRepo {
+    /// Model, dataset or space.
     pub repo_type: RepoType,
     /// `gpt2`, `acme-org/tiny-bert`...
     pub repo_id: String,
@@ -95,6 +96,7 @@ pub struct FixtureRepo {
 /// One `snapshots/<commit>/` directory.
 #[derive(Debug, Clone)]
 pub struct FixtureRevision {
+    /// The 40-hex commit naming `snapshots/<commit>/`.
     pub commit: String,
     /// The refs whose content is this commit (empty for a detached revision).
     pub refs: Vec<String>,
@@ -111,11 +113,14 @@ pub struct FixtureFile {
     pub path: String,
     /// Blob name: git blob sha1 (40 hex), or sha256 (64 hex) for LFS files.
     pub etag: String,
+    /// Stored through git-LFS on the Hub (so named by sha256 in the cache).
     pub lfs: bool,
+    /// The file's bytes, as a download must return them.
     pub content: Vec<u8>,
 }
 
 impl FixtureFile {
+    /// Size in bytes, as the blob's `st_size`.
     pub fn size(&self) -> u64 {
         self.content.len() as u64
     }
@@ -143,6 +148,7 @@ impl FixtureRepo {
             .collect()
     }
 
+    /// The snapshot of one commit.
     pub fn revision(&self, commit: &str) -> Option<&FixtureRevision> {
         self.revisions.iter().find(|r| r.commit == commit)
     }
@@ -172,6 +178,7 @@ pub enum CorruptionKind {
 /// The broken entry of a corrupt fixture.
 #[derive(Debug, Clone)]
 pub struct Corruption {
+    /// Which of the spec 7.2 cases it is.
     pub kind: CorruptionKind,
     /// The path the warning names, relative to the cache directory.
     pub path: PathBuf,
