@@ -2,7 +2,9 @@
 
 mod assets;
 mod cache_write;
+mod fixtures;
 mod locks;
 mod lookup;
 mod oracle;
 mod tidy;
+mod urls;
