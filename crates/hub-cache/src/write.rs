@@ -93,6 +93,32 @@ fn io_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> Writ
     }
 }
 
+/// Why a ref could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadRefError {
+    #[error(transparent)]
+    InvalidRevision(#[from] InvalidRevision),
+    #[error("cannot read ref `{path}`")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl From<ReadRefError> for WriteError {
+    fn from(error: ReadRefError) -> Self {
+        match error {
+            ReadRefError::InvalidRevision(e) => WriteError::InvalidRevision(e),
+            ReadRefError::Io { path, source } => WriteError::Io {
+                action: "read ref",
+                path,
+                source,
+            },
+        }
+    }
+}
+
 /// Whether snapshot pointers may be symlinks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Symlinks {
@@ -214,7 +240,7 @@ impl Cache {
 impl RepoDir {
     /// The raw content of `refs/<revision>` (no stripping, as upstream's readers), `None` when it is not a
     /// file. Upstream reads refs in text mode, so `\r\n` and `\r` read as `\n`.
-    pub fn read_ref(&self, revision: &str) -> Result<Option<String>, WriteError> {
+    pub fn read_ref(&self, revision: &str) -> Result<Option<String>, ReadRefError> {
         repo::check_revision(revision)?;
         let path = self.ref_path(revision);
         match fs::metadata(&path) {
@@ -224,7 +250,7 @@ impl RepoDir {
         let mut content = String::new();
         File::open(&path)
             .and_then(|mut f| f.read_to_string(&mut content))
-            .map_err(io_error("read ref", &path))?;
+            .map_err(|source| ReadRefError::Io { path, source })?;
         Ok(Some(universal_newlines(content)))
     }
 }
