@@ -371,7 +371,7 @@ impl RepoWriter {
         fs::create_dir_all(parent).map_err(io_error("create directory", parent))?;
         let _ = fs::remove_file(&pointer);
 
-        if self.symlinks_supported()? {
+        if self.symlinks_supported_for(parent)? {
             let target = layout::pointer_target(repo_path, etag);
             // A concurrent writer may create (and another remove) the same pointer between our removal and
             // our symlink: a link to the same blob is accepted, a vanished one retried a few times.
@@ -455,14 +455,31 @@ impl RepoWriter {
     /// Whether pointers in this folder may be symlinks under the options, probing (once per folder per
     /// process) if asked, and logging the fallback warning once per folder.
     pub fn symlinks_supported(&self) -> Result<bool, WriteError> {
-        let supported = match self.options.symlinks {
+        self.symlinks_supported_for(self.dir.path())
+    }
+
+    /// As upstream, the probe runs in the common ancestor of blob and pointer (the repo folder); if that
+    /// folder is read-only or not ours, the pointer's own folder is probed instead.
+    fn symlinks_supported_for(&self, pointer_dir: &Path) -> Result<bool, WriteError> {
+        let (supported, probed) = match self.options.symlinks {
             Symlinks::Supported => return Ok(true),
             Symlinks::Disabled => return Ok(false),
-            Symlinks::Unsupported => false,
-            Symlinks::Probe => probe_symlinks(self.dir.path())?,
+            Symlinks::Unsupported => (false, self.dir.path()),
+            Symlinks::Probe => match probe_symlinks(self.dir.path()) {
+                Ok(supported) => (supported, self.dir.path()),
+                Err(WriteError::Io { source, .. })
+                    if matches!(
+                        source.kind(),
+                        io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem
+                    ) =>
+                {
+                    (probe_symlinks(pointer_dir)?, pointer_dir)
+                }
+                Err(e) => return Err(e),
+            },
         };
         if !supported && self.options.warn_without_symlinks {
-            warn_once(self.dir.path());
+            warn_once(probed);
         }
         Ok(supported)
     }
