@@ -14,6 +14,7 @@
 //! ```
 
 pub mod env;
+pub mod hash;
 pub mod layout;
 pub mod repo;
 
