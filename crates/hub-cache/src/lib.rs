@@ -15,6 +15,7 @@
 
 pub mod assets;
 pub mod env;
+pub mod hash;
 pub mod layout;
 pub mod lock;
 pub mod lookup;
