@@ -3,6 +3,7 @@
 
 mod api;
 mod faults;
+mod oracle;
 mod resolve;
 mod security;
 mod support;
