@@ -26,6 +26,13 @@ use crate::log::{Origin, RequestLog, RequestRecord};
 use crate::route::{self, Route, Target};
 use crate::store::{BlobKind, FileEntry, Lookup, Store, TreeItem};
 
+/// What RFC 5987 `filename*` escapes: everything but alphanumerics and `.-_~`.
+const FILENAME_ESCAPES: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'.')
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Default page size of the tree endpoint (the Hub's, per upstream's docstring).
 pub const DEFAULT_PAGE_SIZE: usize = 1000;
 
@@ -701,7 +708,7 @@ fn file_reply(asked: &Asked, file: &FileEntry, etag: &str) -> Reply {
                 "content-disposition",
                 format!(
                     "inline; filename*=UTF-8''{}; filename=\"{}\";",
-                    percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC),
+                    percent_encoding::utf8_percent_encode(name, FILENAME_ESCAPES),
                     name.replace(|c: char| !c.is_ascii() || c == '"', "_")
                 ),
             )

@@ -101,6 +101,12 @@ out["gated_with_token"] = read(hf_hub_download("org/gated", "config.json"))
 local = os.path.join(os.environ["HF_HOME"], "local")
 out["local_weights"] = hf_hub_download("org/model", "model.safetensors", local_dir=local)
 out["local_nested"] = read(hf_hub_download("org/model", "nested/dir/file.txt", local_dir=local))
+ignored = os.path.join(os.environ["HF_HOME"], "ignored")
+snapshot_download("org/model", local_dir=ignored, ignore_patterns=["*.safetensors", "nested/*"])
+out["ignored"] = sorted(
+    os.path.relpath(os.path.join(d, f), ignored) for d, _, fs in os.walk(ignored) for f in fs
+    if ".cache" not in os.path.relpath(d, ignored).split(os.sep)
+)
 print(json.dumps(out))
 "#;
 
@@ -280,6 +286,10 @@ async fn huggingface_hub_2x_downloads_from_the_server() {
     assert!(fs::read(text("local_weights")).expect("local_dir weights") == weights(300_000));
     assert!(text("local_weights").starts_with(&hf_home.path().join("local").display().to_string()));
     assert_eq!(text("local_nested"), latin1(NESTED));
+    assert_eq!(
+        out["ignored"],
+        serde_json::json!([".gitattributes", "README.md", "config.json", UNICODE_NAME])
+    );
     // The cache Python built is the served one, for everything it fetched.
     let compared = assert_client_cache_matches(&hf_home.path().join("hub"), cache.path());
     assert!(compared >= 11, "only {compared} snapshot entries compared");
