@@ -450,3 +450,60 @@ print(json.dumps({"first": first, "second": hf_hub_download("org/big", "big.bin"
     assert_client_cache_matches(&hf_home.path().join("hub"), cache.path());
     server.shutdown().await;
 }
+
+/// 2.x retries a `429` on the CDN after `Retry-After`, and resumes a broken body within the same
+/// call from the last whole 10 MiB chunk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn huggingface_hub_2x_retries_and_resumes() {
+    let oracle = tokio::task::spawn_blocking(|| Oracle::get(HF_HUB_2X))
+        .await
+        .expect("oracle");
+    let cache = cache();
+    let big = weights(25_000_000);
+    RepoWriter::new(cache.path(), hub_cache::RepoType::Model, "org/big")
+        .reference("main", MAIN)
+        .file(MAIN, "big.bin", &big, true);
+    let server = Server::builder(cache.path())
+        .with_fault(Fault::status(429, Some(0)).on(Origin::Cdn).first(1))
+        .with_fault(
+            Fault::new(FaultKind::DropAfter(22_500_000))
+                .on(Origin::Cdn)
+                .nth(2),
+        )
+        .start()
+        .await
+        .expect("start");
+    let hf_home = tempfile::tempdir().expect("temp dir");
+    let endpoint = server.endpoint();
+    let home = hf_home.path().to_path_buf();
+    let script = r#"
+import json
+from huggingface_hub import hf_hub_download
+print(json.dumps({"path": hf_hub_download("org/big", "big.bin")}))
+"#;
+    let out = tokio::task::spawn_blocking(move || run(&oracle, &endpoint, &home, script))
+        .await
+        .expect("oracle run");
+    assert!(fs::read(out["path"].as_str().expect("path")).expect("big file") == big);
+    let cdn: Vec<_> = server
+        .request_log()
+        .records()
+        .into_iter()
+        .filter(|r| r.origin == Origin::Cdn)
+        .map(|r| (r.status, r.range, r.bytes_sent))
+        .collect();
+    assert_eq!(
+        cdn,
+        [
+            (429, None, r#"{"error":"injected fault"}"#.len() as u64),
+            (200, None, 22_500_000),
+            (
+                206,
+                Some("bytes=20971520-".to_owned()),
+                25_000_000 - 20_971_520
+            ),
+        ]
+    );
+    assert_client_cache_matches(&hf_home.path().join("hub"), cache.path());
+    server.shutdown().await;
+}

@@ -77,6 +77,23 @@ async fn nested_unicode_dataset_and_space_files() {
         (space.status, space.body.as_slice()),
         (200, &b"print('hi')\n"[..])
     );
+    let kernel = fetch(
+        "GET",
+        &format!("{base}/kernels/org/kernel/resolve/main/build/torch/ops.py"),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (kernel.status, kernel.body.as_slice()),
+        (200, &b"def op(): pass\n"[..])
+    );
+    let info = fetch(
+        "GET",
+        &format!("{base}/api/kernels/org/kernel/revision/main"),
+        &[],
+    )
+    .await;
+    assert_eq!(info.status, 200);
     // A model URL does not reach the dataset.
     let wrong = fetch(
         "HEAD",
@@ -401,4 +418,26 @@ async fn keep_alive_and_many_concurrent_connections() {
         assert!(body.expect("task") == expected);
     }
     server.shutdown().await;
+}
+
+#[test]
+fn a_blocking_server_for_synchronous_callers() {
+    use std::io::{Read, Write};
+    let cache = cache();
+    let server = Server::builder(cache.path())
+        .start_blocking()
+        .expect("start");
+    let mut stream = std::net::TcpStream::connect(server.addr()).expect("connect");
+    write!(
+        stream,
+        "GET /org/model/resolve/main/config.json HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        server.addr()
+    )
+    .expect("send");
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).expect("read");
+    assert!(answer.starts_with(b"HTTP/1.1 200 OK\r\n"));
+    assert!(answer.ends_with(CONFIG));
+    assert_eq!(server.request_log().records().len(), 1);
+    server.shutdown();
 }

@@ -94,6 +94,7 @@ impl RepoWriter {
 ///   PR1:  config.json (other content)
 /// datasets--org--data   main: data/train.csv, data/big.parquet (LFS)
 /// spaces--org--space    main: app.py
+/// kernels--org--kernel  main: build/torch/ops.py
 /// models--org--gated    main: config.json
 /// models--org--private  main: config.json
 /// ```
@@ -137,6 +138,9 @@ pub fn build_cache(root: &Path) {
             &weights(70_000)[1000..],
             true,
         );
+    RepoWriter::new(root, RepoType::Kernel, "org/kernel")
+        .reference("main", SPACE_MAIN)
+        .file(SPACE_MAIN, "build/torch/ops.py", b"def op(): pass\n", false);
     RepoWriter::new(root, RepoType::Space, "org/space")
         .reference("main", SPACE_MAIN)
         .file(SPACE_MAIN, "app.py", b"print('hi')\n", false);
