@@ -20,8 +20,10 @@ const CHUNK: usize = 64 * 1024;
 /// Why a streamed body ended early; hyper then closes the connection.
 #[derive(Debug, thiserror::Error)]
 pub enum BodyError {
+    /// A [`crate::fault::FaultKind::DropAfter`] fault fired.
     #[error("connection dropped by an injected fault after {0} bytes")]
     Dropped(u64),
+    /// The file could not be read while serving it.
     #[error("cannot read `{path}`")]
     Read {
         path: PathBuf,
@@ -33,7 +35,9 @@ pub enum BodyError {
 /// A response body.
 #[derive(Debug)]
 pub enum Body {
+    /// Bytes in memory (JSON, errors), or nothing.
     Full(Option<Bytes>),
+    /// A file streamed by a reading task.
     Stream {
         receiver: mpsc::Receiver<Result<Bytes, BodyError>>,
         remaining: u64,

@@ -50,7 +50,9 @@ pub enum Trigger {
 /// A fault and the requests it applies to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fault {
+    /// What goes wrong.
     pub kind: FaultKind,
+    /// Which matching requests it hits.
     pub trigger: Trigger,
     /// Only requests to this listener (both when `None`).
     pub origin: Option<Origin>,
@@ -80,31 +82,37 @@ impl Fault {
         })
     }
 
+    /// Only requests to this listener.
     pub fn on(mut self, origin: Origin) -> Fault {
         self.origin = Some(origin);
         self
     }
 
+    /// Only requests with this method.
     pub fn method(mut self, method: &str) -> Fault {
         self.method = Some(method.to_ascii_uppercase());
         self
     }
 
+    /// Only requests whose raw path and query contain `text`.
     pub fn path_contains(mut self, text: &str) -> Fault {
         self.path_contains = Some(text.to_owned());
         self
     }
 
+    /// Hit the first `n` matching requests.
     pub fn first(mut self, n: u64) -> Fault {
         self.trigger = Trigger::First(n);
         self
     }
 
+    /// Hit only the `n`-th matching request (1-based).
     pub fn nth(mut self, n: u64) -> Fault {
         self.trigger = Trigger::Nth(n);
         self
     }
 
+    /// Hit about `percent` % of matching requests, drawn from a generator seeded with `seed`.
     pub fn share(mut self, percent: u8, seed: u64) -> Fault {
         self.trigger = Trigger::Share { percent, seed };
         self

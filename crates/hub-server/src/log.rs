@@ -15,7 +15,9 @@ pub enum Origin {
 /// One answered request, as a test inspects it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestRecord {
+    /// Which listener answered.
     pub origin: Origin,
+    /// `GET`, `HEAD`...
     pub method: String,
     /// Path and query exactly as received (still percent-encoded).
     pub path: String,
@@ -25,6 +27,7 @@ pub struct RequestRecord {
     pub range: Option<String>,
     /// The `User-Agent` header, if any.
     pub user_agent: Option<String>,
+    /// The status answered.
     pub status: u16,
     /// Body bytes handed to the connection (0 for HEAD; short when a fault cut the body).
     pub bytes_sent: u64,

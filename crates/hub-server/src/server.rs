@@ -232,10 +232,12 @@ impl RunningServer {
         format!("http://{}", self.cdn_addr)
     }
 
+    /// The Hub listener's bound address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
+    /// The CDN listener's bound address.
     pub fn cdn_addr(&self) -> SocketAddr {
         self.cdn_addr
     }
