@@ -5,5 +5,7 @@
 
 mod download;
 mod faults;
+mod hygiene;
+mod oracle;
 mod resolve;
 mod support;
