@@ -13,9 +13,15 @@
 //! );
 //! ```
 
+pub mod delete;
 pub mod env;
+pub mod format;
 pub mod layout;
 pub mod repo;
+pub mod scan;
 
+pub use delete::Plan;
+pub use format::{Flavour, format_size, format_timesince};
 pub use layout::{Cache, RepoDir};
 pub use repo::{CommitHash, Repo, RepoId, RepoType};
+pub use scan::{Report, scan};

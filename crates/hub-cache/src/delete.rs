@@ -1,0 +1,456 @@
+//! Deleting revisions: upstream's `HFCacheInfo.delete_revisions` plan and `DeleteCacheStrategy.execute`.
+//!
+//! ```text
+//! <cache>/<type>s--<id>/          removed whole when every revision of the repo is selected
+//!     ├── snapshots/<commit>/     removed for each selected revision otherwise
+//!     ├── refs/<ref>              removed when it points to a selected revision (empty parents stay)
+//!     └── blobs/<etag>            removed when no remaining revision of the repo links it
+//! ```
+//! `.no_exist/<commit>` and `trees/<commit>.json` are left alone, as upstream does.
+//!
+//! Execution removes repos, then snapshots, then refs, then blobs, so an interruption never leaves a
+//! ref or pointer aimed at a deleted blob. Unlike upstream it refuses any path that is not strictly
+//! inside the scanned cache root or that has a symlink among its ancestors below the root (a symlinked
+//! repo folder, or a pointer whose target lies outside the cache), and it removes a symlink as a link.
+//!
+//! ```no_run
+//! let report = hub_cache::scan::scan("/tmp/hub")?;
+//! let plan = report.delete_revisions(&["9338f7b671827df886678df2bdd7cc7b4f36dffd"]);
+//! println!("will free {}", hub_cache::format::format_size(plan.expected_freed_size));
+//! let outcome = plan.execute()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Component, Path, PathBuf};
+
+use crate::format::Flavour;
+use crate::scan::{CachedRepo, Report, shared_blob_target};
+
+/// What to delete, computed by [`Report::delete_revisions`] without touching the disk (except, with a
+/// marked shared store, reading its manifests to size shared payloads).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// The scanned cache root; nothing outside it is ever deleted.
+    pub cache_dir: PathBuf,
+    /// Bytes the plan frees, computed as upstream does for the report's flavour.
+    pub expected_freed_size: u64,
+    /// Whole repo folders.
+    pub repos: BTreeSet<PathBuf>,
+    /// `snapshots/<commit>` folders.
+    pub snapshots: BTreeSet<PathBuf>,
+    /// `refs/<ref>` files.
+    pub refs: BTreeSet<PathBuf>,
+    /// `blobs/<etag>` entries.
+    pub blobs: BTreeSet<PathBuf>,
+    /// Requested hashes that match no revision, in the order given (duplicates dropped).
+    pub not_found: Vec<String>,
+}
+
+impl Plan {
+    /// Upstream's warning for unknown hashes: `Revision(s) not found - cannot delete them: a, b`.
+    pub fn not_found_message(&self) -> Option<String> {
+        (!self.not_found.is_empty()).then(|| {
+            format!(
+                "Revision(s) not found - cannot delete them: {}",
+                self.not_found.join(", ")
+            )
+        })
+    }
+
+    /// True when the plan deletes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.repos.is_empty()
+            && self.snapshots.is_empty()
+            && self.refs.is_empty()
+            && self.blobs.is_empty()
+    }
+
+    /// Deletes repos, snapshots, refs, then blobs. A path already gone or not permitted becomes a
+    /// warning (as upstream logs it); a path outside the cache root or below a symlink is refused with a
+    /// warning; any other I/O failure stops execution with an error.
+    pub fn execute(&self) -> Result<Outcome, DeleteError> {
+        let mut outcome = Outcome::default();
+        let steps = [
+            (PathKind::Repo, &self.repos),
+            (PathKind::Snapshot, &self.snapshots),
+            (PathKind::Ref, &self.refs),
+            (PathKind::Blob, &self.blobs),
+        ];
+        for (kind, paths) in steps {
+            for path in paths {
+                delete_one(&self.cache_dir, kind, path, &mut outcome)?;
+            }
+        }
+        Ok(outcome)
+    }
+}
+
+/// What kind of path a plan entry is (upstream's `path_type` in its log lines).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PathKind {
+    Repo,
+    Snapshot,
+    Ref,
+    Blob,
+}
+
+impl fmt::Display for PathKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PathKind::Repo => "repo",
+            PathKind::Snapshot => "snapshot",
+            PathKind::Ref => "ref",
+            PathKind::Blob => "blob",
+        })
+    }
+}
+
+/// What [`Plan::execute`] did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// Paths removed, in execution order.
+    pub deleted: Vec<(PathKind, PathBuf)>,
+    /// Paths left in place, with the reason.
+    pub warnings: Vec<DeleteWarning>,
+}
+
+/// A plan entry that was not deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeleteWarning {
+    /// `Couldn't delete {kind}: file not found ({path})` (upstream's text).
+    NotFound { kind: PathKind, path: PathBuf },
+    /// `Couldn't delete {kind}: permission denied ({path})` (upstream's text).
+    PermissionDenied { kind: PathKind, path: PathBuf },
+    /// Refused by our safety rules (upstream would have deleted it).
+    Refused {
+        kind: PathKind,
+        path: PathBuf,
+        reason: Refusal,
+    },
+}
+
+/// Why a path was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not strictly inside the cache root (lexically, without `.`/`..`).
+    OutsideCache,
+    /// This ancestor, below the cache root, is a symlink.
+    SymlinkAncestor(PathBuf),
+}
+
+impl fmt::Display for DeleteWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeleteWarning::NotFound { kind, path } => write!(
+                f,
+                "Couldn't delete {kind}: file not found ({})",
+                path.display()
+            ),
+            DeleteWarning::PermissionDenied { kind, path } => write!(
+                f,
+                "Couldn't delete {kind}: permission denied ({})",
+                path.display()
+            ),
+            DeleteWarning::Refused {
+                kind,
+                path,
+                reason: Refusal::OutsideCache,
+            } => write!(
+                f,
+                "refused to delete {kind} `{}`: it is outside the cache directory",
+                path.display()
+            ),
+            DeleteWarning::Refused {
+                kind,
+                path,
+                reason: Refusal::SymlinkAncestor(link),
+            } => write!(
+                f,
+                "refused to delete {kind} `{}`: `{}` is a symlink",
+                path.display(),
+                link.display()
+            ),
+        }
+    }
+}
+
+/// A deletion failed for a reason other than a missing path or a permission.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot delete {kind} `{}`", path.display())]
+pub struct DeleteError {
+    pub kind: PathKind,
+    pub path: PathBuf,
+    #[source]
+    pub source: io::Error,
+}
+
+impl Report {
+    /// The plan deleting these revisions (exact commit hashes), as upstream's `delete_revisions`.
+    ///
+    /// A hash selects the revision of the first repo (by path) holding it, as upstream selects it in
+    /// one repo only. A repo whose revisions are all selected is deleted whole; otherwise its selected
+    /// snapshots, the refs pointing to them and the blobs no remaining revision links are deleted.
+    pub fn delete_revisions<S: AsRef<str>>(&self, hashes: &[S]) -> Plan {
+        let mut remaining: Vec<&str> = Vec::new();
+        for hash in hashes {
+            if !remaining.contains(&hash.as_ref()) {
+                remaining.push(hash.as_ref());
+            }
+        }
+        // Repo index -> indices of its selected revisions.
+        let mut selected: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+        for (repo_index, repo) in self.repos.iter().enumerate() {
+            for (revision_index, revision) in repo.revisions.iter().enumerate() {
+                if let Some(position) = remaining.iter().position(|h| *h == revision.commit_hash) {
+                    remaining.remove(position);
+                    selected
+                        .entry(repo_index)
+                        .or_default()
+                        .insert(revision_index);
+                }
+            }
+        }
+
+        let mut plan = Plan {
+            cache_dir: self.cache_dir.clone(),
+            expected_freed_size: 0,
+            repos: BTreeSet::new(),
+            snapshots: BTreeSet::new(),
+            refs: BTreeSet::new(),
+            blobs: BTreeSet::new(),
+            not_found: remaining.iter().map(|h| (*h).to_owned()).collect(),
+        };
+        // 2.x: every entry unlinked, path -> scanned size (summed, or sized through the shared store).
+        let mut unlinked: BTreeMap<PathBuf, u64> = BTreeMap::new();
+        for (repo_index, revision_indices) in selected {
+            let repo = &self.repos[repo_index];
+            if revision_indices.len() == repo.revisions.len() {
+                plan.repos.insert(repo.repo_path.clone());
+                match self.flavour {
+                    Flavour::V0x => plan.expected_freed_size += repo.size_on_disk,
+                    Flavour::V2x => {
+                        for file in repo.revisions.iter().flat_map(|r| &r.files) {
+                            unlinked.insert(file.blob_path.clone(), file.size_on_disk);
+                        }
+                    }
+                }
+                continue;
+            }
+            plan_partial(
+                self.flavour,
+                repo,
+                &revision_indices,
+                &mut plan,
+                &mut unlinked,
+            );
+        }
+        if self.flavour == Flavour::V2x {
+            plan.expected_freed_size = expected_freed_size(&unlinked, &self.cache_dir);
+        }
+        plan
+    }
+}
+
+fn plan_partial(
+    flavour: Flavour,
+    repo: &CachedRepo,
+    selected: &BTreeSet<usize>,
+    plan: &mut Plan,
+    unlinked: &mut BTreeMap<PathBuf, u64>,
+) {
+    let kept_blobs: BTreeSet<&Path> = repo
+        .revisions
+        .iter()
+        .enumerate()
+        .filter(|(index, _)| !selected.contains(index))
+        .flat_map(|(_, revision)| &revision.files)
+        .map(|file| file.blob_path.as_path())
+        .collect();
+    for &index in selected {
+        let revision = &repo.revisions[index];
+        plan.snapshots.insert(revision.snapshot_path.clone());
+        for name in &revision.refs {
+            let mut ref_path = repo.repo_path.join("refs");
+            ref_path.extend(name.split('/'));
+            plan.refs.insert(ref_path);
+        }
+        for file in &revision.files {
+            match flavour {
+                Flavour::V2x => {
+                    // A file stored in the snapshot itself goes with the snapshot folder: counted only.
+                    if file.blob_path.starts_with(&revision.snapshot_path)
+                        && file.blob_path != revision.snapshot_path
+                    {
+                        unlinked.insert(file.blob_path.clone(), file.size_on_disk);
+                        continue;
+                    }
+                    if !kept_blobs.contains(file.blob_path.as_path()) {
+                        plan.blobs.insert(file.blob_path.clone());
+                        unlinked.insert(file.blob_path.clone(), file.size_on_disk);
+                    }
+                }
+                Flavour::V0x => {
+                    if !kept_blobs.contains(file.blob_path.as_path())
+                        && plan.blobs.insert(file.blob_path.clone())
+                    {
+                        plan.expected_freed_size += file.size_on_disk;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// 2.x `_expected_freed_size`: the unlinked entries' sizes, except that a repo blob linking into a
+/// marked shared store counts its payload once, and only when every valid manifest reference to that
+/// payload is being unlinked.
+fn expected_freed_size(unlinked: &BTreeMap<PathBuf, u64>, cache_dir: &Path) -> u64 {
+    let store = cache_dir.join(crate::scan::SHARED_BLOBS_DIR);
+    if !crate::scan::is_shared_blobs_dir(&store) {
+        return unlinked.values().sum();
+    }
+    let mut total = 0;
+    let mut payloads = BTreeSet::new();
+    for (path, size) in unlinked {
+        match shared_blob_target(path, cache_dir) {
+            Some(payload) => {
+                payloads.insert(payload);
+            }
+            None => total += size,
+        }
+    }
+    for payload in payloads {
+        let Some(references) = manifest_references(&payload, cache_dir) else {
+            continue;
+        };
+        let all_unlinked = references.iter().all(|r| unlinked.contains_key(r));
+        if !references.is_empty() && all_unlinked {
+            total += fs::symlink_metadata(&payload)
+                .ok()
+                .filter(|m| m.file_type().is_file())
+                .map_or(0, |m| m.len());
+        }
+    }
+    total
+}
+
+/// The valid references listed in `<payload>.refs` (repo blob symlinks that still point at the
+/// payload); `None` when the manifest is missing or unreadable (`_read_valid_manifest_references`).
+fn manifest_references(payload: &Path, cache_dir: &Path) -> Option<BTreeSet<PathBuf>> {
+    let mut manifest = payload.as_os_str().to_owned();
+    manifest.push(".refs");
+    let manifest = PathBuf::from(manifest);
+    if !fs::symlink_metadata(&manifest).ok()?.file_type().is_file() {
+        return None;
+    }
+    let text = String::from_utf8(fs::read(&manifest).ok()?).ok()?;
+    let mut references = BTreeSet::new();
+    for line in text.lines() {
+        let relative = Path::new(line);
+        if relative.is_absolute()
+            || relative
+                .components()
+                .any(|c| matches!(c, Component::ParentDir))
+        {
+            continue;
+        }
+        let candidate = cache_dir.join(relative);
+        if shared_blob_target(&candidate, cache_dir).as_deref() == Some(payload) {
+            references.insert(candidate);
+        }
+    }
+    Some(references)
+}
+
+fn delete_one(
+    cache_dir: &Path,
+    kind: PathKind,
+    path: &Path,
+    outcome: &mut Outcome,
+) -> Result<(), DeleteError> {
+    let refuse = |reason| DeleteWarning::Refused {
+        kind,
+        path: path.to_path_buf(),
+        reason,
+    };
+    let relative = match path.strip_prefix(cache_dir) {
+        Ok(relative)
+            if relative.components().next().is_some()
+                && relative
+                    .components()
+                    .all(|c| matches!(c, Component::Normal(_))) =>
+        {
+            relative
+        }
+        _ => {
+            outcome.warnings.push(refuse(Refusal::OutsideCache));
+            return Ok(());
+        }
+    };
+    let not_found = || DeleteWarning::NotFound {
+        kind,
+        path: path.to_path_buf(),
+    };
+    let mut ancestor = cache_dir.to_path_buf();
+    let parts: Vec<_> = relative.components().collect();
+    for part in &parts[..parts.len() - 1] {
+        ancestor.push(part);
+        match fs::symlink_metadata(&ancestor) {
+            Ok(metadata) if metadata.file_type().is_symlink() => {
+                outcome
+                    .warnings
+                    .push(refuse(Refusal::SymlinkAncestor(ancestor)));
+                return Ok(());
+            }
+            Ok(_) => {}
+            Err(error) if is_gone(&error) => {
+                outcome.warnings.push(not_found());
+                return Ok(());
+            }
+            Err(source) => {
+                return Err(DeleteError {
+                    kind,
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        }
+    }
+    let result = fs::symlink_metadata(path).and_then(|metadata| {
+        if metadata.is_dir() {
+            // Never follows symlinks found inside: they are unlinked.
+            fs::remove_dir_all(path)
+        } else {
+            fs::remove_file(path)
+        }
+    });
+    match result {
+        Ok(()) => outcome.deleted.push((kind, path.to_path_buf())),
+        Err(error) if is_gone(&error) => outcome.warnings.push(not_found()),
+        Err(error) if error.kind() == io::ErrorKind::PermissionDenied => {
+            outcome.warnings.push(DeleteWarning::PermissionDenied {
+                kind,
+                path: path.to_path_buf(),
+            })
+        }
+        Err(source) => {
+            return Err(DeleteError {
+                kind,
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn is_gone(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+    )
+}
