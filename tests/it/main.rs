@@ -1,4 +1,7 @@
 //! Workspace integration tests: one binary, one module per feature.
 
+mod delete;
+mod format;
 mod oracle;
+mod scan;
 mod tidy;

@@ -48,6 +48,8 @@ pub struct Plan {
     pub blobs: BTreeSet<PathBuf>,
     /// Requested hashes that match no revision, in the order given (duplicates dropped).
     pub not_found: Vec<String>,
+    /// 2.x plans also collect shared-store payloads left without references; 0.2x plans do not.
+    pub flavour: Flavour,
 }
 
 impl Plan {
@@ -72,8 +74,16 @@ impl Plan {
     /// Deletes repos, snapshots, refs, then blobs. A path already gone or not permitted becomes a
     /// warning (as upstream logs it); a path outside the cache root or below a symlink is refused with a
     /// warning; any other I/O failure stops execution with an error.
+    ///
+    /// 2.x plans then sweep the shared store: every payload a deleted repo blob linked to is removed
+    /// (with its manifest) when no valid reference to it remains, else its manifest is rewritten with the
+    /// remaining references, under the payload's `.lock` (`_shared_blobs.py::sweep_shared_blob`).
     pub fn execute(&self) -> Result<Outcome, DeleteError> {
         let mut outcome = Outcome::default();
+        let payloads = match self.flavour {
+            Flavour::V2x => self.linked_payloads(),
+            Flavour::V0x => BTreeSet::new(),
+        };
         let steps = [
             (PathKind::Repo, &self.repos),
             (PathKind::Snapshot, &self.snapshots),
@@ -85,7 +95,34 @@ impl Plan {
                 delete_one(&self.cache_dir, kind, path, &mut outcome)?;
             }
         }
+        for payload in payloads {
+            if let Some(freed) = sweep_payload(&payload, &self.cache_dir) {
+                outcome.swept.push((payload, freed));
+            }
+        }
         Ok(outcome)
+    }
+
+    /// Shared-store payloads that the plan's blobs, or the blobs of its repos, link to.
+    fn linked_payloads(&self) -> BTreeSet<PathBuf> {
+        let store = self.cache_dir.join(crate::scan::SHARED_BLOBS_DIR);
+        if !crate::scan::is_shared_blobs_dir(&store) {
+            return BTreeSet::new();
+        }
+        let mut blobs: BTreeSet<PathBuf> = self.blobs.clone();
+        for repo in &self.repos {
+            if let Ok(entries) = fs::read_dir(repo.join("blobs")) {
+                blobs.extend(
+                    entries
+                        .filter_map(|entry| entry.ok())
+                        .map(|entry| entry.path()),
+                );
+            }
+        }
+        blobs
+            .iter()
+            .filter_map(|blob| shared_blob_target(blob, &self.cache_dir))
+            .collect()
     }
 }
 
@@ -116,6 +153,8 @@ pub struct Outcome {
     pub deleted: Vec<(PathKind, PathBuf)>,
     /// Paths left in place, with the reason.
     pub warnings: Vec<DeleteWarning>,
+    /// Shared-store payloads swept (2.x), with the bytes freed (0 when references remain).
+    pub swept: Vec<(PathBuf, u64)>,
 }
 
 /// A plan entry that was not deleted.
@@ -223,6 +262,7 @@ impl Report {
             refs: BTreeSet::new(),
             blobs: BTreeSet::new(),
             not_found: remaining.iter().map(|h| (*h).to_owned()).collect(),
+            flavour: self.flavour,
         };
         // 2.x: every entry unlinked, path -> scanned size (summed, or sized through the shared store).
         let mut unlinked: BTreeMap<PathBuf, u64> = BTreeMap::new();
@@ -359,11 +399,116 @@ fn manifest_references(payload: &Path, cache_dir: &Path) -> Option<BTreeSet<Path
             continue;
         }
         let candidate = cache_dir.join(relative);
-        if shared_blob_target(&candidate, cache_dir).as_deref() == Some(payload) {
+        if crate::scan::shared_link_target(&candidate, cache_dir).as_deref() == Some(payload) {
             references.insert(candidate);
         }
     }
     Some(references)
+}
+
+/// `sweep_shared_blob`: under the payload's lock, delete it and its manifest when no valid reference
+/// remains, else rewrite the manifest with the remaining ones. Returns the bytes freed, or `None` when
+/// nothing could be decided (any failure leaves the payload in place, as upstream does).
+fn sweep_payload(payload: &Path, cache_dir: &Path) -> Option<u64> {
+    let store = cache_dir.join(crate::scan::SHARED_BLOBS_DIR);
+    let relative = payload.strip_prefix(&store).ok()?;
+    let name = payload.file_name()?.to_str()?;
+    let prefix = payload.parent()?.file_name()?.to_str()?;
+    if relative.components().count() != 2
+        || !crate::scan::is_shared_blobs_dir(&store)
+        || name.len() != 64
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        || prefix != &name[..2]
+    {
+        return None;
+    }
+    let lock = open_lock(&payload.with_file_name(format!("{name}.lock"))).ok()?;
+    lock.lock().ok()?;
+    let references = manifest_references(payload, cache_dir)?;
+    let manifest = payload.with_file_name(format!("{name}.refs"));
+    if !references.is_empty() {
+        rewrite_manifest(&manifest, &references, cache_dir).ok()?;
+        return Some(0);
+    }
+    let metadata = fs::symlink_metadata(payload).ok()?;
+    if !metadata.file_type().is_file() {
+        return None;
+    }
+    fs::remove_file(payload).ok()?;
+    match fs::remove_file(&manifest) {
+        Ok(()) => {}
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+        Err(_) => return None,
+    }
+    Some(metadata.len())
+}
+
+/// Opens (creating, mode 0666) a lock file, refusing a symlink or anything but a regular file.
+fn open_lock(path: &Path) -> io::Result<fs::File> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(io::Error::other("lock file is a symlink"));
+    }
+    let file = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o666)
+        .open(path)?;
+    if !file.metadata()?.file_type().is_file() {
+        return Err(io::Error::other("lock file is not a regular file"));
+    }
+    // Other users of a shared cache must be able to take the same lock; best effort.
+    let _ = file.set_permissions(fs::Permissions::from_mode(0o666));
+    Ok(file)
+}
+
+/// Replaces a manifest atomically with one `relative/posix/path\n` line per reference, sorted.
+fn rewrite_manifest(
+    manifest: &Path,
+    references: &BTreeSet<PathBuf>,
+    cache_dir: &Path,
+) -> io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    let mut content = String::new();
+    for reference in references {
+        let relative = reference
+            .strip_prefix(cache_dir)
+            .map_err(|_| io::Error::other("reference outside the cache"))?;
+        let parts: Vec<_> = relative.iter().map(|p| p.to_string_lossy()).collect();
+        content.push_str(&parts.join("/"));
+        content.push('\n');
+    }
+    let name = manifest
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| io::Error::other("manifest name"))?;
+    let tmp = manifest.with_file_name(format!("{name}.{:08x}.tmp", random_suffix()));
+    let result = (|| {
+        let mut file = fs::File::create(&tmp)?;
+        file.write_all(content.as_bytes())?;
+        file.set_permissions(fs::Permissions::from_mode(0o666))?;
+        file.sync_all()?;
+        fs::rename(&tmp, manifest)
+    })();
+    let _ = fs::remove_file(&tmp);
+    result
+}
+
+/// Eight hex digits that differ between calls and processes (not cryptographic).
+fn random_suffix() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    hasher.write_u32(std::process::id());
+    hasher.finish() as u32
 }
 
 fn delete_one(

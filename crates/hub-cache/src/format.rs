@@ -7,7 +7,7 @@
 //!
 //! ```
 //! use hub_cache::format::{format_size, format_timesince, Flavour};
-//! assert_eq!(format_size(893_800), "893.8K");
+//! assert_eq!(format_size(893_800_u64), "893.8K");
 //! assert_eq!(format_timesince(60.0, Flavour::V2x), "1 minute ago");
 //! assert_eq!(format_timesince(60.0, Flavour::V0x), "60 seconds ago");
 //! ```
@@ -29,9 +29,11 @@ pub enum Flavour {
 /// The integer is converted to a double and divided by 1000 while its absolute value is at least 1000,
 /// exactly as Python does; the final value is printed with one decimal, rounding the exact binary
 /// value half to even (Rust's and Python's fixed-precision formatting agree on this).
-pub fn format_size(num: u64) -> String {
+///
+/// Takes any unsigned integer up to `u128` (`10^24` bytes prints `1.0Y`).
+pub fn format_size(num: impl Into<u128>) -> String {
     // Python's `float(int)` rounds to nearest, ties to even, as `as f64` does.
-    let mut value = num as f64;
+    let mut value = num.into() as f64;
     for unit in ["", "K", "M", "G", "T", "P", "E", "Z"] {
         if value.abs() < 1000.0 {
             return format!("{value:3.1}{unit}");
@@ -122,11 +124,11 @@ mod tests {
 
     #[test]
     fn sizes_at_unit_boundaries() {
-        assert_eq!(format_size(0), "0.0");
-        assert_eq!(format_size(999), "999.0");
-        assert_eq!(format_size(999_949), "999.9K");
-        assert_eq!(format_size(999_950), "1000.0K");
-        assert_eq!(format_size(10_u64.pow(19)), "10.0E");
+        assert_eq!(format_size(0_u64), "0.0");
+        assert_eq!(format_size(999_u64), "999.0");
+        assert_eq!(format_size(999_949_u64), "999.9K");
+        assert_eq!(format_size(999_950_u64), "1000.0K");
+        assert_eq!(format_size(10_u128.pow(24)), "1.0Y");
     }
 
     #[test]

@@ -652,6 +652,16 @@ fn is_xet_hash(name: &str) -> bool {
 /// For a repo blob `<cache>/<type>s--<id>/blobs/<etag>` that is a symlink to a regular payload
 /// `<cache>/blobs/<2hex>/<64hex>`, that payload (`shared_blob_target`); `None` otherwise.
 pub fn shared_blob_target(blob_path: &Path, cache_dir: &Path) -> Option<PathBuf> {
+    let payload = shared_link_target(blob_path, cache_dir)?;
+    fs::symlink_metadata(&payload)
+        .ok()?
+        .file_type()
+        .is_file()
+        .then_some(payload)
+}
+
+/// Like [`shared_blob_target`] without requiring the payload to exist (`_shared_blob_target`).
+pub(crate) fn shared_link_target(blob_path: &Path, cache_dir: &Path) -> Option<PathBuf> {
     let blob = absolute_normalized(blob_path);
     let cache = absolute_normalized(cache_dir);
     let relative = blob.strip_prefix(&cache).ok()?;
@@ -686,12 +696,7 @@ pub fn shared_blob_target(blob_path: &Path, cache_dir: &Path) -> Option<PathBuf>
     if parts.len() != 2 || !is_xet_hash(parts[1]) || parts[0] != &parts[1][..2] {
         return None;
     }
-    let payload = cache_dir.join(SHARED_BLOBS_DIR).join(relative);
-    fs::symlink_metadata(&payload)
-        .ok()?
-        .file_type()
-        .is_file()
-        .then_some(payload)
+    Some(cache_dir.join(SHARED_BLOBS_DIR).join(relative))
 }
 
 /// Every valid payload of a marked shared store (`shared_store_blob_paths`).

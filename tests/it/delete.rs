@@ -1,0 +1,358 @@
+//! Delete plans match upstream's `delete_revisions`, executing them leaves a cache upstream scans
+//! cleanly (and the same tree upstream's `execute()` leaves), a plan never deletes a blob a kept revision
+//! needs, and execution never leaves the cache root.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+
+use hfhub_tests::oracle::{HF_HUB_0X, HF_HUB_2X, Oracle};
+use hub_cache::delete::{DeleteWarning, Plan, Refusal};
+use hub_cache::format::Flavour;
+use hub_cache::scan::{Options, scan_with};
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+use crate::scan::{
+    CacheBuilder, build_healthy, build_shared_store, hex40, hex64, our_scan, python_scans,
+};
+
+/// For each `(cache_dir, hashes, execute)`: upstream's plan as JSON; executed when asked.
+const PLAN_PY: &str = r#"
+import json, sys
+from huggingface_hub import scan_cache_dir
+out = []
+for job in json.loads(sys.argv[1]):
+    plan = scan_cache_dir(job["cache_dir"]).delete_revisions(*job["hashes"])
+    out.append(dict(expected_freed_size=plan.expected_freed_size,
+                    repos=sorted(map(str, plan.repos)), snapshots=sorted(map(str, plan.snapshots)),
+                    refs=sorted(map(str, plan.refs)), blobs=sorted(map(str, plan.blobs))))
+    if job["execute"]:
+        plan.execute()
+print(json.dumps(out))
+"#;
+
+fn render_plan(plan: &Plan) -> Value {
+    let strings = |set: &BTreeSet<PathBuf>| -> Vec<String> {
+        set.iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect()
+    };
+    json!({
+        "expected_freed_size": plan.expected_freed_size,
+        "repos": strings(&plan.repos), "snapshots": strings(&plan.snapshots),
+        "refs": strings(&plan.refs), "blobs": strings(&plan.blobs),
+    })
+}
+
+/// Every path below `root` (relative, `/` suffix for directories), symlinks not followed.
+fn tree(root: &Path) -> BTreeSet<String> {
+    let mut entries = BTreeSet::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).expect("list") {
+            let entry = entry.expect("entry");
+            let relative = entry
+                .path()
+                .strip_prefix(root)
+                .expect("below root")
+                .to_path_buf();
+            let relative = relative.to_string_lossy().into_owned();
+            if entry.file_type().expect("type").is_dir() {
+                entries.insert(format!("{relative}/"));
+                stack.push(entry.path());
+            } else {
+                entries.insert(relative);
+            }
+        }
+    }
+    entries
+}
+
+fn build(shared: bool) -> CacheBuilder {
+    let mut cache = CacheBuilder::new();
+    build_healthy(&mut cache);
+    if shared {
+        build_shared_store(&mut cache);
+    }
+    cache
+}
+
+/// Selections covering: a partial delete with blobs shared with kept revisions, a whole repo, an
+/// unknown hash, a snapshot holding a regular file, an empty snapshot, shared-store blobs (all or part
+/// of their references), and everything at once.
+fn selections() -> Vec<(bool, Vec<String>)> {
+    let all_2x = vec![
+        hex40(0xa1),
+        hex40(0xb2),
+        hex40(0xc3),
+        hex40(0xd4),
+        hex40(0xe5),
+        hex40(0xe6),
+        hex40(0xf6),
+        hex40(0x17),
+        hex40(0x28),
+        hex40(0x39),
+    ];
+    let mut everything = all_2x.clone();
+    everything.extend([hex40(0x61), hex40(0x62)]);
+    vec![
+        (false, vec![hex40(0xa1)]),
+        (false, vec![hex40(0xb2), hex40(0xc3)]),
+        (false, vec![hex40(0xa1), hex40(0xb2), hex40(0xc3)]),
+        (false, vec![hex40(0xd4), "0".repeat(40), hex40(0xd4)]),
+        (false, vec![hex40(0xe5), hex40(0x17)]),
+        (false, vec![hex40(0xe6)]),
+        (false, all_2x),
+        (true, vec![hex40(0x61)]),
+        (true, vec![hex40(0x62)]),
+        (true, vec![hex40(0x61), hex40(0x62), hex40(0xa1)]),
+        (true, everything),
+    ]
+}
+
+fn check_plans(version: &str, flavour: Flavour) {
+    let selections = selections();
+    // Three identical caches per selection: one for the plans, one upstream executes, one we execute.
+    let caches: Vec<[CacheBuilder; 3]> = selections
+        .iter()
+        .map(|(shared, _)| [build(*shared), build(*shared), build(*shared)])
+        .collect();
+    let mut jobs = Vec::new();
+    for ((_, hashes), [plan_cache, python_cache, _]) in selections.iter().zip(&caches) {
+        for (cache, execute) in [(plan_cache, false), (python_cache, true)] {
+            jobs.push(json!({"cache_dir": cache.root(), "hashes": hashes, "execute": execute}));
+        }
+    }
+    let args = serde_json::to_string(&jobs).expect("json");
+    let output = Oracle::get(version).eval(PLAN_PY, &[&args]);
+    let expected: Vec<Value> = serde_json::from_str(&output).expect("oracle prints JSON");
+
+    let mut executed = Vec::new();
+    for (index, ((_, hashes), [plan_cache, python_cache, our_cache])) in
+        selections.iter().zip(&caches).enumerate()
+    {
+        let options = Options::new().with_flavour(flavour);
+        let report = scan_with(plan_cache.root(), &options).expect("scan");
+        let plan = report.delete_revisions(hashes);
+        assert_eq!(
+            render_plan(&plan),
+            expected[2 * index],
+            "plan for {hashes:?}"
+        );
+        if flavour == Flavour::V2x {
+            let unknown: Vec<&String> = hashes.iter().filter(|h| **h == "0".repeat(40)).collect();
+            assert_eq!(plan.not_found.iter().collect::<Vec<_>>(), unknown);
+        }
+
+        let plan = scan_with(our_cache.root(), &options)
+            .expect("scan")
+            .delete_revisions(hashes);
+        let outcome = plan.execute().expect("execute");
+        // 0.2x lists a file stored in a snapshot as a blob too, and finds it gone with its snapshot.
+        let tolerated = |w: &DeleteWarning| {
+            flavour == Flavour::V0x && matches!(w, DeleteWarning::NotFound { .. })
+        };
+        assert!(
+            outcome.warnings.iter().all(tolerated),
+            "{:?}",
+            outcome.warnings
+        );
+        assert_eq!(
+            tree(our_cache.root()),
+            tree(python_cache.root()),
+            "trees after executing {hashes:?}"
+        );
+        executed.push(our_cache.root());
+    }
+    // Upstream scans what we left without a warning, and agrees with our scan of it.
+    let scans = python_scans(version, &executed);
+    for (dir, expected) in executed.iter().zip(scans) {
+        if flavour == Flavour::V2x {
+            assert_eq!(expected["warnings"], json!([]), "{}", dir.display());
+        }
+        assert_eq!(our_scan(dir, flavour), expected, "{}", dir.display());
+    }
+}
+
+#[test]
+fn plans_match_python_2x() {
+    check_plans(HF_HUB_2X, Flavour::V2x);
+}
+
+#[test]
+fn plans_match_python_0x() {
+    check_plans(HF_HUB_0X, Flavour::V0x);
+}
+
+#[test]
+fn execute_tolerates_missing_paths_and_stays_inside_the_cache() {
+    let mut cache = CacheBuilder::new();
+    build_healthy(&mut cache);
+    let report = hub_cache::scan(cache.root()).expect("scan");
+    let mut plan = report.delete_revisions(&[hex40(0xa1)]);
+    // Already gone: a warning with upstream's text, nothing else happens.
+    let gone = plan.blobs.iter().next().expect("a blob").clone();
+    fs::remove_file(&gone).expect("remove");
+    // Outside the root, lexically escaping it, and below a symlinked folder: refused.
+    let outside = tempfile::tempdir().expect("temp");
+    let victim = outside.path().join("victim");
+    fs::write(&victim, b"keep me").expect("write");
+    plan.blobs.insert(victim.clone());
+    plan.blobs.insert(
+        cache
+            .root()
+            .join("models--gpt2")
+            .join("..")
+            .join("..")
+            .join("x"),
+    );
+    symlink(outside.path(), cache.root().join("models--evil")).expect("symlink");
+    plan.blobs
+        .insert(cache.root().join("models--evil").join("victim"));
+
+    let outcome = plan.execute().expect("execute");
+    assert!(victim.exists(), "nothing outside the cache is deleted");
+    let messages: Vec<String> = outcome.warnings.iter().map(ToString::to_string).collect();
+    assert!(
+        messages.contains(&format!(
+            "Couldn't delete blob: file not found ({})",
+            gone.display()
+        )),
+        "{messages:?}"
+    );
+    let mut refusals: Vec<&Refusal> = outcome
+        .warnings
+        .iter()
+        .filter_map(|w| match w {
+            DeleteWarning::Refused { reason, .. } => Some(reason),
+            _ => None,
+        })
+        .collect();
+    refusals.sort_by_key(|r| matches!(r, Refusal::OutsideCache));
+    assert_eq!(
+        refusals,
+        [
+            &Refusal::SymlinkAncestor(cache.root().join("models--evil")),
+            &Refusal::OutsideCache,
+            &Refusal::OutsideCache,
+        ]
+    );
+    // The symlinked folder itself, as a repo, is removed as a link: its target survives.
+    let mut plan = hub_cache::scan(cache.root())
+        .expect("scan")
+        .delete_revisions(&[""; 0]);
+    plan.repos.insert(cache.root().join("models--evil"));
+    let outcome = plan.execute().expect("execute");
+    assert_eq!(outcome.deleted.len(), 1);
+    assert!(victim.exists() && !cache.root().join("models--evil").exists());
+}
+
+/// Sum of sizes of the regular files under `*/blobs/` and `*/snapshots/` (what plans count).
+fn counted_bytes(root: &Path) -> u64 {
+    tree(root)
+        .iter()
+        .filter(|p| !p.ends_with('/') && (p.contains("/blobs/") || p.contains("/snapshots/")))
+        .filter_map(|p| fs::symlink_metadata(root.join(p)).ok())
+        .filter(|m| m.file_type().is_file())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// A generated repo: `revisions[r]` lists (file index, blob index) pairs; blob `b` has `sizes[b]` bytes;
+/// `copied` files are stored in the snapshot itself.
+#[derive(Debug, Clone)]
+struct Generated {
+    sizes: Vec<usize>,
+    revisions: Vec<Vec<(usize, usize, bool)>>,
+    selected: Vec<bool>,
+    refs: Vec<Option<usize>>,
+}
+
+fn generated() -> impl Strategy<Value = Generated> {
+    (1_usize..6, 1_usize..5).prop_flat_map(|(blobs, revisions)| {
+        (
+            proptest::collection::vec(1_usize..300, blobs),
+            proptest::collection::vec(
+                proptest::collection::vec(
+                    (0_usize..4, 0..blobs, proptest::bool::weighted(0.1)),
+                    0..4,
+                ),
+                revisions,
+            ),
+            proptest::collection::vec(any::<bool>(), revisions),
+            proptest::collection::vec(proptest::option::of(0..revisions), 0..3),
+        )
+            .prop_map(|(sizes, revisions, selected, refs)| Generated {
+                sizes,
+                revisions,
+                selected,
+                refs,
+            })
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn plans_keep_needed_blobs_and_free_what_they_announce(generated in generated()) {
+        let mut cache = CacheBuilder::new();
+        let folder = "models--org--prop";
+        let mut used = BTreeSet::new();
+        for (r, files) in generated.revisions.iter().enumerate() {
+            let commit = hex40(0x100 + r as u32);
+            cache.dir(&format!("{folder}/snapshots/{commit}"));
+            let mut names = BTreeSet::new();
+            for &(file, blob, copied) in files {
+                let name = format!("f{file}.bin");
+                if !names.insert(name.clone()) {
+                    continue;
+                }
+                if copied {
+                    cache.file(&format!("{folder}/snapshots/{commit}/{name}"), &vec![3; generated.sizes[blob]]);
+                } else {
+                    if used.insert(blob) {
+                        cache.blob(folder, &hex64(blob as u32), generated.sizes[blob]);
+                    }
+                    cache.pointer(folder, &commit, &name, &hex64(blob as u32));
+                }
+            }
+        }
+        for (i, target) in generated.refs.iter().enumerate() {
+            if let Some(r) = target {
+                cache.reference(folder, &format!("ref{i}"), &hex40(0x100 + *r as u32));
+            }
+        }
+        let hashes: Vec<String> = generated.selected.iter().enumerate()
+            .filter(|(_, s)| **s).map(|(r, _)| hex40(0x100 + r as u32)).collect();
+
+        for flavour in [Flavour::V2x, Flavour::V0x] {
+            let report = scan_with(cache.root(), &Options::new().with_flavour(flavour)).expect("scan");
+            prop_assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+            let plan = report.delete_revisions(&hashes);
+            let repo = &report.repos[0];
+            let kept: BTreeSet<&PathBuf> = repo.revisions.iter()
+                .filter(|rev| !hashes.contains(&rev.commit_hash))
+                .flat_map(|rev| rev.files.iter().map(|f| &f.blob_path)).collect();
+            for blob in &plan.blobs {
+                prop_assert!(!kept.contains(blob), "{} is needed by a kept revision", blob.display());
+            }
+            if !kept.is_empty() {
+                prop_assert!(plan.repos.is_empty());
+            }
+        }
+
+        let plan = hub_cache::scan(cache.root()).expect("scan").delete_revisions(&hashes);
+        let before = counted_bytes(cache.root());
+        let outcome = plan.execute().expect("execute");
+        prop_assert!(outcome.warnings.is_empty(), "{:?}", outcome.warnings);
+        let after = if cache.root().join(folder).exists() { counted_bytes(cache.root()) } else { 0 };
+        prop_assert_eq!(before - after, plan.expected_freed_size);
+        let rescan = hub_cache::scan(cache.root()).expect("scan");
+        prop_assert!(rescan.warnings.is_empty(), "{:?}", rescan.warnings);
+        let remaining: usize = rescan.repos.iter().map(|r| r.revisions.len()).sum();
+        prop_assert_eq!(remaining, generated.selected.len() - hashes.len());
+    }
+}
