@@ -34,15 +34,7 @@ fn test() -> anyhow::Result<()> {
             .with_context(|| format!("installing the Python oracle huggingface_hub=={version}"))?;
     }
     cargo(&["fmt", "--all", "--", "--check"])?;
-    cargo(&[
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--locked",
-        "--",
-        "-D",
-        "warnings",
-    ])?;
+    cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"])?;
     cargo(&["test", "--workspace", "--locked", "--no-fail-fast"])?;
     Ok(())
 }
