@@ -2,4 +2,5 @@
 //! the Python oracle (pinned `huggingface_hub` in a virtualenv this crate creates itself) and the
 //! deterministic fixture caches.
 
+pub mod fixtures;
 pub mod oracle;

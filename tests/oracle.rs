@@ -80,9 +80,14 @@ impl Oracle {
             "--disable-pip-version-check",
             &format!("huggingface_hub=={version}"),
         ]))?;
-        let installed = oracle.run_script("import huggingface_hub; print(huggingface_hub.__version__)", &[])?;
+        let installed = oracle.run_script(
+            "import huggingface_hub; print(huggingface_hub.__version__)",
+            &[],
+        )?;
         if installed.trim() != version {
-            return Err(format!("installed huggingface_hub is {installed:?}, wanted {version}"));
+            return Err(format!(
+                "installed huggingface_hub is {installed:?}, wanted {version}"
+            ));
         }
         File::create(&ready)
             .and_then(|mut f| f.write_all(version.as_bytes()))
@@ -111,7 +116,10 @@ impl Oracle {
         let mut command = Command::new(self.python());
         for (key, _) in std::env::vars_os() {
             let key = key.to_string_lossy().into_owned();
-            if key.starts_with("HF_") || key.starts_with("HUGGINGFACE") || key == "TRANSFORMERS_OFFLINE" {
+            if key.starts_with("HF_")
+                || key.starts_with("HUGGINGFACE")
+                || key == "TRANSFORMERS_OFFLINE"
+            {
                 command.env_remove(&key);
             }
         }

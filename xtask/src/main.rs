@@ -1,62 +1,98 @@
 //! `cargo xtask <task>`: project automation. Run `cargo xtask help` for the list.
+//!
+//! One module per task; every task returns `anyhow::Result`, and `main` turns it into an exit
+//! code: 0 on success (a closed stdout pipe counts as success), 2 on a usage error, 1 otherwise.
 
-use std::path::PathBuf;
-use std::process::Command;
+mod demo;
+mod fixtures;
+mod test;
 
-use anyhow::{Context, bail};
+use std::fmt;
+use std::io::{self, Write as _};
+use std::process::ExitCode;
 
-const HELP: &str = "\
-cargo xtask <task>
+/// Every task with its one-line help, in the order `help` lists them.
+const TASKS: &[(&str, &str)] = &[
+    (
+        "demo",
+        "the main job: generate the fixture caches and print a scan summary of the big one [--out DIR]",
+    ),
+    (
+        "test",
+        "everything CI checks: fixtures, the Python oracle, formatting, clippy, every test",
+    ),
+    (
+        "test-fixtures",
+        "wipe and regenerate the deterministic fixture caches [--out DIR] (default target/fixtures)",
+    ),
+    ("help", "this text"),
+];
 
-tasks:
-  test     everything CI checks: the Python oracle, formatting, clippy, every test
-  help     this text
-";
+/// A mistake in the command line: reported with exit code 2.
+#[derive(Debug)]
+struct UsageError(String);
 
-fn main() -> anyhow::Result<()> {
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}; run `cargo xtask help`", self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("test") => test(),
-        Some("help") | None => {
-            print!("{HELP}");
-            Ok(())
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask: error: {error:#}");
+            if error.downcast_ref::<UsageError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
-        Some(other) => bail!("unknown task `{other}`; run `cargo xtask help`"),
     }
 }
 
-/// The README's test command: installs the oracles, then runs every check and test.
-fn test() -> anyhow::Result<()> {
-    for version in [hfhub_tests::oracle::HF_HUB_2X] {
-        eprintln!("xtask: preparing the Python oracle huggingface_hub=={version}");
-        hfhub_tests::oracle::Oracle::ensure(&version.to_string())
-            .map_err(|e| anyhow::anyhow!(e))
-            .with_context(|| format!("installing the Python oracle huggingface_hub=={version}"))?;
+fn run(args: &[String]) -> anyhow::Result<()> {
+    let (task, rest) = match args.split_first() {
+        Some((task, rest)) => (task.as_str(), rest),
+        None => ("help", &[][..]),
+    };
+    match task {
+        "demo" => demo::run(rest),
+        "test" => test::run(rest),
+        "test-fixtures" => fixtures::run(rest).map(|_| ()),
+        "help" | "--help" | "-h" => help(),
+        other => Err(UsageError(format!("unknown task `{other}`")).into()),
     }
-    cargo(&["fmt", "--all", "--", "--check"])?;
-    cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"])?;
-    cargo(&["test", "--workspace", "--locked", "--no-fail-fast"])?;
-    Ok(())
 }
 
-fn cargo(args: &[&str]) -> anyhow::Result<()> {
-    eprintln!("xtask: cargo {}", args.join(" "));
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
-        .args(args)
-        .current_dir(workspace_root())
-        .env("HFHUB_SLOW_TESTS", "1")
-        .status()
-        .with_context(|| format!("running cargo {}", args.join(" ")))?;
-    if !status.success() {
-        bail!("cargo {} failed ({status})", args.join(" "));
+fn help() -> anyhow::Result<()> {
+    let mut out = io::stdout().lock();
+    writeln!(out, "cargo xtask <task>\n\ntasks:")?;
+    for (name, description) in TASKS {
+        writeln!(out, "  {name:<14} {description}")?;
     }
     Ok(())
 }
 
-/// The workspace root, found from this crate's manifest directory.
-fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives one level below the workspace root")
-        .to_path_buf()
+/// `--out DIR` (the only option any task takes); `None` when absent.
+fn out_option(args: &[String]) -> anyhow::Result<Option<std::path::PathBuf>> {
+    match args {
+        [] => Ok(None),
+        [flag, dir] if flag == "--out" => Ok(Some(dir.into())),
+        [flag] if flag == "--out" => Err(UsageError("`--out` needs a directory".to_owned()).into()),
+        [other, ..] => Err(UsageError(format!("unexpected argument `{other}`")).into()),
+    }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
 }
