@@ -356,3 +356,106 @@ proptest! {
         prop_assert_eq!(remaining, generated.selected.len() - hashes.len());
     }
 }
+
+/// On every generated fixture: plans for each revision alone, every other revision, and all of them
+/// match upstream's; executing "every other revision" leaves the tree upstream's `execute()` leaves, and
+/// upstream scans it as we do.
+fn check_fixture_plans(version: &str, flavour: Flavour) {
+    let generate = || {
+        let root = tempfile::tempdir().expect("temp dir");
+        let fixtures = hfhub_tests::fixtures::generate_all(root.path()).expect("fixtures");
+        (root, fixtures)
+    };
+    let (plan_root, plan_fixtures) = generate();
+    let (python_root, python_fixtures) = generate();
+    let (our_root, our_fixtures) = generate();
+    let options = Options::new().with_flavour(flavour);
+
+    let mut jobs = Vec::new();
+    let mut ours = Vec::new();
+    for (index, fixture) in plan_fixtures.iter().enumerate() {
+        let report = scan_with(&fixture.cache_dir, &options).expect("scan");
+        let hashes: Vec<String> = report
+            .repos
+            .iter()
+            .flat_map(|repo| &repo.revisions)
+            .map(|revision| revision.commit_hash.clone())
+            .collect();
+        let mut selections: Vec<Vec<String>> = hashes.iter().map(|h| vec![h.clone()]).collect();
+        let every_other: Vec<String> = hashes.iter().step_by(2).cloned().collect();
+        selections.push(every_other.clone());
+        selections.push(hashes.clone());
+        for hashes in selections {
+            let plan = report.delete_revisions(&hashes);
+            jobs.push(json!({"cache_dir": fixture.cache_dir, "hashes": hashes, "execute": false}));
+            ours.push((fixture.name.clone(), hashes, render_plan(&plan)));
+        }
+        let python_dir = &python_fixtures[index].cache_dir;
+        jobs.push(json!({"cache_dir": python_dir, "hashes": every_other, "execute": true}));
+        let plan = scan_with(&our_fixtures[index].cache_dir, &options)
+            .expect("scan")
+            .delete_revisions(&every_other);
+        ours.push((fixture.name.clone(), every_other, render_plan(&plan)));
+        let outcome = plan.execute().expect("execute");
+        let tolerated = |w: &DeleteWarning| {
+            flavour == Flavour::V0x && matches!(w, DeleteWarning::NotFound { .. })
+        };
+        assert!(
+            outcome.warnings.iter().all(tolerated),
+            "{:?}",
+            outcome.warnings
+        );
+    }
+    let args = serde_json::to_string(&jobs).expect("json");
+    let output = Oracle::get(version).eval(PLAN_PY, &[&args]);
+    let expected: Vec<Value> = serde_json::from_str(&output).expect("oracle prints JSON");
+    assert_eq!(expected.len(), ours.len());
+    for ((name, hashes, ours), expected) in ours.iter().zip(&expected) {
+        // Paths differ between the three copies only by their root; compare relative to it.
+        let relative = |value: &Value, root: &Path| -> Value {
+            let text = value
+                .to_string()
+                .replace(root.to_str().expect("UTF-8"), "<root>");
+            serde_json::from_str(&text).expect("json")
+        };
+        let roots = [plan_root.path(), python_root.path(), our_root.path()];
+        let strip = |v: &Value| roots.iter().fold(v.clone(), |v, r| relative(&v, r));
+        assert_eq!(
+            strip(ours),
+            strip(expected),
+            "plan for {hashes:?} in fixture {name}"
+        );
+    }
+
+    for (python, ours) in python_fixtures.iter().zip(&our_fixtures) {
+        assert_eq!(
+            tree(&ours.cache_dir),
+            tree(&python.cache_dir),
+            "trees after executing in fixture {}",
+            ours.name
+        );
+    }
+    let executed: Vec<&Path> = our_fixtures.iter().map(|f| f.cache_dir.as_path()).collect();
+    let scans = python_scans(version, &executed);
+    for (fixture, expected) in our_fixtures.iter().zip(scans) {
+        if flavour == Flavour::V2x && !fixture.corrupt {
+            assert_eq!(expected["warnings"], json!([]), "{}", fixture.name);
+        }
+        assert_eq!(
+            our_scan(&fixture.cache_dir, flavour),
+            expected,
+            "{}",
+            fixture.name
+        );
+    }
+}
+
+#[test]
+fn plans_match_python_on_every_fixture_2x() {
+    check_fixture_plans(HF_HUB_2X, Flavour::V2x);
+}
+
+#[test]
+fn plans_match_python_on_every_fixture_0x() {
+    check_fixture_plans(HF_HUB_0X, Flavour::V0x);
+}

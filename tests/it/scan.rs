@@ -460,3 +460,24 @@ fn cache_dir_is_resolved_and_missing_dir_is_an_error() {
         "{error}"
     );
 }
+
+/// Every generated fixture (`hfhub_tests::fixtures`) scans as upstream scans it, in both flavours;
+/// healthy ones without a warning, corrupt ones with exactly one.
+#[test]
+fn scan_matches_python_on_every_fixture() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let fixtures = hfhub_tests::fixtures::generate_all(root.path()).expect("fixtures");
+    assert!(!fixtures.is_empty());
+    let dirs: Vec<(&str, &Path)> = fixtures
+        .iter()
+        .map(|f| (f.name.as_str(), f.cache_dir.as_path()))
+        .collect();
+    compare_all(HF_HUB_2X, Flavour::V2x, &dirs);
+    compare_all(HF_HUB_0X, Flavour::V0x, &dirs);
+    for fixture in &fixtures {
+        let report = hub_cache::scan(&fixture.cache_dir).expect("scan succeeds");
+        let expected_warnings = usize::from(fixture.corrupt);
+        assert_eq!(report.warnings.len(), expected_warnings, "{}", fixture.name);
+        assert_eq!(report.repos.len(), fixture.repos.len(), "{}", fixture.name);
+    }
+}
