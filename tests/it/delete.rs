@@ -18,16 +18,24 @@ use crate::scan::{
     CacheBuilder, build_healthy, build_shared_store, hex40, hex64, our_scan, python_scans,
 };
 
-/// For each `(cache_dir, hashes, execute)`: upstream's plan as JSON; executed when asked.
+/// For each `(cache_dir, hashes or files, execute)`: upstream's plan as JSON (from `delete_revisions`,
+/// or from `delete_files` when `files` lists snapshot paths); executed when asked.
 const PLAN_PY: &str = r#"
 import json, sys
 from huggingface_hub import scan_cache_dir
 out = []
 for job in json.loads(sys.argv[1]):
-    plan = scan_cache_dir(job["cache_dir"]).delete_revisions(*job["hashes"])
+    info = scan_cache_dir(job["cache_dir"])
+    if "files" in job:
+        wanted = set(job["files"])
+        plan = info.delete_files(*[f for repo in info.repos for rev in repo.revisions for f in rev.files
+                                   if str(f.file_path) in wanted])
+    else:
+        plan = info.delete_revisions(*job["hashes"])
     out.append(dict(expected_freed_size=plan.expected_freed_size,
                     repos=sorted(map(str, plan.repos)), snapshots=sorted(map(str, plan.snapshots)),
-                    refs=sorted(map(str, plan.refs)), blobs=sorted(map(str, plan.blobs))))
+                    refs=sorted(map(str, plan.refs)), blobs=sorted(map(str, plan.blobs)),
+                    files=sorted(map(str, getattr(plan, "files", ())))))
     if job["execute"]:
         plan.execute()
 print(json.dumps(out))
@@ -42,7 +50,7 @@ fn render_plan(plan: &Plan) -> Value {
     json!({
         "expected_freed_size": plan.expected_freed_size,
         "repos": strings(&plan.repos), "snapshots": strings(&plan.snapshots),
-        "refs": strings(&plan.refs), "blobs": strings(&plan.blobs),
+        "refs": strings(&plan.refs), "blobs": strings(&plan.blobs), "files": strings(&plan.files),
     })
 }
 
@@ -458,4 +466,103 @@ fn plans_match_python_on_every_fixture_2x() {
 #[test]
 fn plans_match_python_on_every_fixture_0x() {
     check_fixture_plans(HF_HUB_0X, Flavour::V0x);
+}
+
+/// 2.x `delete_files`: on the hand-built caches and every fixture, plans for every other file, every
+/// third file and all files match upstream's; executing "every other file" leaves upstream's tree.
+#[test]
+fn file_plans_match_python_2x() {
+    let generate = || {
+        let root = tempfile::tempdir().expect("temp dir");
+        let mut dirs: Vec<PathBuf> = hfhub_tests::fixtures::generate_all(root.path())
+            .expect("fixtures")
+            .into_iter()
+            .map(|f| f.cache_dir)
+            .collect();
+        let (plain, shared) = (build(false), build(true));
+        dirs.extend([plain.root().to_path_buf(), shared.root().to_path_buf()]);
+        (root, plain, shared, dirs)
+    };
+    let (plan_root, plain_a, shared_a, plan_dirs) = generate();
+    let (python_root, plain_b, shared_b, python_dirs) = generate();
+    let (our_root, plain_c, shared_c, our_dirs) = generate();
+    let roots: Vec<PathBuf> = [
+        plan_root.path(),
+        plain_a.root(),
+        shared_a.root(),
+        python_root.path(),
+        plain_b.root(),
+        shared_b.root(),
+        our_root.path(),
+        plain_c.root(),
+        shared_c.root(),
+    ]
+    .iter()
+    .map(|p| p.to_path_buf())
+    .collect();
+    let strip = |value: &Value| -> Value {
+        let mut text = value.to_string();
+        // Longest roots first, so a cache root inside a fixture root is replaced whole.
+        let mut sorted = roots.clone();
+        sorted.sort_by_key(|r| std::cmp::Reverse(r.as_os_str().len()));
+        for root in sorted {
+            text = text.replace(root.to_str().expect("UTF-8"), "<root>");
+        }
+        serde_json::from_str(&text).expect("json")
+    };
+    let files_of = |dir: &Path| -> Vec<String> {
+        let report = hub_cache::scan(dir).expect("scan");
+        report
+            .repos
+            .iter()
+            .flat_map(|r| &r.revisions)
+            .flat_map(|r| &r.files)
+            .map(|f| f.file_path.to_string_lossy().into_owned())
+            .collect()
+    };
+
+    let mut jobs = Vec::new();
+    let mut ours = Vec::new();
+    for ((plan_dir, python_dir), our_dir) in plan_dirs.iter().zip(&python_dirs).zip(&our_dirs) {
+        let report = hub_cache::scan(plan_dir).expect("scan");
+        let files = files_of(plan_dir);
+        let every_other: Vec<String> = files.iter().step_by(2).cloned().collect();
+        let every_third: Vec<String> = files.iter().skip(1).step_by(3).cloned().collect();
+        for selection in [every_other, every_third, files.clone()] {
+            jobs.push(json!({"cache_dir": plan_dir, "files": selection, "execute": false}));
+            ours.push((
+                plan_dir.clone(),
+                render_plan(&report.delete_files(&selection)),
+            ));
+        }
+        let selection: Vec<String> = files_of(python_dir).into_iter().step_by(2).collect();
+        jobs.push(json!({"cache_dir": python_dir, "files": selection, "execute": true}));
+        let selection: Vec<String> = files_of(our_dir).into_iter().step_by(2).collect();
+        let plan = hub_cache::scan(our_dir)
+            .expect("scan")
+            .delete_files(&selection);
+        ours.push((our_dir.clone(), render_plan(&plan)));
+        let outcome = plan.execute().expect("execute");
+        assert!(outcome.warnings.is_empty(), "{:?}", outcome.warnings);
+    }
+    let args = serde_json::to_string(&jobs).expect("json");
+    let output = Oracle::get(HF_HUB_2X).eval(PLAN_PY, &[&args]);
+    let expected: Vec<Value> = serde_json::from_str(&output).expect("oracle prints JSON");
+    assert_eq!(expected.len(), ours.len());
+    for ((dir, ours), expected) in ours.iter().zip(&expected) {
+        assert_eq!(
+            strip(ours),
+            strip(expected),
+            "file plan in {}",
+            dir.display()
+        );
+    }
+    for (python, ours) in python_dirs.iter().zip(&our_dirs) {
+        assert_eq!(
+            tree(ours),
+            tree(python),
+            "trees after deleting files in {}",
+            ours.display()
+        );
+    }
 }

@@ -481,3 +481,45 @@ fn scan_matches_python_on_every_fixture() {
         assert_eq!(report.repos.len(), fixture.repos.len(), "{}", fixture.name);
     }
 }
+
+/// Symlink oddities: an absolute pointer to a file outside the cache, a blob that is itself a link to
+/// another blob (2.x stops after one hop, 0.2x resolves fully), a repo folder that is a symlink to a
+/// folder elsewhere, and (2.x only: 0.2x's `resolve()` raises on it) a pointer that links to itself.
+#[test]
+fn symlink_oddities_scan_as_upstream() {
+    let build = |with_loop: bool| {
+        let mut cache = CacheBuilder::new();
+        let outside = cache.root().with_file_name("outside");
+        fs::create_dir_all(outside.join("models--org--moved/snapshots")).expect("mkdir");
+        fs::write(outside.join("payload.bin"), [9; 321]).expect("write");
+        let odd = "models--org--odd";
+        cache
+            .blob(odd, &hex40(1), 11)
+            .link(&format!("{odd}/blobs/{}", hex40(2)), &hex40(1))
+            .pointer(odd, &hex40(3), "chained.txt", &hex40(2))
+            .link(
+                &format!("{odd}/snapshots/{}/outside.bin", hex40(3)),
+                outside.join("payload.bin").to_str().expect("UTF-8"),
+            )
+            .reference(odd, "main", &hex40(3));
+        cache.link(
+            "models--org--moved",
+            outside.join("models--org--moved").to_str().expect("UTF-8"),
+        );
+        if with_loop {
+            let looped = format!("models--org--loop/snapshots/{}/self", hex40(4));
+            cache.link(&looped, "self");
+        }
+        cache
+    };
+    let with_loop = build(true);
+    compare_all(HF_HUB_2X, Flavour::V2x, &[("oddities", with_loop.root())]);
+    let report = hub_cache::scan(with_loop.root()).expect("scan");
+    assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+    let without_loop = build(false);
+    compare_all(
+        HF_HUB_0X,
+        Flavour::V0x,
+        &[("oddities", without_loop.root())],
+    );
+}

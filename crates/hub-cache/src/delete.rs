@@ -46,6 +46,8 @@ pub struct Plan {
     pub refs: BTreeSet<PathBuf>,
     /// `blobs/<etag>` entries.
     pub blobs: BTreeSet<PathBuf>,
+    /// Individual snapshot entries (plans from [`Report::delete_files`], 2.x).
+    pub files: BTreeSet<PathBuf>,
     /// Requested hashes that match no revision, in the order given (duplicates dropped).
     pub not_found: Vec<String>,
     /// 2.x plans also collect shared-store payloads left without references; 0.2x plans do not.
@@ -65,13 +67,15 @@ impl Plan {
 
     /// True when the plan deletes nothing.
     pub fn is_empty(&self) -> bool {
-        self.repos.is_empty()
+        self.files.is_empty()
+            && self.repos.is_empty()
             && self.snapshots.is_empty()
             && self.refs.is_empty()
             && self.blobs.is_empty()
     }
 
-    /// Deletes repos, snapshots, refs, then blobs. A path already gone or not permitted becomes a
+    /// Deletes individual snapshot files, then repos, snapshots, refs, and blobs. A snapshot file
+    /// already gone is skipped silently; any other path already gone or not permitted becomes a
     /// warning (as upstream logs it); a path outside the cache root or below a symlink is refused with a
     /// warning; any other I/O failure stops execution with an error.
     ///
@@ -85,6 +89,7 @@ impl Plan {
             Flavour::V0x => BTreeSet::new(),
         };
         let steps = [
+            (PathKind::File, &self.files),
             (PathKind::Repo, &self.repos),
             (PathKind::Snapshot, &self.snapshots),
             (PathKind::Ref, &self.refs),
@@ -129,6 +134,8 @@ impl Plan {
 /// What kind of path a plan entry is (upstream's `path_type` in its log lines).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum PathKind {
+    /// A single snapshot entry (removed as a file or link, never as a folder).
+    File,
     Repo,
     Snapshot,
     Ref,
@@ -138,6 +145,7 @@ pub enum PathKind {
 impl fmt::Display for PathKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            PathKind::File => "file",
             PathKind::Repo => "repo",
             PathKind::Snapshot => "snapshot",
             PathKind::Ref => "ref",
@@ -261,6 +269,7 @@ impl Report {
             snapshots: BTreeSet::new(),
             refs: BTreeSet::new(),
             blobs: BTreeSet::new(),
+            files: BTreeSet::new(),
             not_found: remaining.iter().map(|h| (*h).to_owned()).collect(),
             flavour: self.flavour,
         };
@@ -292,6 +301,47 @@ impl Report {
             plan.expected_freed_size = expected_freed_size(&unlinked, &self.cache_dir);
         }
         plan
+    }
+}
+
+impl Report {
+    /// The plan deleting individual snapshot files (2.x `delete_files`), selected by their
+    /// `file_path` as this report lists them (paths the report does not list are ignored).
+    ///
+    /// Only the snapshot entries go, plus each blob no unselected file of any repo still links; refs
+    /// and snapshot folders stay, even when a snapshot ends up empty. A file stored in the snapshot
+    /// itself (no symlink) is counted once and removed as the entry.
+    pub fn delete_files<P: AsRef<Path>>(&self, file_paths: &[P]) -> Plan {
+        let wanted: BTreeSet<&Path> = file_paths.iter().map(AsRef::as_ref).collect();
+        let all_files = self
+            .repos
+            .iter()
+            .flat_map(|repo| &repo.revisions)
+            .flat_map(|revision| &revision.files);
+        let (selected, kept): (Vec<_>, Vec<_>) =
+            all_files.partition(|file| wanted.contains(file.file_path.as_path()));
+        let kept_blobs: BTreeSet<&Path> = kept.iter().map(|f| f.blob_path.as_path()).collect();
+        let unlinked: BTreeMap<PathBuf, u64> = selected
+            .iter()
+            .filter(|file| !kept_blobs.contains(file.blob_path.as_path()))
+            .map(|file| (file.blob_path.clone(), file.size_on_disk))
+            .collect();
+        let files: BTreeSet<PathBuf> = selected.iter().map(|f| f.file_path.clone()).collect();
+        Plan {
+            cache_dir: self.cache_dir.clone(),
+            expected_freed_size: expected_freed_size(&unlinked, &self.cache_dir),
+            repos: BTreeSet::new(),
+            snapshots: BTreeSet::new(),
+            refs: BTreeSet::new(),
+            blobs: unlinked
+                .keys()
+                .filter(|blob| !files.contains(*blob))
+                .cloned()
+                .collect(),
+            files,
+            not_found: Vec::new(),
+            flavour: Flavour::V2x,
+        }
     }
 }
 
@@ -447,22 +497,34 @@ fn sweep_payload(payload: &Path, cache_dir: &Path) -> Option<u64> {
 
 /// Opens (creating, mode 0666) a lock file, refusing a symlink or anything but a regular file.
 fn open_lock(path: &Path) -> io::Result<fs::File> {
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
         return Err(io::Error::other("lock file is a symlink"));
     }
-    let file = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o666)
-        .open(path)?;
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o666);
+    let file = options.open(path)?;
     if !file.metadata()?.file_type().is_file() {
         return Err(io::Error::other("lock file is not a regular file"));
     }
     // Other users of a shared cache must be able to take the same lock; best effort.
-    let _ = file.set_permissions(fs::Permissions::from_mode(0o666));
+    let _ = make_world_writable(&file);
     Ok(file)
+}
+
+/// Mode 0666 on Unix (upstream's shared-store files ignore the umask); nothing elsewhere.
+fn make_world_writable(file: &fs::File) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(fs::Permissions::from_mode(0o666))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = file;
+        Ok(())
+    }
 }
 
 /// Replaces a manifest atomically with one `relative/posix/path\n` line per reference, sorted.
@@ -472,7 +534,6 @@ fn rewrite_manifest(
     cache_dir: &Path,
 ) -> io::Result<()> {
     use std::io::Write;
-    use std::os::unix::fs::PermissionsExt;
     let mut content = String::new();
     for reference in references {
         let relative = reference
@@ -490,7 +551,7 @@ fn rewrite_manifest(
     let result = (|| {
         let mut file = fs::File::create(&tmp)?;
         file.write_all(content.as_bytes())?;
-        file.set_permissions(fs::Permissions::from_mode(0o666))?;
+        make_world_writable(&file)?;
         file.sync_all()?;
         fs::rename(&tmp, manifest)
     })();
@@ -553,7 +614,9 @@ fn delete_one(
             }
             Ok(_) => {}
             Err(error) if is_gone(&error) => {
-                outcome.warnings.push(not_found());
+                if kind != PathKind::File {
+                    outcome.warnings.push(not_found());
+                }
                 return Ok(());
             }
             Err(source) => {
@@ -566,7 +629,7 @@ fn delete_one(
         }
     }
     let result = fs::symlink_metadata(path).and_then(|metadata| {
-        if metadata.is_dir() {
+        if metadata.is_dir() && kind != PathKind::File {
             // Never follows symlinks found inside: they are unlinked.
             fs::remove_dir_all(path)
         } else {
@@ -575,6 +638,8 @@ fn delete_one(
     });
     match result {
         Ok(()) => outcome.deleted.push((kind, path.to_path_buf())),
+        // Upstream unlinks snapshot entries with `missing_ok=True`.
+        Err(error) if is_gone(&error) && kind == PathKind::File => {}
         Err(error) if is_gone(&error) => outcome.warnings.push(not_found()),
         Err(error) if error.kind() == io::ErrorKind::PermissionDenied => {
             outcome.warnings.push(DeleteWarning::PermissionDenied {

@@ -740,8 +740,20 @@ fn is_missing(error: &io::Error) -> bool {
     matches!(
         error.kind(),
         io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
-    ) || error.raw_os_error() == Some(40)
+    ) || error.raw_os_error() == ELOOP
 }
+
+#[cfg(target_os = "linux")]
+const ELOOP: Option<i32> = Some(40);
+#[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
+const ELOOP: Option<i32> = Some(62);
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd"
+)))]
+const ELOOP: Option<i32> = None;
 
 fn is_dir(path: &Path) -> bool {
     fs::metadata(path).is_ok_and(|m| m.is_dir())
