@@ -1,4 +1,5 @@
-//! Deleting revisions: upstream's `HFCacheInfo.delete_revisions` plan and `DeleteCacheStrategy.execute`.
+//! Deleting revisions or files: upstream's `HFCacheInfo.delete_revisions` / `delete_files` plans and
+//! `DeleteCacheStrategy.execute`.
 //!
 //! ```text
 //! <cache>/<type>s--<id>/          removed whole when every revision of the repo is selected
@@ -8,8 +9,9 @@
 //! ```
 //! `.no_exist/<commit>` and `trees/<commit>.json` are left alone, as upstream does.
 //!
-//! Execution removes repos, then snapshots, then refs, then blobs, so an interruption never leaves a
-//! ref or pointer aimed at a deleted blob. Unlike upstream it refuses any path that is not strictly
+//! Execution removes single snapshot files, then repos, snapshots, refs, then blobs, so an interruption
+//! never leaves a ref or pointer aimed at a deleted blob; 2.x plans finish by sweeping the shared blob
+//! store (`<cache>/blobs/<2hex>/<64hex>` payloads the deleted repo blobs linked to). Unlike upstream it refuses any path that is not strictly
 //! inside the scanned cache root or that has a symlink among its ancestors below the root (a symlinked
 //! repo folder, or a pointer whose target lies outside the cache), and it removes a symlink as a link.
 //!
