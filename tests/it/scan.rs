@@ -447,18 +447,29 @@ fn cache_dir_is_resolved_and_missing_dir_is_an_error() {
             .all(|r| r.repo_path.starts_with(&report.cache_dir))
     );
 
-    let missing = cache.root().join("missing");
+    // Through the symlinked alias, so the reported path must be the resolved one.
+    let missing = alias.join("missing");
+    let file = alias.join("CACHEDIR.TAG");
+    let script = "import sys\nfrom huggingface_hub import scan_cache_dir\nfor d in sys.argv[1:]:\n    \
+                  try:\n        scan_cache_dir(d)\n    except Exception as e:\n        print(str(e))";
+    let args = [
+        missing.to_str().expect("UTF-8"),
+        file.to_str().expect("UTF-8"),
+    ];
+    let python = Oracle::get(HF_HUB_2X).eval(script, &args);
+    let expected: Vec<&str> = python.lines().collect();
     let error = hub_cache::scan(&missing).expect_err("missing dir");
     assert!(
         matches!(error, hub_cache::scan::ScanError::NotFound { .. }),
         "{error}"
     );
-    let file = cache.root().join("CACHEDIR.TAG");
+    assert_eq!(error.upstream_message().as_deref(), Some(expected[0]));
     let error = hub_cache::scan(&file).expect_err("a file");
     assert!(
         matches!(error, hub_cache::scan::ScanError::NotADirectory { .. }),
         "{error}"
     );
+    assert_eq!(error.upstream_message().as_deref(), Some(expected[1]));
 }
 
 /// Every generated fixture (`hfhub_tests::fixtures`) scans as upstream scans it, in both flavours;

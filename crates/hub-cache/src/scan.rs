@@ -87,6 +87,24 @@ pub enum ScanError {
 }
 
 impl ScanError {
+    /// The text of the exception upstream raises instead (`CacheNotFound`, `ValueError`), for front
+    /// ends that reproduce upstream output; `None` for I/O errors, whose text is the OS's.
+    pub fn upstream_message(&self) -> Option<String> {
+        const HINT: &str =
+            "Please use `cache_dir` argument or set `HF_HUB_CACHE` environment variable.";
+        match self {
+            ScanError::NotFound { path } => Some(format!(
+                "Cache directory not found: {}. {HINT}",
+                path.display()
+            )),
+            ScanError::NotADirectory { path } => Some(format!(
+                "Scan cache expects a directory but found a file: {}. {HINT}",
+                path.display()
+            )),
+            ScanError::Io { .. } => None,
+        }
+    }
+
     fn io(path: &Path) -> impl FnOnce(io::Error) -> ScanError + '_ {
         move |source| ScanError::Io {
             path: path.to_path_buf(),
