@@ -534,3 +534,62 @@ fn symlink_oddities_scan_as_upstream() {
         &[("oddities", without_loop.root())],
     );
 }
+
+/// The missing-commit warning quotes ref contents with Python's `repr()`: checked on every code point
+/// below U+3000 and a sample above, alone and mixed with both quote characters.
+#[test]
+fn str_repr_matches_python() {
+    let mut samples: Vec<String> = (0_u32..0x3000)
+        .chain((0x3000..0x11_0000).step_by(97))
+        .filter_map(char::from_u32)
+        .map(String::from)
+        .collect();
+    samples.extend(
+        [
+            "it's",
+            "say \"hi\"",
+            "both ' and \"",
+            "",
+            "tab\there",
+            "back\\slash",
+        ]
+        .map(String::from),
+    );
+    // Arguments cannot hold NUL; pass code points as numbers instead.
+    let encoded: Vec<String> = samples
+        .iter()
+        .map(|s| {
+            s.chars()
+                .map(|c| u32::from(c).to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect();
+    // Unassigned code points (category Cn, which depends on Python's Unicode version) are left out.
+    let script = "import sys, json, unicodedata\nout = []\nfor a in sys.argv[1:]:\n    \
+                  s = ''.join(chr(int(c)) for c in a.split(',') if c)\n    \
+                  cn = any(unicodedata.category(c) == 'Cn' for c in s)\n    \
+                  out.append(None if cn else repr(s))\nprint(json.dumps(out))";
+    let args: Vec<&str> = encoded.iter().map(String::as_str).collect();
+    let python = Oracle::get(HF_HUB_2X).eval(script, &args);
+    let expected: Vec<Option<String>> = serde_json::from_str(&python).expect("json");
+    assert!(expected.iter().flatten().count() > 10_000);
+    let mismatches: Vec<String> = samples
+        .iter()
+        .zip(&expected)
+        .filter_map(|(s, e)| Some((s, e.as_ref()?)))
+        .filter(|(s, e)| hub_cache::scan::python_str_repr(s) != **e)
+        .map(|(s, e)| {
+            format!(
+                "{s:?}: ours {} python {e}",
+                hub_cache::scan::python_str_repr(s)
+            )
+        })
+        .collect();
+    assert!(
+        mismatches.is_empty(),
+        "{} mismatches: {:?}",
+        mismatches.len(),
+        &mismatches[..mismatches.len().min(20)]
+    );
+}

@@ -939,7 +939,7 @@ fn join_real(
 
 /// Python's `repr()` of a `str`: single quotes unless the text has a `'` and no `"`; backslash,
 /// the quote, `\t`, `\n`, `\r` escaped; other non-printable characters as `\xNN`, `\uNNNN`,
-/// `\UNNNNNNNN`.
+/// `\UNNNNNNNN` (see `python_printable` for the one known gap: unassigned code points).
 pub fn python_str_repr(text: &str) -> String {
     let quote = if text.contains('\'') && !text.contains('"') {
         '"'
@@ -975,15 +975,44 @@ pub fn python_str_repr(text: &str) -> String {
     out
 }
 
-/// Approximates `str.isprintable()` per character: controls, separators other than the ASCII
-/// space, and format characters are not printable.
+/// `str.isprintable()` per character for assigned code points: false for categories Cc, Cf, Cs, Co,
+/// Zl, Zp and Zs other than the ASCII space (Unicode 14.0, as in Python 3.11). Unassigned code points,
+/// which Python also escapes, are treated as printable.
 fn python_printable(c: char) -> bool {
-    if c == ' ' {
-        return true;
-    }
-    !(c.is_control()
-        || c.is_whitespace()
-        || matches!(u32::from(c), 0xad | 0x600..=0x605 | 0x200b..=0x200f | 0x2028..=0x202e | 0x2060..=0x206f | 0xfeff | 0xfff9..=0xfffb | 0xe000..=0xf8ff | 0xd800..=0xdfff))
+    const NOT_PRINTABLE: [(u32, u32); 28] = [
+        (0x0, 0x1f),
+        (0x7f, 0xa0),
+        (0xad, 0xad),
+        (0x600, 0x605),
+        (0x61c, 0x61c),
+        (0x6dd, 0x6dd),
+        (0x70f, 0x70f),
+        (0x890, 0x891),
+        (0x8e2, 0x8e2),
+        (0x1680, 0x1680),
+        (0x180e, 0x180e),
+        (0x2000, 0x200f),
+        (0x2028, 0x202f),
+        (0x205f, 0x2064),
+        (0x2066, 0x206f),
+        (0x3000, 0x3000),
+        (0xd800, 0xf8ff),
+        (0xfeff, 0xfeff),
+        (0xfff9, 0xfffb),
+        (0x110bd, 0x110bd),
+        (0x110cd, 0x110cd),
+        (0x13430, 0x13438),
+        (0x1bca0, 0x1bca3),
+        (0x1d173, 0x1d17a),
+        (0xe0001, 0xe0001),
+        (0xe0020, 0xe007f),
+        (0xf0000, 0xffffd),
+        (0x100000, 0x10fffd),
+    ];
+    let code = u32::from(c);
+    !NOT_PRINTABLE
+        .iter()
+        .any(|&(low, high)| (low..=high).contains(&code))
 }
 
 #[cfg(test)]
