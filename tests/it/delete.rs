@@ -566,3 +566,44 @@ fn file_plans_match_python_2x() {
         );
     }
 }
+
+/// The shared-store sweep follows the same rule as every deletion: a payload reached through a
+/// symlinked prefix folder is left alone, while a regular payload is swept with its manifest.
+#[test]
+fn shared_store_sweep_never_follows_a_symlinked_prefix() {
+    let mut cache = CacheBuilder::new();
+    build_shared_store(&mut cache);
+    let payload = hex64(0xabcd_0001);
+    let prefix_dir = cache.root().join("blobs").join(&payload[..2]);
+    let outside = cache.root().with_file_name("elsewhere");
+    fs::rename(&prefix_dir, &outside).expect("move the prefix folder out");
+    symlink(&outside, &prefix_dir).expect("symlink it back");
+
+    let report = hub_cache::scan(cache.root()).expect("scan");
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+    let outcome = report
+        .delete_revisions(&[hex40(0x61), hex40(0x62)])
+        .execute()
+        .expect("execute");
+    assert!(outcome.swept.is_empty(), "{:?}", outcome.swept);
+    assert!(
+        outside.join(&payload).exists(),
+        "payload behind the symlink survives"
+    );
+
+    // Control: the same deletion on a regular store sweeps the payload and its manifest.
+    let mut cache = CacheBuilder::new();
+    build_shared_store(&mut cache);
+    let outcome = hub_cache::scan(cache.root())
+        .expect("scan")
+        .delete_revisions(&[hex40(0x61), hex40(0x62)])
+        .execute()
+        .expect("execute");
+    let payload_path = cache
+        .root()
+        .join("blobs")
+        .join(&payload[..2])
+        .join(&payload);
+    assert_eq!(outcome.swept, [(payload_path.clone(), 2_500)]);
+    assert!(!payload_path.exists());
+}

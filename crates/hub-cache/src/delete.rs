@@ -476,6 +476,10 @@ fn sweep_payload(payload: &Path, cache_dir: &Path) -> Option<u64> {
     {
         return None;
     }
+    // Our rule for every deletion: no symlink between the cache root and the path.
+    if !fs::symlink_metadata(payload.parent()?).is_ok_and(|m| m.file_type().is_dir()) {
+        return None;
+    }
     let lock = open_lock(&payload.with_file_name(format!("{name}.lock"))).ok()?;
     lock.lock().ok()?;
     let references = manifest_references(payload, cache_dir)?;
