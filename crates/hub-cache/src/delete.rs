@@ -138,9 +138,13 @@ impl Plan {
 pub enum PathKind {
     /// A single snapshot entry (removed as a file or link, never as a folder).
     File,
+    /// A whole repo folder.
     Repo,
+    /// A `snapshots/<commit>` folder.
     Snapshot,
+    /// A `refs/<name>` file.
     Ref,
+    /// A `blobs/<etag>` entry (file, or link into the shared store).
     Blob,
 }
 
@@ -231,8 +235,11 @@ impl fmt::Display for DeleteWarning {
 #[derive(Debug, thiserror::Error)]
 #[error("cannot delete {kind} `{}`", path.display())]
 pub struct DeleteError {
+    /// What the path is.
     pub kind: PathKind,
+    /// The path that could not be deleted.
     pub path: PathBuf,
+    /// The failure.
     #[source]
     pub source: io::Error,
 }

@@ -63,6 +63,7 @@ impl Options {
         self
     }
 
+    /// The upstream generation followed.
     pub fn flavour(&self) -> Flavour {
         self.flavour
     }
@@ -73,13 +74,20 @@ impl Options {
 pub enum ScanError {
     /// Upstream raises `CacheNotFound` (`Cache directory not found: {dir}. ...`).
     #[error("cache directory not found: `{}`", path.display())]
-    NotFound { path: PathBuf },
+    NotFound {
+        /// The resolved directory.
+        path: PathBuf,
+    },
     /// Upstream raises `ValueError`.
     #[error("cache directory `{}` is a file, not a directory", path.display())]
-    NotADirectory { path: PathBuf },
+    NotADirectory {
+        /// The resolved path.
+        path: PathBuf,
+    },
     /// A listing or stat failed where upstream lets the `OSError` propagate.
     #[error("cannot read `{}` while scanning the cache", path.display())]
     Io {
+        /// What was being listed, stat'ed or read.
         path: PathBuf,
         #[source]
         source: io::Error,
@@ -244,6 +252,7 @@ impl Report {
 pub struct CachedRepo {
     /// Type and id from the folder name (`--` in the id become `/`; the id is not validated).
     pub repo: Repo,
+    /// `<cache>/<type>s--<id>` as listed (not resolved: a symlinked repo folder keeps its link path).
     pub repo_path: PathBuf,
     /// Sum of the sizes of the distinct blobs referenced by any snapshot (unreferenced blobs excluded).
     pub size_on_disk: u64,
@@ -264,6 +273,7 @@ pub struct CachedRepo {
 pub struct CachedRevision {
     /// The folder name.
     pub commit_hash: String,
+    /// `<repo>/snapshots/<commit>`.
     pub snapshot_path: PathBuf,
     /// Sum over the distinct blob paths of this revision.
     pub size_on_disk: u64,
@@ -285,6 +295,7 @@ impl CachedRevision {
 /// One file of a snapshot: `CachedFileInfo`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CachedFile {
+    /// The entry's base name (`model.bin` for `sub/dir/model.bin`).
     pub file_name: String,
     /// The entry below `snapshots/<commit>/`.
     pub file_path: PathBuf,
@@ -294,14 +305,18 @@ pub struct CachedFile {
     pub blob_path: PathBuf,
     /// Size of the blob (symlinks followed).
     pub size_on_disk: u64,
+    /// The blob's access time (`st_atime`, symlinks followed).
     pub blob_last_accessed: SystemTime,
+    /// The blob's modification time (`st_mtime`, symlinks followed).
     pub blob_last_modified: SystemTime,
 }
 
 /// A partial download left in a repo's `blobs/`: `CachedIncompleteFileInfo`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IncompleteFile {
+    /// `<cache>/<repo>/blobs/<name>.incomplete`.
     pub file_path: PathBuf,
+    /// Bytes downloaded so far.
     pub size_on_disk: u64,
 }
 
