@@ -607,3 +607,104 @@ fn shared_store_sweep_never_follows_a_symlinked_prefix() {
     assert_eq!(outcome.swept, [(payload_path.clone(), 2_500)]);
     assert!(!payload_path.exists());
 }
+
+/// What 2.x `hf cache prune` computes, rendered like our [`hub_cache::delete::Prune`].
+const PRUNE_PY: &str = r#"
+import json, sys
+from huggingface_hub import scan_cache_dir
+from huggingface_hub.utils import _shared_blobs
+out = []
+for d in sys.argv[1:]:
+    info = scan_cache_dir(d)
+    detached = sorted({rev.commit_hash for repo in info.repos for rev in repo.revisions if not rev.refs})
+    unreferenced = _shared_blobs.unreferenced_shared_blobs(info.cache_dir)
+    plan = info.delete_revisions(*detached)
+    total = plan.expected_freed_size + info.incomplete_size_on_disk + sum(unreferenced.values())
+    out.append(dict(detached=detached, total=total,
+                    incomplete=sorted(str(f.file_path) for f in info.incomplete_files),
+                    unreferenced=sorted([str(p), s] for p, s in unreferenced.items()),
+                    plan=dict(expected_freed_size=plan.expected_freed_size,
+                              repos=sorted(map(str, plan.repos)), snapshots=sorted(map(str, plan.snapshots)),
+                              refs=sorted(map(str, plan.refs)), blobs=sorted(map(str, plan.blobs)), files=[])))
+print(json.dumps(out))
+"#;
+
+/// `Report::prune` plans what `hf cache prune` plans, and executing it leaves the tree
+/// `hf cache prune -y` leaves, on the hand-built caches and every fixture.
+#[test]
+fn prune_matches_hf_cache_prune() {
+    let generate = || {
+        let root = tempfile::tempdir().expect("temp dir");
+        let mut dirs: Vec<PathBuf> = hfhub_tests::fixtures::generate_all(root.path())
+            .expect("fixtures")
+            .into_iter()
+            .map(|f| f.cache_dir)
+            .collect();
+        let (plain, shared) = (build(false), build(true));
+        dirs.extend([plain.root().to_path_buf(), shared.root().to_path_buf()]);
+        (root, plain, shared, dirs)
+    };
+    let (_root_a, _plain_a, _shared_a, ours_dirs) = generate();
+    let (_root_b, _plain_b, _shared_b, python_dirs) = generate();
+    let oracle = Oracle::get(HF_HUB_2X);
+
+    let args: Vec<&str> = ours_dirs
+        .iter()
+        .map(|d| d.to_str().expect("UTF-8"))
+        .collect();
+    let expected: Vec<Value> =
+        serde_json::from_str(&oracle.eval(PRUNE_PY, &args)).expect("oracle prints JSON");
+    let mut pruned_something = false;
+    for (dir, expected) in ours_dirs.iter().zip(&expected) {
+        let prune = hub_cache::scan(dir).expect("scan").prune();
+        let strings = |paths: Vec<&PathBuf>| -> Vec<String> {
+            paths
+                .iter()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect()
+        };
+        let ours = json!({
+            "detached": prune.detached, "total": prune.expected_freed_size(),
+            "incomplete": strings(prune.incomplete_files.iter().map(|f| &f.file_path).collect()),
+            "unreferenced": prune.unreferenced_shared_blobs.iter()
+                .map(|(p, s)| json!([p.to_string_lossy(), s])).collect::<Vec<_>>(),
+            "plan": render_plan(&prune.revisions),
+        });
+        assert_eq!(&ours, expected, "prune of {}", dir.display());
+        pruned_something |= !prune.is_empty();
+        let outcome = prune.execute().expect("execute");
+        assert!(outcome.warnings.is_empty(), "{:?}", outcome.warnings);
+    }
+    assert!(pruned_something);
+    for dir in &python_dirs {
+        let output = oracle
+            .command()
+            .env("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+            .arg("-m")
+            .arg("huggingface_hub.cli.hf")
+            .args(["cache", "prune", "-y", "--cache-dir"])
+            .arg(dir)
+            .output()
+            .expect("run hf cache prune");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    for (ours, python) in ours_dirs.iter().zip(&python_dirs) {
+        assert_eq!(
+            tree(ours),
+            tree(python),
+            "trees after pruning {}",
+            ours.display()
+        );
+    }
+    let scans = python_scans(
+        HF_HUB_2X,
+        &ours_dirs.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
+    );
+    for (dir, expected) in ours_dirs.iter().zip(scans) {
+        assert_eq!(our_scan(dir, Flavour::V2x), expected, "{}", dir.display());
+    }
+}

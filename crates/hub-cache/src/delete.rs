@@ -30,7 +30,7 @@ use std::io;
 use std::path::{Component, Path, PathBuf};
 
 use crate::format::Flavour;
-use crate::scan::{CachedRepo, Report, shared_blob_target};
+use crate::scan::{CachedRepo, IncompleteFile, Report, shared_blob_target};
 
 /// What to delete, computed by [`Report::delete_revisions`] without touching the disk (except, with a
 /// marked shared store, reading its manifests to size shared payloads).
@@ -146,6 +146,15 @@ pub enum PathKind {
     Ref,
     /// A `blobs/<etag>` entry (file, or link into the shared store).
     Blob,
+    /// A `blobs/*.incomplete` partial download (removed as a file, a missing one is skipped).
+    Incomplete,
+}
+
+impl PathKind {
+    /// Removed with a plain unlink, never as a folder, and silently skipped when already gone.
+    fn single_file(self) -> bool {
+        matches!(self, PathKind::File | PathKind::Incomplete)
+    }
 }
 
 impl fmt::Display for PathKind {
@@ -156,6 +165,7 @@ impl fmt::Display for PathKind {
             PathKind::Snapshot => "snapshot",
             PathKind::Ref => "ref",
             PathKind::Blob => "blob",
+            PathKind::Incomplete => "incomplete file",
         })
     }
 }
@@ -178,6 +188,12 @@ pub enum DeleteWarning {
     NotFound { kind: PathKind, path: PathBuf },
     /// `Couldn't delete {kind}: permission denied ({path})` (upstream's text).
     PermissionDenied { kind: PathKind, path: PathBuf },
+    /// Another failure where upstream goes on with a warning (an incomplete file in `prune`).
+    Failed {
+        kind: PathKind,
+        path: PathBuf,
+        message: String,
+    },
     /// Refused by our safety rules (upstream would have deleted it).
     Refused {
         kind: PathKind,
@@ -208,6 +224,11 @@ impl fmt::Display for DeleteWarning {
                 "Couldn't delete {kind}: permission denied ({})",
                 path.display()
             ),
+            DeleteWarning::Failed {
+                kind,
+                path,
+                message,
+            } => write!(f, "could not delete {kind} `{}`: {message}", path.display()),
             DeleteWarning::Refused {
                 kind,
                 path,
@@ -354,6 +375,98 @@ impl Report {
     }
 }
 
+/// What 2.x `hf cache prune` removes: every detached revision (no ref), every incomplete download,
+/// and every shared-store payload that no valid manifest reference points to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prune {
+    /// Detached revision hashes, sorted.
+    pub detached: Vec<String>,
+    /// `delete_revisions(detached)`.
+    pub revisions: Plan,
+    /// The report's incomplete downloads.
+    pub incomplete_files: Vec<IncompleteFile>,
+    /// Unreferenced shared-store payloads with their sizes.
+    pub unreferenced_shared_blobs: BTreeMap<PathBuf, u64>,
+}
+
+impl Prune {
+    /// Upstream's announced total: the revisions plan's expected size, plus the incomplete files and
+    /// the unreferenced payloads.
+    pub fn expected_freed_size(&self) -> u64 {
+        self.revisions.expected_freed_size
+            + self
+                .incomplete_files
+                .iter()
+                .map(|f| f.size_on_disk)
+                .sum::<u64>()
+            + self.unreferenced_shared_blobs.values().sum::<u64>()
+    }
+
+    /// True when there is nothing to prune.
+    pub fn is_empty(&self) -> bool {
+        self.detached.is_empty()
+            && self.incomplete_files.is_empty()
+            && self.unreferenced_shared_blobs.is_empty()
+    }
+
+    /// Executes the revisions plan, unlinks the incomplete files (already gone: skipped; other
+    /// failures: warnings), then sweeps the unreferenced payloads.
+    pub fn execute(&self) -> Result<Outcome, DeleteError> {
+        let cache_dir = &self.revisions.cache_dir;
+        let mut outcome = self.revisions.execute()?;
+        for file in &self.incomplete_files {
+            let path = &file.file_path;
+            if let Err(error) = delete_one(cache_dir, PathKind::Incomplete, path, &mut outcome) {
+                outcome.warnings.push(DeleteWarning::Failed {
+                    kind: PathKind::Incomplete,
+                    path: path.clone(),
+                    message: error.source.to_string(),
+                });
+            }
+        }
+        for payload in self.unreferenced_shared_blobs.keys() {
+            if let Some(freed) = sweep_payload(payload, cache_dir) {
+                outcome.swept.push((payload.clone(), freed));
+            }
+        }
+        Ok(outcome)
+    }
+}
+
+impl Report {
+    /// The prune plan (2.x `hf cache prune`).
+    pub fn prune(&self) -> Prune {
+        let mut detached: Vec<String> = self
+            .repos
+            .iter()
+            .flat_map(|repo| &repo.revisions)
+            .filter(|revision| revision.refs.is_empty())
+            .map(|revision| revision.commit_hash.clone())
+            .collect();
+        detached.sort();
+        detached.dedup();
+        Prune {
+            revisions: self.delete_revisions(&detached),
+            detached,
+            incomplete_files: self.incomplete_files.clone(),
+            unreferenced_shared_blobs: unreferenced_shared_blobs(&self.cache_dir),
+        }
+    }
+}
+
+/// Payloads of a marked shared store whose manifest is readable and lists no valid reference
+/// (`unreferenced_shared_blobs`); a payload with a missing or unreadable manifest is not listed.
+pub fn unreferenced_shared_blobs(cache_dir: &Path) -> BTreeMap<PathBuf, u64> {
+    crate::scan::shared_store_payloads(cache_dir)
+        .into_iter()
+        .filter(|payload| manifest_references(payload, cache_dir).is_some_and(|r| r.is_empty()))
+        .filter_map(|payload| {
+            let size = fs::symlink_metadata(&payload).ok()?.len();
+            Some((payload, size))
+        })
+        .collect()
+}
+
 fn plan_partial(
     flavour: Flavour,
     repo: &CachedRepo,
@@ -448,7 +561,17 @@ fn manifest_references(payload: &Path, cache_dir: &Path) -> Option<BTreeSet<Path
     }
     let text = String::from_utf8(fs::read(&manifest).ok()?).ok()?;
     let mut references = BTreeSet::new();
-    for line in text.lines() {
+    // Python's `str.splitlines()` boundaries.
+    let boundaries = [
+        '\n', '\r', '\u{b}', '\u{c}', '\u{1c}', '\u{1d}', '\u{1e}', '\u{85}', '\u{2028}',
+        '\u{2029}',
+    ];
+    let text = text.replace("\r\n", "\n");
+    let mut lines: Vec<&str> = text.split(boundaries).collect();
+    if text.ends_with(boundaries) || text.is_empty() {
+        lines.pop();
+    }
+    for line in lines {
         let relative = Path::new(line);
         if relative.is_absolute()
             || relative
@@ -458,7 +581,9 @@ fn manifest_references(payload: &Path, cache_dir: &Path) -> Option<BTreeSet<Path
             continue;
         }
         let candidate = cache_dir.join(relative);
-        if crate::scan::shared_link_target(&candidate, cache_dir).as_deref() == Some(payload) {
+        // Any I/O failure but a missing entry makes the whole manifest unusable (nothing is swept).
+        let target = crate::scan::shared_link_target_checked(&candidate, cache_dir).ok()?;
+        if target.as_deref() == Some(payload) {
             references.insert(candidate);
         }
     }
@@ -627,7 +752,7 @@ fn delete_one(
             }
             Ok(_) => {}
             Err(error) if is_gone(&error) => {
-                if kind != PathKind::File {
+                if !kind.single_file() {
                     outcome.warnings.push(not_found());
                 }
                 return Ok(());
@@ -642,7 +767,7 @@ fn delete_one(
         }
     }
     let result = fs::symlink_metadata(path).and_then(|metadata| {
-        if metadata.is_dir() && kind != PathKind::File {
+        if metadata.is_dir() && !kind.single_file() {
             // Never follows symlinks found inside: they are unlinked.
             fs::remove_dir_all(path)
         } else {
@@ -652,7 +777,7 @@ fn delete_one(
     match result {
         Ok(()) => outcome.deleted.push((kind, path.to_path_buf())),
         // Upstream unlinks snapshot entries with `missing_ok=True`.
-        Err(error) if is_gone(&error) && kind == PathKind::File => {}
+        Err(error) if is_gone(&error) && kind.single_file() => {}
         Err(error) if is_gone(&error) => outcome.warnings.push(not_found()),
         Err(error) if error.kind() == io::ErrorKind::PermissionDenied => {
             outcome.warnings.push(DeleteWarning::PermissionDenied {

@@ -695,6 +695,54 @@ pub fn shared_blob_target(blob_path: &Path, cache_dir: &Path) -> Option<PathBuf>
 
 /// Like [`shared_blob_target`] without requiring the payload to exist (`_shared_blob_target`).
 pub(crate) fn shared_link_target(blob_path: &Path, cache_dir: &Path) -> Option<PathBuf> {
+    shared_link_target_checked(blob_path, cache_dir)
+        .ok()
+        .flatten()
+}
+
+/// [`shared_link_target`] reporting I/O failures other than a missing entry, as upstream's
+/// `_shared_blob_target(..., raise_on_io_error=True)` does (a manifest with such an entry is unusable).
+pub(crate) fn shared_link_target_checked(
+    blob_path: &Path,
+    cache_dir: &Path,
+) -> io::Result<Option<PathBuf>> {
+    let Some(blob) = repo_blob_name(blob_path, cache_dir) else {
+        return Ok(None);
+    };
+    let metadata = match fs::symlink_metadata(&blob) {
+        Ok(metadata) => metadata,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    if !metadata.file_type().is_symlink() {
+        return Ok(None);
+    }
+    let link = match fs::read_link(&blob) {
+        Ok(link) => link,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    let Some(parent) = blob.parent() else {
+        return Ok(None);
+    };
+    let target = absolute_normalized(&parent.join(link));
+    let store = absolute_normalized(cache_dir).join(SHARED_BLOBS_DIR);
+    let Ok(relative) = target.strip_prefix(&store) else {
+        return Ok(None);
+    };
+    let parts: Option<Vec<&str>> = relative
+        .components()
+        .map(|c| c.as_os_str().to_str())
+        .collect();
+    let valid = parts.is_some_and(|parts| {
+        parts.len() == 2 && is_xet_hash(parts[1]) && parts[0] == &parts[1][..2]
+    });
+    Ok(valid.then(|| cache_dir.join(SHARED_BLOBS_DIR).join(relative)))
+}
+
+/// The absolute, normalised path of `blob_path` when it names `<cache>/<type>s--<id>/blobs/<name>`
+/// (`_relative_blob_path` accepts it); `None` otherwise.
+fn repo_blob_name(blob_path: &Path, cache_dir: &Path) -> Option<PathBuf> {
     let blob = absolute_normalized(blob_path);
     let cache = absolute_normalized(cache_dir);
     let relative = blob.strip_prefix(&cache).ok()?;
@@ -715,21 +763,7 @@ pub(crate) fn shared_link_target(blob_path: &Path, cache_dir: &Path) -> Option<P
     {
         return None;
     }
-    if !fs::symlink_metadata(&blob).ok()?.file_type().is_symlink() {
-        return None;
-    }
-    let link = fs::read_link(&blob).ok()?;
-    let target = absolute_normalized(&blob.parent()?.join(link));
-    let store = cache.join(SHARED_BLOBS_DIR);
-    let relative = target.strip_prefix(&store).ok()?;
-    let parts: Vec<&str> = relative
-        .components()
-        .map(|c| c.as_os_str().to_str())
-        .collect::<Option<_>>()?;
-    if parts.len() != 2 || !is_xet_hash(parts[1]) || parts[0] != &parts[1][..2] {
-        return None;
-    }
-    Some(cache_dir.join(SHARED_BLOBS_DIR).join(relative))
+    Some(blob)
 }
 
 /// Every valid payload of a marked shared store (`shared_store_blob_paths`).
