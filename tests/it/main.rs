@@ -1,8 +1,12 @@
 //! Workspace integration tests: one binary, one module per feature.
 
+mod assets;
+mod cache_write;
 mod delete;
 mod fixtures;
 mod format;
+mod locks;
+mod lookup;
 mod oracle;
 mod scan;
 mod tidy;

@@ -13,15 +13,26 @@
 //! );
 //! ```
 
+pub mod assets;
 pub mod delete;
 pub mod env;
 pub mod format;
+pub mod hash;
 pub mod layout;
+pub mod lock;
+pub mod lookup;
 pub mod repo;
 pub mod scan;
+pub mod tree;
+pub mod write;
 
 pub use delete::Plan;
 pub use format::{Flavour, format_size, format_timesince};
 pub use layout::{Cache, RepoDir};
 pub use repo::{CommitHash, Repo, RepoId, RepoType};
 pub use scan::{Report, scan};
+
+pub use assets::cached_assets_path;
+pub use lock::FileLock;
+pub use lookup::{CachedFile, CachedSnapshot};
+pub use write::{BlobOrigin, RepoWriter, Symlinks, WriteOptions};

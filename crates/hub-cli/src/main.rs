@@ -1,6 +1,10 @@
 //! `hfhub`: the command line. The only crate that prints to the terminal.
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use anyhow::Context as _;
 
 use clap::Parser;
 
@@ -19,6 +23,36 @@ struct Cli {
 enum Command {
     /// Print where the hub cache, assets cache and token file are, as the environment selects them.
     Env,
+    /// Serve a hub cache directory as a Hugging Face Hub endpoint (point HF_ENDPOINT at it).
+    ///
+    /// Read-only. LFS files are redirected to a second listener (the "CDN"); each request is
+    /// logged to stderr (RUST_LOG filters, default `info`). Stops on Ctrl-C.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// The hub cache to serve [default: the cache the environment selects, as `hfhub env` shows].
+    #[arg(long, value_name = "CACHE")]
+    dir: Option<PathBuf>,
+    /// Address of the Hub endpoint; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    addr: SocketAddr,
+    /// Address of the listener LFS downloads are redirected to; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    cdn_addr: SocketAddr,
+    /// A token accepted for gated and private repositories (repeatable).
+    #[arg(long = "token", value_name = "TOKEN")]
+    tokens: Vec<String>,
+    /// Serve this repository as gated: `org/name`, `datasets/org/name`, `spaces/...` (repeatable).
+    #[arg(long, value_name = "REPO")]
+    gated: Vec<String>,
+    /// Serve this repository as private (same form as --gated; repeatable).
+    #[arg(long, value_name = "REPO")]
+    private: Vec<String>,
+    /// Entries per page of the tree listing.
+    #[arg(long, default_value_t = 1000)]
+    page_size: usize,
 }
 
 fn main() -> ExitCode {
@@ -45,7 +79,63 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("HF_TOKEN_PATH: {}", locations.token_path.display());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Serve(args) => {
+            let runtime =
+                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            runtime.block_on(serve(args))?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let dir = args
+        .dir
+        .unwrap_or_else(|| hub_cache::env::Env::from_process().locations().hub_cache);
+    let mut builder = hub_server::Server::builder(&dir)
+        .with_addr(args.addr)
+        .with_cdn_addr(args.cdn_addr)
+        .with_page_size(args.page_size);
+    for token in args.tokens {
+        builder = builder.with_token(token);
+    }
+    for spec in &args.gated {
+        builder = builder.with_gated(parse_repo(spec)?);
+    }
+    for spec in &args.private {
+        builder = builder.with_private(parse_repo(spec)?);
+    }
+    let server = builder.start().await?;
+    println!(
+        "Serving {} at {} (HF_ENDPOINT)",
+        dir.display(),
+        server.endpoint()
+    );
+    println!("LFS downloads are redirected to {}", server.cdn_endpoint());
+    println!("Press Ctrl-C to stop.");
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot listen for Ctrl-C")?;
+    server.shutdown().await;
+    println!("Stopped.");
+    Ok(())
+}
+
+/// `org/name` (a model), `datasets/org/name`, `spaces/org/name`, `kernels/org/name`.
+fn parse_repo(spec: &str) -> anyhow::Result<hub_cache::Repo> {
+    use hub_cache::RepoType;
+    let (repo_type, id) = [RepoType::Dataset, RepoType::Space, RepoType::Kernel]
+        .into_iter()
+        .find_map(|t| spec.strip_prefix(t.url_prefix()).map(|id| (t, id)))
+        .unwrap_or((RepoType::Model, spec));
+    let id = hub_cache::RepoId::new(id).with_context(|| format!("invalid repository `{spec}`"))?;
+    Ok(hub_cache::Repo::new(repo_type, id))
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {

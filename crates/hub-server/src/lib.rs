@@ -1,1 +1,51 @@
-//! Serve a Hugging Face cache directory as a Hub endpoint. Filled by the hub-server issue.
+//! Serve a Hugging Face hub cache directory as a Hub endpoint that ordinary clients
+//! (`HF_ENDPOINT=http://127.0.0.1:PORT`, huggingface_hub, transformers, hfhub) download from.
+//!
+//! A complete cache holds what the Hub says about the files it contains: `refs/` give branches,
+//! tags and PR refs, `snapshots/<commit>/` gives each commit's tree, and a blob's name tells a
+//! regular git file (40-hex git blob sha1) from an LFS file (64-hex sha256). The server is read-only.
+//!
+//! Two listeners run: the Hub (resolve, repo info, tree) and a "CDN" on another origin that LFS
+//! files are redirected to, as the real Hub redirects to its storage. For tests the server records
+//! every request ([`RequestLog`]) and can inject faults ([`fault`]).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), hub_server::Error> {
+//! let server = hub_server::Server::builder("/path/to/hub/cache").start().await?;
+//! println!("HF_ENDPOINT={}", server.endpoint());
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod body;
+pub mod fault;
+mod log;
+mod route;
+mod server;
+mod store;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+pub use body::BodyError;
+pub use log::{Origin, RequestLog, RequestRecord};
+pub use server::{BlockingServer, Builder, RunningServer, Server};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot serve cache directory `{path}`")]
+    CacheDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot listen on {addr}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot start the async runtime")]
+    Runtime(#[source] std::io::Error),
+}

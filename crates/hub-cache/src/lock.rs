@@ -1,0 +1,229 @@
+//! Cross-process locks on the same files Python's `filelock.FileLock` locks, so both libraries exclude
+//! each other (`utils/_fixes.py::WeakFileLock` in 2.x).
+//!
+//! ```text
+//! <cache>/.locks/<repo_folder>/<etag>.lock                  around one blob download (Cache::blob_lock_path)
+//! <local_dir>/.cache/huggingface/download/<path>.lock       around a local_dir download
+//! ```
+//!
+//! On POSIX the lock is `flock(LOCK_EX)` on the whole file (std's `File::lock`/`try_lock` are `flock` on
+//! Linux), the same as `filelock.UnixFileLock`. A new lock file gets mode 0o664 (group-writable, as 2.x);
+//! lock files stay on disk after release. Waiting has no hard timeout unless asked, and logs
+//! `Still waiting to acquire lock on {path} (elapsed: {s:.1f} seconds)` at INFO every 10 seconds. Filesystems
+//! without `flock` (upstream falls back to a `SoftFileLock`) are reported as an error here.
+
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Upstream's `FILELOCK_LOG_EVERY_SECONDS`.
+pub const LOG_EVERY: Duration = Duration::from_secs(10);
+
+/// Mode of a newly created lock file (2.x passes `mode=0o664` to `FileLock`).
+pub const LOCK_FILE_MODE: u32 = 0o664;
+
+/// How a lock on a file is taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileLock {
+    path: PathBuf,
+    timeout: Option<Duration>,
+    log_every: Duration,
+    poll_interval: Duration,
+}
+
+/// Why a lock could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error("timed out after {waited:.1?} waiting for the lock on `{path}`")]
+    Timeout { path: PathBuf, waited: Duration },
+    #[error("cannot {action} lock file `{path}`")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// A held lock: released when dropped (the lock file stays on disk).
+#[derive(Debug)]
+pub struct Guard {
+    file: File,
+    path: PathBuf,
+}
+
+impl Guard {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        // Closing the descriptor releases the flock too; unlocking first makes it explicit. Errors are
+        // swallowed, as upstream's `WeakFileLock` does on release.
+        let _ = self.file.unlock();
+    }
+}
+
+impl FileLock {
+    /// A lock on `path`: no timeout, INFO log every 10 s, polling every 50 ms (filelock's default).
+    pub fn new(path: impl Into<PathBuf>) -> FileLock {
+        FileLock {
+            path: path.into(),
+            timeout: None,
+            log_every: LOG_EVERY,
+            poll_interval: Duration::from_millis(50),
+        }
+    }
+
+    /// Give up with [`LockError::Timeout`] after this long (upstream's optional `timeout=`).
+    pub fn with_timeout(mut self, timeout: Duration) -> FileLock {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Interval of the "Still waiting" INFO log.
+    pub fn with_log_every(mut self, every: Duration) -> FileLock {
+        self.log_every = every;
+        self
+    }
+
+    pub fn with_poll_interval(mut self, interval: Duration) -> FileLock {
+        self.poll_interval = interval;
+        self
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Takes the lock, waiting as long as needed (or until the timeout), creating the parent
+    /// directories and the lock file.
+    pub fn acquire(&self) -> Result<Guard, LockError> {
+        let file = self.open()?;
+        let start = Instant::now();
+        let mut next_log = self.log_every;
+        loop {
+            match file.try_lock() {
+                Ok(()) => {
+                    return Ok(Guard {
+                        file,
+                        path: self.path.clone(),
+                    });
+                }
+                Err(TryLockError::WouldBlock) => {}
+                Err(TryLockError::Error(source)) => {
+                    return Err(LockError::Io {
+                        action: "lock",
+                        path: self.path.clone(),
+                        source,
+                    });
+                }
+            }
+            let waited = start.elapsed();
+            if let Some(timeout) = self.timeout
+                && waited >= timeout
+            {
+                return Err(LockError::Timeout {
+                    path: self.path.clone(),
+                    waited,
+                });
+            }
+            if waited >= next_log {
+                tracing::info!(
+                    "Still waiting to acquire lock on {} (elapsed: {:.1} seconds)",
+                    self.path.display(),
+                    waited.as_secs_f64()
+                );
+                next_log += self.log_every;
+            }
+            let mut pause = self.poll_interval;
+            if let Some(timeout) = self.timeout {
+                pause = pause.min(timeout.saturating_sub(waited));
+            }
+            std::thread::sleep(pause);
+        }
+    }
+
+    /// Takes the lock if it is free right now; `Ok(None)` if another process (or handle) holds it.
+    pub fn try_acquire(&self) -> Result<Option<Guard>, LockError> {
+        let file = self.open()?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(Guard {
+                file,
+                path: self.path.clone(),
+            })),
+            Err(TryLockError::WouldBlock) => Ok(None),
+            Err(TryLockError::Error(source)) => Err(LockError::Io {
+                action: "lock",
+                path: self.path.clone(),
+                source,
+            }),
+        }
+    }
+
+    fn open(&self) -> Result<File, LockError> {
+        let fail = |action| {
+            let path = self.path.clone();
+            move |source| LockError::Io {
+                action,
+                path,
+                source,
+            }
+        };
+        if let Some(parent) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::create_dir_all(parent).map_err(fail("create the folder of"))?;
+        }
+        let mut create = OpenOptions::new();
+        create.read(true).write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut create, LOCK_FILE_MODE);
+        match create.open(&self.path) {
+            Ok(file) => {
+                // The umask may have narrowed the mode; filelock sets it explicitly too.
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    let _ = file.set_permissions(fs::Permissions::from_mode(LOCK_FILE_MODE));
+                }
+                Ok(file)
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&self.path)
+                .map_err(fail("open")),
+            Err(e) => Err(fail("create")(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exclusive_within_and_across_handles() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join(".locks/models--a/etag.lock");
+        let lock = FileLock::new(&path);
+        let guard = lock.acquire().unwrap();
+        assert!(path.is_file());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, LOCK_FILE_MODE);
+        }
+        assert!(lock.try_acquire().unwrap().is_none());
+        let timed = FileLock::new(&path)
+            .with_timeout(Duration::from_millis(200))
+            .acquire();
+        assert!(matches!(timed, Err(LockError::Timeout { .. })));
+        drop(guard);
+        assert!(path.is_file(), "the lock file stays after release");
+        assert!(lock.try_acquire().unwrap().is_some());
+    }
+}

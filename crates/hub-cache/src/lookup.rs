@@ -1,0 +1,465 @@
+//! Reading files back from the cache without the network.
+//!
+//! ```text
+//! <cache>/<repo_folder>/
+//! ├── refs/<revision>              revision -> commit (raw content, a trailing newline breaks the lookup)
+//! ├── .no_exist/<commit>/<path>    answers "the file does not exist at that commit"
+//! ├── snapshots/<commit>/<path>    the cached file
+//! └── trees/<commit>.json          the listing a whole snapshot is checked against
+//! ```
+//!
+//! Three entry points, each the counterpart of one upstream function:
+//!
+//! * [`Cache::try_to_load_from_cache`] is `file_download.py::try_to_load_from_cache`, step for step. Like
+//!   2.x it uses the cache root **as given** (no resolution), so returned paths start with [`Cache::root`].
+//! * [`Cache::cached_file`] is the offline branch of `hf_hub_download` (cache mode) and
+//!   [`Cache::cached_snapshot`] the one of `snapshot_download`. Like 2.x (`Path(cache_dir).expanduser()
+//!   .resolve()`) they resolve the cache root first, so returned paths are absolute with the root's symlinks
+//!   resolved (entries inside are not resolved). `~` is the caller's business (see [`crate::env::Env::expand`]).
+
+use std::fs;
+use std::io;
+use std::path::{Component, Path, PathBuf};
+
+use crate::layout::{self, Cache, InvalidRepoPath, RepoDir};
+use crate::repo::{self, Repo};
+use crate::tree;
+use crate::write::universal_newlines;
+
+/// What the cache knows about one file (upstream returns a path, `_CACHED_NO_EXIST` or `None`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CachedFile {
+    /// The file is cached at this path (`snapshots/<commit>/<path>`).
+    Found(PathBuf),
+    /// The cache recorded that the file does not exist at that revision (`.no_exist/`).
+    CachedNoExist,
+    /// The cache knows nothing about it.
+    Unknown,
+}
+
+/// A repo file name upstream refuses (`_local_folder.py::_validate_relative_filename`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidFilename {
+    #[error("invalid filename `{0}`: cannot contain a `..` path segment")]
+    ParentSegment(String),
+    #[error("invalid filename `{0}`: cannot be an absolute, drive-relative or UNC path")]
+    Anchored(String),
+}
+
+/// Upstream's filename check, exactly: no `..` segment when split on `/` or `\`; not anchored (root,
+/// drive or UNC) as a POSIX path, nor any of its `/`-separated parts as a Windows path. Names it accepts
+/// such as `a//b`, `./a` or `a/` pass here too (see [`layout::check_repo_path`] for the stricter rule
+/// used where we write).
+pub fn validate_filename(filename: &str) -> Result<(), InvalidFilename> {
+    if filename.replace('\\', "/").split('/').any(|s| s == "..") {
+        return Err(InvalidFilename::ParentSegment(filename.to_owned()));
+    }
+    // PurePosixPath: a root is a leading `/`. PureWindowsPath of each part (no `/` left in it): a root is a
+    // leading `\` (also the start of UNC), a drive is an ASCII letter followed by `:` (Python 3.11's
+    // pathlib, the oracle's; 3.12+ takes any character before `:` as a drive).
+    let windows_anchored = |part: &str| {
+        let bytes = part.as_bytes();
+        part.starts_with('\\')
+            || (bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':')
+    };
+    if filename.starts_with('/') || filename.split('/').any(windows_anchored) {
+        return Err(InvalidFilename::Anchored(filename.to_owned()));
+    }
+    Ok(())
+}
+
+/// Why a lookup failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LookupError {
+    #[error(transparent)]
+    InvalidFilename(#[from] InvalidFilename),
+    #[error("cannot read `{path}`")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// Why an offline resolution found nothing usable.
+#[derive(Debug, thiserror::Error)]
+pub enum OfflineError {
+    #[error(transparent)]
+    InvalidFilename(#[from] InvalidFilename),
+    #[error(transparent)]
+    InvalidRepoPath(#[from] InvalidRepoPath),
+    #[error("`{filename}` of {repo} at revision `{revision}` is not in the disk cache")]
+    FileNotCached {
+        repo: Repo,
+        revision: String,
+        filename: String,
+    },
+    #[error("no cached snapshot of {repo} for revision `{revision}` on the local disk")]
+    SnapshotNotCached { repo: Repo, revision: String },
+    #[error(transparent)]
+    IncompleteSnapshot(Box<IncompleteSnapshot>),
+    #[error("cannot read `{path}`")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl OfflineError {
+    /// True for the errors upstream raises as `LocalEntryNotFoundError` (nothing usable in the cache).
+    pub fn is_not_cached(&self) -> bool {
+        matches!(
+            self,
+            OfflineError::FileNotCached { .. }
+                | OfflineError::SnapshotNotCached { .. }
+                | OfflineError::IncompleteSnapshot(_)
+        )
+    }
+}
+
+/// Upstream's `IncompleteSnapshotError` (a `LocalEntryNotFoundError`): the cached listing names files the
+/// snapshot folder lacks.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the cached snapshot for '{repo_id}' (revision '{revision}', commit {commit}) is incomplete: {count} file(s) are missing ({sample})",
+    repo_id = repo.id,
+    count = missing.len(),
+    sample = missing_sample(missing)
+)]
+pub struct IncompleteSnapshot {
+    pub repo: Repo,
+    pub revision: String,
+    pub commit: String,
+    /// Every expected file missing from the snapshot, in listing order.
+    pub missing: Vec<String>,
+    /// The incomplete snapshot folder, still usable for what it holds.
+    pub snapshot: PathBuf,
+}
+
+/// Upstream's sample of missing files: the first three, then `, ... (N more)`.
+pub fn missing_sample(missing: &[String]) -> String {
+    let mut sample = missing
+        .iter()
+        .take(3)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if missing.len() > 3 {
+        sample.push_str(&format!(", ... ({} more)", missing.len() - 3));
+    }
+    sample
+}
+
+/// A snapshot folder found offline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedSnapshot {
+    /// `snapshots/<commit>` under the resolved cache root.
+    pub path: PathBuf,
+    pub commit: String,
+    /// Whether a cached tree listing confirmed that every expected file is present; `false` when no listing
+    /// was cached and the folder is returned unchecked (as upstream).
+    pub verified: bool,
+}
+
+fn is_file(path: &Path) -> bool {
+    fs::metadata(path).is_ok_and(|m| m.is_file())
+}
+
+fn is_dir(path: &Path) -> bool {
+    fs::metadata(path).is_ok_and(|m| m.is_dir())
+}
+
+/// A revision (or ref content) we can join under a folder without escaping it.
+fn joinable(revision: &str) -> bool {
+    repo::check_revision(revision).is_ok()
+}
+
+impl Cache {
+    /// `try_to_load_from_cache(repo_id, filename, cache_dir, revision, repo_type)` of 2.4 (spec 4.10):
+    ///
+    /// 1. `revision` defaults to `main`; the filename is checked with [`validate_filename`];
+    /// 2. no repo folder → [`CachedFile::Unknown`];
+    /// 3. `refs/<revision>` is a file → the revision becomes its raw content;
+    /// 4. `.no_exist/<revision>/<filename>` is a file → [`CachedFile::CachedNoExist`];
+    /// 5. no `snapshots/`, or `<revision>` not an entry of it → [`CachedFile::Unknown`] (never another
+    ///    revision);
+    /// 6. `snapshots/<revision>/<filename>` is a file (following links) → [`CachedFile::Found`].
+    ///
+    /// Upstream joins any revision string; a revision (or ref content) that could leave its folder
+    /// (`..`, absolute, `\`) is not joined here, which can only turn a sentinel into `Unknown`.
+    pub fn try_to_load_from_cache(
+        &self,
+        repo: &Repo,
+        filename: &str,
+        revision: Option<&str>,
+    ) -> Result<CachedFile, LookupError> {
+        let mut revision = revision.unwrap_or(repo::DEFAULT_REVISION).to_owned();
+        validate_filename(filename)?;
+        let dir = self.repo(repo);
+        if !is_dir(dir.path()) {
+            return Ok(CachedFile::Unknown);
+        }
+        if is_dir(&dir.refs_dir()) && joinable(&revision) {
+            let ref_file = dir.ref_path(&revision);
+            if is_file(&ref_file) {
+                revision = read_raw(&ref_file).map_err(|source| LookupError::Io {
+                    path: ref_file,
+                    source,
+                })?;
+            }
+        }
+        if joinable(&revision) && is_file(&dir.no_exist_dir().join(&revision).join(filename)) {
+            return Ok(CachedFile::CachedNoExist);
+        }
+        let snapshots = dir.snapshots_dir();
+        if !snapshots.exists() {
+            return Ok(CachedFile::Unknown);
+        }
+        let entries = fs::read_dir(&snapshots).map_err(|source| LookupError::Io {
+            path: snapshots.clone(),
+            source,
+        })?;
+        let mut listed = false;
+        for entry in entries {
+            let entry = entry.map_err(|source| LookupError::Io {
+                path: snapshots.clone(),
+                source,
+            })?;
+            if entry.file_name() == revision.as_str() {
+                listed = true;
+                break;
+            }
+        }
+        if !listed {
+            return Ok(CachedFile::Unknown);
+        }
+        let cached = snapshots.join(&revision).join(filename);
+        Ok(if is_file(&cached) {
+            CachedFile::Found(cached)
+        } else {
+            CachedFile::Unknown
+        })
+    }
+
+    /// The commit a revision names offline: the revision itself when it is a full commit hash, else the raw
+    /// content of `refs/<revision>` when that is a file, else `None`.
+    pub fn commit_for_revision(
+        &self,
+        repo: &Repo,
+        revision: &str,
+    ) -> Result<Option<String>, LookupError> {
+        commit_for_revision(&self.repo(repo), revision)
+    }
+
+    /// The offline branch of `hf_hub_download` (spec 4.11): `snapshots/<commit>/<filename>` under the
+    /// resolved cache root if it exists, where the commit comes from [`Cache::commit_for_revision`].
+    pub fn cached_file(
+        &self,
+        repo: &Repo,
+        revision: Option<&str>,
+        filename: &str,
+    ) -> Result<PathBuf, OfflineError> {
+        let revision = revision.unwrap_or(repo::DEFAULT_REVISION);
+        validate_filename(filename)?;
+        layout::check_repo_path(filename)?;
+        let resolved =
+            Cache::new(
+                resolve_path(self.root()).map_err(|source| OfflineError::Io {
+                    path: self.root().to_path_buf(),
+                    source,
+                })?,
+            );
+        let dir = resolved.repo(repo);
+        let not_cached = || OfflineError::FileNotCached {
+            repo: repo.clone(),
+            revision: revision.to_owned(),
+            filename: filename.to_owned(),
+        };
+        let commit = commit_for_revision(&dir, revision)
+            .map_err(offline_io)?
+            .filter(|c| joinable(c))
+            .ok_or_else(not_cached)?;
+        let pointer = dir.pointer_path(&commit, filename);
+        if pointer.exists() {
+            Ok(pointer)
+        } else {
+            Err(not_cached())
+        }
+    }
+
+    /// The offline branch of `snapshot_download` (spec 4.11): `snapshots/<commit>/` under the resolved
+    /// cache root if it exists. When `trees/<commit>.json` is cached, every listed path the caller's
+    /// `wanted` filter keeps (upstream: allow/ignore patterns) must be a file there, else
+    /// [`OfflineError::IncompleteSnapshot`]; without a listing the folder is returned unchecked.
+    pub fn cached_snapshot(
+        &self,
+        repo: &Repo,
+        revision: Option<&str>,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Result<CachedSnapshot, OfflineError> {
+        let revision = revision.unwrap_or(repo::DEFAULT_REVISION);
+        let resolved =
+            Cache::new(
+                resolve_path(self.root()).map_err(|source| OfflineError::Io {
+                    path: self.root().to_path_buf(),
+                    source,
+                })?,
+            );
+        let dir = resolved.repo(repo);
+        let not_cached = || OfflineError::SnapshotNotCached {
+            repo: repo.clone(),
+            revision: revision.to_owned(),
+        };
+        let commit = commit_for_revision(&dir, revision)
+            .map_err(offline_io)?
+            .filter(|c| joinable(c))
+            .ok_or_else(not_cached)?;
+        let path = dir.snapshot_dir(&commit);
+        if !path.exists() {
+            return Err(not_cached());
+        }
+        let Some(listing) = tree::read(dir.path(), &commit) else {
+            return Ok(CachedSnapshot {
+                path,
+                commit,
+                verified: false,
+            });
+        };
+        let missing: Vec<String> = listing
+            .files
+            .keys()
+            .filter(|p| wanted(p))
+            .filter(|p| !is_file(&p.split('/').fold(path.clone(), |acc, part| acc.join(part))))
+            .cloned()
+            .collect();
+        if missing.is_empty() {
+            Ok(CachedSnapshot {
+                path,
+                commit,
+                verified: true,
+            })
+        } else {
+            Err(OfflineError::IncompleteSnapshot(Box::new(
+                IncompleteSnapshot {
+                    repo: repo.clone(),
+                    revision: revision.to_owned(),
+                    commit,
+                    missing,
+                    snapshot: path,
+                },
+            )))
+        }
+    }
+}
+
+fn offline_io(error: LookupError) -> OfflineError {
+    match error {
+        LookupError::InvalidFilename(e) => OfflineError::InvalidFilename(e),
+        LookupError::Io { path, source } => OfflineError::Io { path, source },
+    }
+}
+
+fn commit_for_revision(dir: &RepoDir, revision: &str) -> Result<Option<String>, LookupError> {
+    if repo::is_commit_hash(revision) {
+        return Ok(Some(revision.to_owned()));
+    }
+    if !joinable(revision) {
+        return Ok(None);
+    }
+    let ref_file = dir.ref_path(revision);
+    if !is_file(&ref_file) {
+        return Ok(None);
+    }
+    read_raw(&ref_file)
+        .map(Some)
+        .map_err(|source| LookupError::Io {
+            path: ref_file,
+            source,
+        })
+}
+
+fn read_raw(path: &Path) -> io::Result<String> {
+    fs::read_to_string(path).map(universal_newlines)
+}
+
+/// Python's `Path(path).resolve()` (non-strict): absolute, with the symlinks of the longest existing prefix
+/// resolved and the rest normalised lexically (`.` dropped, `..` pops).
+pub fn resolve_path(path: &Path) -> io::Result<PathBuf> {
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()?.join(path)
+    };
+    if let Ok(resolved) = fs::canonicalize(&absolute) {
+        return Ok(resolved);
+    }
+    let mut resolved = PathBuf::new();
+    let mut existing = true;
+    for component in absolute.components() {
+        match component {
+            Component::Prefix(_) | Component::RootDir => resolved.push(component.as_os_str()),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                resolved.pop();
+            }
+            Component::Normal(part) => {
+                resolved.push(part);
+                if existing {
+                    match fs::canonicalize(&resolved) {
+                        Ok(real) => resolved = real,
+                        Err(_) => existing = false,
+                    }
+                }
+            }
+        }
+    }
+    Ok(resolved)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filenames_follow_upstream() {
+        for ok in [
+            "a",
+            "a/b",
+            "a//b",
+            "./a",
+            "a/",
+            "",
+            "a..b",
+            "a\\b",
+            "é/ü.txt",
+            "ab:c/d",
+            "1:x",
+        ] {
+            assert!(validate_filename(ok).is_ok(), "{ok:?}");
+        }
+        for bad in [
+            "..", "../a", "a/..", "a\\..\\b", "/a", "\\a", "C:x", "a/C:x", "\\\\h\\s", "a/\\b",
+            "a:b/c",
+        ] {
+            assert!(validate_filename(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn sample_lists_three() {
+        let names: Vec<String> = ["a", "b", "c", "d", "e"].map(String::from).to_vec();
+        assert_eq!(missing_sample(&names[..2]), "a, b");
+        assert_eq!(missing_sample(&names), "a, b, c, ... (2 more)");
+    }
+
+    #[test]
+    fn resolve_handles_missing_tails() {
+        let tmp = tempfile::tempdir().unwrap();
+        let real = fs::canonicalize(tmp.path()).unwrap();
+        assert_eq!(
+            resolve_path(&tmp.path().join("x/./y/../z")).unwrap(),
+            real.join("x/z")
+        );
+    }
+}

@@ -1,0 +1,795 @@
+//! The write side of the cache, byte-compatible with huggingface_hub 2.4 (`file_download.py`).
+//!
+//! What a download leaves in a repository folder, and which call of this module writes it:
+//!
+//! ```text
+//! <cache>/
+//! ├── CACHEDIR.TAG                           Cache::ensure_cachedir_tag (created if absent, never rewritten)
+//! └── <repo_folder>/
+//!     ├── refs/<revision>                    RepoWriter::write_ref: the 40-hex commit, no newline, written as
+//!     │                                      refs/<revision>.<8hex>.tmp then renamed, only if absent or different
+//!     ├── blobs/<etag>.<8hex>.incomplete     RepoWriter::create_incomplete_blob: unique to this download
+//!     ├── blobs/<etag>                       RepoWriter::publish_blob: mode of a new file in blobs/, atomic rename
+//!     ├── snapshots/<commit>/<path>          RepoWriter::link_pointer: relative symlink ../../blobs/<etag>
+//!     │                                      (or the blob itself, moved or copied, without symlinks)
+//!     └── .no_exist/<commit>/<path>          RepoWriter::mark_no_exist: empty marker
+//! ```
+//!
+//! Correctness never depends on a lock (unique temporary names and atomic renames, as upstream since 1.18);
+//! callers still take [`crate::lock`] around a blob download to avoid downloading it twice.
+//!
+//! Without symlink support (probed per repository folder, once per process, as upstream's
+//! `are_symlinks_supported`), a pointer is the blob itself: a freshly downloaded blob is moved to the pointer
+//! path (leaving `blobs/` without it), an already-present blob is copied. A warning is logged once per
+//! folder unless `HF_HUB_DISABLE_SYMLINKS_WARNING` is set; `HF_HUB_DISABLE_SYMLINKS` forces this mode
+//! without probing and without warning.
+//!
+//! ```
+//! use std::io::Write;
+//! use hub_cache::{BlobOrigin, Cache, CachedFile, CommitHash, Repo, WriteOptions};
+//! use hub_cache::lock::FileLock;
+//!
+//! let tmp = tempfile::tempdir()?;
+//! let cache = Cache::new(tmp.path());
+//! let repo = Repo::model("org/name")?;
+//! let commit = CommitHash::new("0123456789abcdef0123456789abcdef01234567").expect("40 hex");
+//! let writer = cache.writer(&repo, WriteOptions::default());
+//! writer.write_ref("main", &commit)?;
+//! let etag = "a3f0c1de2b9b8f33e2a5f8e2a1c0b7d6e5f4a3b2";
+//! let _lock = FileLock::new(cache.blob_lock_path(&repo, etag)).acquire()?;
+//! let mut blob = writer.create_incomplete_blob(etag)?;
+//! blob.file.write_all(b"hello")?;
+//! writer.publish_blob(&blob.path, etag)?;
+//! writer.link_pointer(&commit, "docs/README.md", etag, BlobOrigin::Downloaded)?;
+//! cache.ensure_cachedir_tag()?;
+//! assert!(matches!(
+//!     cache.try_to_load_from_cache(&repo, "docs/README.md", None)?,
+//!     CachedFile::Found(_)
+//! ));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::collections::{HashMap, HashSet};
+use std::fs::{self, File, OpenOptions};
+use std::hash::{BuildHasher, Hasher};
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{LazyLock, Mutex, PoisonError};
+
+use crate::env::{self, Env};
+use crate::layout::{self, Cache, InvalidRepoPath, RepoDir};
+use crate::lookup::{self, InvalidFilename};
+use crate::repo::{self, CommitHash, InvalidRevision, Repo};
+
+/// Why a write into the cache failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error(transparent)]
+    InvalidRevision(#[from] InvalidRevision),
+    #[error(transparent)]
+    InvalidRepoPath(#[from] InvalidRepoPath),
+    #[error(transparent)]
+    InvalidFilename(#[from] InvalidFilename),
+    #[error("invalid etag `{0}`: it must be a non-empty file name without `/`, `\\` or NUL")]
+    InvalidEtag(String),
+    #[error("cannot link `{pointer}`: blob `{blob}` does not exist")]
+    BlobMissing { blob: PathBuf, pointer: PathBuf },
+    #[error("cannot {action} `{path}`")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+fn io_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> WriteError {
+    let path = path.to_path_buf();
+    move |source| WriteError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+/// Why a ref could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadRefError {
+    #[error(transparent)]
+    InvalidRevision(#[from] InvalidRevision),
+    #[error("cannot read ref `{path}`")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl From<ReadRefError> for WriteError {
+    fn from(error: ReadRefError) -> Self {
+        match error {
+            ReadRefError::InvalidRevision(e) => WriteError::InvalidRevision(e),
+            ReadRefError::Io { path, source } => WriteError::Io {
+                action: "read ref",
+                path,
+                source,
+            },
+        }
+    }
+}
+
+/// Whether snapshot pointers may be symlinks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Symlinks {
+    /// Probe the repository folder once per process, as upstream's `are_symlinks_supported` (default).
+    Probe,
+    /// Assume symlinks work (no probe).
+    Supported,
+    /// Behave as if the probe had failed: fall back to moving/copying, with the warning.
+    Unsupported,
+    /// `HF_HUB_DISABLE_SYMLINKS`: fall back to moving/copying without probing and without warning.
+    Disabled,
+}
+
+/// Switches of the write side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteOptions {
+    pub symlinks: Symlinks,
+    /// Log the "does not support symlinks" warning (once per folder). Off with `HF_HUB_DISABLE_SYMLINKS_WARNING`.
+    pub warn_without_symlinks: bool,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        WriteOptions {
+            symlinks: Symlinks::Probe,
+            warn_without_symlinks: true,
+        }
+    }
+}
+
+impl WriteOptions {
+    /// Options from `HF_HUB_DISABLE_SYMLINKS` and `HF_HUB_DISABLE_SYMLINKS_WARNING`.
+    pub fn from_env(env: &Env) -> WriteOptions {
+        WriteOptions {
+            symlinks: if env.is_true(env::HF_HUB_DISABLE_SYMLINKS) {
+                Symlinks::Disabled
+            } else {
+                Symlinks::Probe
+            },
+            warn_without_symlinks: !env.is_true(env::HF_HUB_DISABLE_SYMLINKS_WARNING),
+        }
+    }
+
+    pub fn with_symlinks(mut self, symlinks: Symlinks) -> Self {
+        self.symlinks = symlinks;
+        self
+    }
+
+    pub fn with_symlink_warning(mut self, warn: bool) -> Self {
+        self.warn_without_symlinks = warn;
+        self
+    }
+}
+
+/// Where the blob a pointer refers to comes from; decides move or copy when symlinks are unsupported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlobOrigin {
+    /// Just downloaded and published by this process: moved to the pointer path without symlinks.
+    Downloaded,
+    /// Already in `blobs/` (maybe referenced by other snapshots): copied without symlinks.
+    Existing,
+}
+
+/// How a snapshot pointer was materialised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PointerKind {
+    /// A relative symlink to the blob was created.
+    Symlink,
+    /// A concurrent writer created the same symlink between our removal and creation.
+    AlreadyLinked,
+    /// No symlinks: the blob file was moved to the pointer path.
+    Moved,
+    /// No symlinks: the blob was copied to the pointer path.
+    Copied,
+}
+
+/// The result of [`RepoWriter::link_pointer`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pointer {
+    pub path: PathBuf,
+    pub kind: PointerKind,
+}
+
+/// A blob download in progress: a file unique to this process, `blobs/<etag>.<8hex>.incomplete`.
+#[derive(Debug)]
+pub struct IncompleteBlob {
+    pub path: PathBuf,
+    pub file: File,
+}
+
+impl Cache {
+    /// Creates `<cache>/CACHEDIR.TAG` with upstream's exact bytes if it is absent (the cache root must
+    /// exist). Returns whether it was created. Upstream ignores failures; callers may do the same.
+    pub fn ensure_cachedir_tag(&self) -> Result<bool, WriteError> {
+        let path = self.cachedir_tag_path();
+        if path.exists() {
+            return Ok(false);
+        }
+        match OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(mut file) => {
+                io::Write::write_all(&mut file, layout::CACHEDIR_TAG.as_bytes())
+                    .map_err(io_error("write", &path))?;
+                Ok(true)
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(io_error("create", &path)(e)),
+        }
+    }
+
+    /// A writer for one repository folder of this cache.
+    pub fn writer(&self, repo: &Repo, options: WriteOptions) -> RepoWriter {
+        RepoWriter {
+            dir: self.repo(repo),
+            options,
+        }
+    }
+}
+
+impl RepoDir {
+    /// The raw content of `refs/<revision>` (no stripping, as upstream's readers), `None` when it is not a
+    /// file. Upstream reads refs in text mode, so `\r\n` and `\r` read as `\n`.
+    pub fn read_ref(&self, revision: &str) -> Result<Option<String>, ReadRefError> {
+        repo::check_revision(revision)?;
+        let path = self.ref_path(revision);
+        match fs::metadata(&path) {
+            Ok(meta) if meta.is_file() => {}
+            _ => return Ok(None),
+        }
+        let mut content = String::new();
+        File::open(&path)
+            .and_then(|mut f| f.read_to_string(&mut content))
+            .map_err(|source| ReadRefError::Io { path, source })?;
+        Ok(Some(universal_newlines(content)))
+    }
+}
+
+/// Python's text-mode reading: `\r\n` and lone `\r` become `\n`.
+pub(crate) fn universal_newlines(content: String) -> String {
+    if content.contains('\r') {
+        content.replace("\r\n", "\n").replace('\r', "\n")
+    } else {
+        content
+    }
+}
+
+/// Writes into one repository folder (see the module docs for the tree).
+#[derive(Debug, Clone)]
+pub struct RepoWriter {
+    dir: RepoDir,
+    options: WriteOptions,
+}
+
+impl RepoWriter {
+    pub fn dir(&self) -> &RepoDir {
+        &self.dir
+    }
+
+    pub fn options(&self) -> WriteOptions {
+        self.options
+    }
+
+    /// Records that `revision` points at `commit` (`_cache_commit_hash_for_specific_revision`): nothing when
+    /// the revision is the commit itself or the ref already holds it; otherwise `refs/<revision>.<8hex>.tmp`
+    /// is written (no trailing newline) and renamed over `refs/<revision>`. Returns whether it wrote.
+    pub fn write_ref(&self, revision: &str, commit: &CommitHash) -> Result<bool, WriteError> {
+        repo::check_revision(revision)?;
+        if revision == commit.as_str() {
+            return Ok(false);
+        }
+        if self.dir.read_ref(revision)?.as_deref() == Some(commit.as_str()) {
+            return Ok(false);
+        }
+        let path = self.dir.ref_path(revision);
+        let parent = path.parent().expect("a ref path lies inside refs/");
+        fs::create_dir_all(parent).map_err(io_error("create directory", parent))?;
+        let name = path
+            .file_name()
+            .expect("a checked revision ends in a normal component")
+            .to_string_lossy();
+        let tmp = path.with_file_name(format!("{name}.{}.tmp", random_hex8()));
+        let result = fs::write(&tmp, commit.as_str())
+            .map_err(io_error("write", &tmp))
+            .and_then(|()| {
+                fs::rename(&tmp, &path).map_err(io_error("rename temporary ref to", &path))
+            });
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result.map(|()| true)
+    }
+
+    /// `blobs/<etag>.<8hex>.incomplete`, a path unique to this call (not created).
+    pub fn incomplete_blob_path(&self, etag: &str) -> Result<PathBuf, WriteError> {
+        check_etag(etag)?;
+        Ok(self
+            .dir
+            .blobs_dir()
+            .join(format!("{etag}.{}.incomplete", random_hex8())))
+    }
+
+    /// Creates `blobs/` and a new, empty, process-unique `blobs/<etag>.<8hex>.incomplete` to download into.
+    pub fn create_incomplete_blob(&self, etag: &str) -> Result<IncompleteBlob, WriteError> {
+        let blobs = self.dir.blobs_dir();
+        fs::create_dir_all(&blobs).map_err(io_error("create directory", &blobs))?;
+        loop {
+            let path = self.incomplete_blob_path(etag)?;
+            match OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(file) => return Ok(IncompleteBlob { path, file }),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(io_error("create", &path)(e)),
+            }
+        }
+    }
+
+    /// Moves a finished download into `blobs/<etag>` (`_chmod_and_move`): the temporary file first gets the
+    /// permission bits a new file in its directory gets (probed with `tmp_<uuid>`; a failure is only logged),
+    /// then it is renamed over any existing entry (even a dangling link), or copied across devices.
+    pub fn publish_blob(&self, temp: &Path, etag: &str) -> Result<PathBuf, WriteError> {
+        check_etag(etag)?;
+        let blob = self.dir.blob_path(etag);
+        let blobs = self.dir.blobs_dir();
+        fs::create_dir_all(&blobs).map_err(io_error("create directory", &blobs))?;
+        apply_default_mode(temp);
+        move_file(temp, &blob)?;
+        Ok(blob)
+    }
+
+    /// Creates `snapshots/<commit>/<repo_path>` pointing at `blobs/<etag>` (`_create_symlink`): any existing
+    /// entry is removed first; the symlink target is exactly [`layout::pointer_target`]; a concurrent
+    /// writer that produced the same link is accepted. Without symlinks the blob is moved
+    /// ([`BlobOrigin::Downloaded`]) or copied ([`BlobOrigin::Existing`]) there instead. The repo path is
+    /// checked so the pointer never leaves `snapshots/<commit>/`; the blob must exist.
+    pub fn link_pointer(
+        &self,
+        commit: &CommitHash,
+        repo_path: &str,
+        etag: &str,
+        origin: BlobOrigin,
+    ) -> Result<Pointer, WriteError> {
+        check_pointer_path(repo_path)?;
+        check_etag(etag)?;
+        let blob = self.dir.blob_path(etag);
+        let pointer = self.dir.pointer_path(commit.as_str(), repo_path);
+        if fs::metadata(&blob).is_err() {
+            return Err(WriteError::BlobMissing { blob, pointer });
+        }
+        let parent = pointer
+            .parent()
+            .expect("a pointer lies inside its snapshot");
+        fs::create_dir_all(parent).map_err(io_error("create directory", parent))?;
+        let _ = fs::remove_file(&pointer);
+
+        if self.symlinks_supported_for(parent)? {
+            let target = layout::pointer_target(repo_path, etag);
+            // A concurrent writer may create (and another remove) the same pointer between our removal and
+            // our symlink: a link to the same blob is accepted, a vanished one retried a few times.
+            let mut attempts = 0;
+            loop {
+                attempts += 1;
+                match make_symlink(Path::new(&target), &pointer) {
+                    Ok(()) => {
+                        return Ok(Pointer {
+                            path: pointer,
+                            kind: PointerKind::Symlink,
+                        });
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                        match fs::read_link(&pointer) {
+                            Ok(existing)
+                                if existing == Path::new(&target)
+                                    || fs::canonicalize(&pointer).ok()
+                                        == fs::canonicalize(&blob).ok() =>
+                            {
+                                return Ok(Pointer {
+                                    path: pointer,
+                                    kind: PointerKind::AlreadyLinked,
+                                });
+                            }
+                            Err(gone)
+                                if gone.kind() == io::ErrorKind::NotFound && attempts < 16 =>
+                            {
+                                continue;
+                            }
+                            _ => {}
+                        }
+                        return Err(io_error("create symlink", &pointer)(e));
+                    }
+                    // Upstream: symlinks work on both sides but not between them; fall back silently.
+                    Err(e) if e.kind() == io::ErrorKind::PermissionDenied => break,
+                    Err(e) => return Err(io_error("create symlink", &pointer)(e)),
+                }
+            }
+        }
+        match origin {
+            BlobOrigin::Downloaded => {
+                move_file(&blob, &pointer)?;
+                Ok(Pointer {
+                    path: pointer,
+                    kind: PointerKind::Moved,
+                })
+            }
+            BlobOrigin::Existing => {
+                copy_contents(&blob, &pointer)?;
+                Ok(Pointer {
+                    path: pointer,
+                    kind: PointerKind::Copied,
+                })
+            }
+        }
+    }
+
+    /// Records that `repo_path` does not exist at `commit`: an empty `.no_exist/<commit>/<repo_path>`
+    /// (parents created, an existing marker left as is).
+    pub fn mark_no_exist(
+        &self,
+        commit: &CommitHash,
+        repo_path: &str,
+    ) -> Result<PathBuf, WriteError> {
+        check_pointer_path(repo_path)?;
+        let path = self.dir.no_exist_path(commit.as_str(), repo_path);
+        let parent = path
+            .parent()
+            .expect("a marker lies inside its commit folder");
+        fs::create_dir_all(parent).map_err(io_error("create directory", parent))?;
+        OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io_error("create", &path))?;
+        Ok(path)
+    }
+
+    /// Whether pointers in this folder may be symlinks under the options, probing (once per folder per
+    /// process) if asked, and logging the fallback warning once per folder.
+    pub fn symlinks_supported(&self) -> Result<bool, WriteError> {
+        self.symlinks_supported_for(self.dir.path())
+    }
+
+    /// As upstream, the probe runs in the common ancestor of blob and pointer (the repo folder); if that
+    /// folder is read-only or not ours, the pointer's own folder is probed instead.
+    fn symlinks_supported_for(&self, pointer_dir: &Path) -> Result<bool, WriteError> {
+        let (supported, probed) = match self.options.symlinks {
+            Symlinks::Supported => return Ok(true),
+            Symlinks::Disabled => return Ok(false),
+            Symlinks::Unsupported => (false, self.dir.path()),
+            Symlinks::Probe => match probe_symlinks(self.dir.path()) {
+                Ok(supported) => (supported, self.dir.path()),
+                Err(WriteError::Io { source, .. })
+                    if matches!(
+                        source.kind(),
+                        io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem
+                    ) =>
+                {
+                    (probe_symlinks(pointer_dir)?, pointer_dir)
+                }
+                Err(e) => return Err(e),
+            },
+        };
+        if !supported && self.options.warn_without_symlinks {
+            warn_once(probed);
+        }
+        Ok(supported)
+    }
+}
+
+/// Upstream's two checks on a repo path (`_validate_relative_filename`) plus ours
+/// ([`layout::check_repo_path`]): together they keep a pointer inside `snapshots/<commit>/`.
+fn check_pointer_path(repo_path: &str) -> Result<(), WriteError> {
+    lookup::validate_filename(repo_path)?;
+    layout::check_repo_path(repo_path)?;
+    Ok(())
+}
+
+fn check_etag(etag: &str) -> Result<(), WriteError> {
+    let bad = etag.is_empty() || etag == "." || etag == ".." || etag.contains(['/', '\\', '\0']);
+    if bad {
+        Err(WriteError::InvalidEtag(etag.to_owned()))
+    } else {
+        Ok(())
+    }
+}
+
+/// 8 random lowercase hex characters (upstream: `uuid4().hex[:8]`).
+pub(crate) fn random_hex8() -> String {
+    format!("{:08x}", random_u64() as u32)
+}
+
+fn random_u64() -> u64 {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    hasher.write_u32(std::process::id());
+    if let Ok(now) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        hasher.write_u128(now.as_nanos());
+    }
+    hasher.finish()
+}
+
+/// A uuid4-shaped random string (`tmp_<uuid4>` probe names).
+fn random_uuid() -> String {
+    let (a, b) = (random_u64(), random_u64());
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xfff,
+        0x8000 | (b >> 48) & 0x3fff,
+        b & 0xffff_ffff_ffff
+    )
+}
+
+/// Gives `file` the permission bits a new file in its directory gets (upstream's `tmp_<uuid4>` probe,
+/// which avoids reading the process umask). Failures are logged and ignored, as upstream.
+fn apply_default_mode(file: &Path) {
+    let dir = file.parent().unwrap_or(Path::new("."));
+    let probe = dir.join(format!("tmp_{}", random_uuid()));
+    let result = File::create(&probe)
+        .and_then(|f| f.metadata())
+        .and_then(|meta| fs::set_permissions(file, meta.permissions()));
+    if let Err(e) = result {
+        tracing::warn!(
+            "could not set the permissions on the file `{}`: {e}; continuing without setting permissions",
+            file.display()
+        );
+    }
+    let _ = fs::remove_file(&probe);
+}
+
+/// Renames `from` to `to` (replacing `to`), copying then removing `from` across devices.
+fn move_file(from: &Path, to: &Path) -> Result<(), WriteError> {
+    match fs::rename(from, to) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::CrossesDevices => {
+            let _ = fs::remove_file(to);
+            fs::copy(from, to).map_err(io_error("copy to", to))?;
+            fs::remove_file(from).map_err(io_error("remove", from))
+        }
+        Err(e) => Err(io_error("move into", to)(e)),
+    }
+}
+
+/// `shutil.copyfile`: contents only, the new file gets the default mode.
+fn copy_contents(from: &Path, to: &Path) -> Result<(), WriteError> {
+    let mut source = File::open(from).map_err(io_error("open", from))?;
+    let mut dest = File::create(to).map_err(io_error("create", to))?;
+    io::copy(&mut source, &mut dest).map_err(io_error("copy to", to))?;
+    Ok(())
+}
+
+#[cfg(unix)]
+fn make_symlink(target: &Path, link: &Path) -> io::Result<()> {
+    std::os::unix::fs::symlink(target, link)
+}
+
+#[cfg(windows)]
+fn make_symlink(target: &Path, link: &Path) -> io::Result<()> {
+    std::os::windows::fs::symlink_file(target, link)
+}
+
+#[cfg(not(any(unix, windows)))]
+fn make_symlink(_target: &Path, _link: &Path) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "no symlinks on this platform",
+    ))
+}
+
+static PROBED: LazyLock<Mutex<HashMap<PathBuf, bool>>> = LazyLock::new(Default::default);
+static WARNED: LazyLock<Mutex<HashSet<PathBuf>>> = LazyLock::new(Default::default);
+
+/// Upstream's `are_symlinks_supported(dir)`: in a fresh `tmpXXXXXXXX` folder inside `dir` (created if
+/// needed), create a file and a relative symlink to it. The answer is cached per resolved directory for
+/// the life of the process.
+pub fn probe_symlinks(dir: &Path) -> Result<bool, WriteError> {
+    fs::create_dir_all(dir).map_err(io_error("create directory", dir))?;
+    let resolved = fs::canonicalize(dir).map_err(io_error("resolve", dir))?;
+    if let Some(&known) = PROBED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(&resolved)
+    {
+        return Ok(known);
+    }
+    let probe_dir = resolved.join(format!("tmp{}", random_hex8()));
+    fs::create_dir(&probe_dir).map_err(io_error("create directory", &probe_dir))?;
+    let supported = File::create(probe_dir.join("dummy_file_src")).is_ok()
+        && make_symlink(
+            Path::new("dummy_file_src"),
+            &probe_dir.join("dummy_file_dst"),
+        )
+        .is_ok();
+    let _ = fs::remove_dir_all(&probe_dir);
+    PROBED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(resolved, supported);
+    Ok(supported)
+}
+
+/// The warning upstream shows once per directory when symlinks are unsupported (its text begins the same).
+fn warn_once(dir: &Path) {
+    let resolved = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let first = WARNED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(resolved.clone());
+    if first {
+        tracing::warn!(
+            "`huggingface_hub` cache-system uses symlinks by default to efficiently store duplicated files but \
+             your machine does not support them in {}. The cache keeps working in a degraded mode that stores \
+             copies and may use more disk space. Set the `HF_HUB_DISABLE_SYMLINKS_WARNING` environment variable \
+             to silence this warning; see https://huggingface.co/docs/huggingface_hub/how-to-cache#limitations.",
+            resolved.display()
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup() -> (tempfile::TempDir, RepoWriter, CommitHash) {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::new(tmp.path());
+        let writer = cache.writer(
+            &Repo::model("org/alpha").unwrap(),
+            WriteOptions::default().with_symlinks(Symlinks::Supported),
+        );
+        (tmp, writer, CommitHash::new(&"a".repeat(40)).unwrap())
+    }
+
+    #[test]
+    fn refs_are_rewritten_only_when_different() {
+        let (_tmp, writer, commit) = setup();
+        let other = CommitHash::new(&"b".repeat(40)).unwrap();
+        assert!(writer.write_ref("main", &commit).unwrap());
+        let path = writer.dir().ref_path("main");
+        assert_eq!(fs::read_to_string(&path).unwrap(), commit.as_str());
+        let before = fs::metadata(&path).unwrap().modified().unwrap();
+        assert!(!writer.write_ref("main", &commit).unwrap());
+        assert_eq!(fs::metadata(&path).unwrap().modified().unwrap(), before);
+        assert!(writer.write_ref("main", &other).unwrap());
+        assert_eq!(fs::read_to_string(&path).unwrap(), other.as_str());
+        // A full commit as revision writes nothing.
+        assert!(!writer.write_ref(commit.as_str(), &commit).unwrap());
+        assert!(!writer.dir().ref_path(commit.as_str()).exists());
+        // Nested refs, and no temporary file left behind.
+        assert!(writer.write_ref("refs/pr/1", &commit).unwrap());
+        assert_eq!(
+            writer.dir().read_ref("refs/pr/1").unwrap().as_deref(),
+            Some(commit.as_str())
+        );
+        let leftovers: Vec<_> = walkdir::WalkDir::new(writer.dir().refs_dir())
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    #[test]
+    fn refs_with_dot_dot_are_refused() {
+        let (tmp, writer, commit) = setup();
+        for bad in ["../main", "a/../../b", "/abs", "a\\b", "", "refs//pr"] {
+            assert!(
+                matches!(
+                    writer.write_ref(bad, &commit),
+                    Err(WriteError::InvalidRevision(_))
+                ),
+                "{bad:?}"
+            );
+            assert!(writer.dir().read_ref(bad).is_err(), "{bad:?}");
+        }
+        assert!(!tmp.path().join("main").exists());
+    }
+
+    #[test]
+    fn read_ref_is_raw() {
+        let (_tmp, writer, commit) = setup();
+        let path = writer.dir().ref_path("main");
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, format!("{commit}\n")).unwrap();
+        assert_eq!(
+            writer.dir().read_ref("main").unwrap(),
+            Some(format!("{commit}\n"))
+        );
+        assert_eq!(writer.dir().read_ref("dev").unwrap(), None);
+        // Rewritten because the content differs (the newline).
+        assert!(writer.write_ref("main", &commit).unwrap());
+        assert_eq!(fs::read(&path).unwrap(), commit.as_str().as_bytes());
+    }
+
+    #[test]
+    fn repo_paths_that_escape_are_refused() {
+        let (tmp, writer, commit) = setup();
+        let blob = writer.create_incomplete_blob("e1").unwrap();
+        writer.publish_blob(&blob.path, "e1").unwrap();
+        for bad in [
+            "../x",
+            "a/../../x",
+            "/etc/passwd",
+            "a\\..\\x",
+            "C:x",
+            "a/C:/x",
+            "\\\\host\\share",
+            "",
+            "a//b",
+        ] {
+            assert!(
+                writer
+                    .link_pointer(&commit, bad, "e1", BlobOrigin::Existing)
+                    .is_err(),
+                "{bad:?}"
+            );
+            assert!(writer.mark_no_exist(&commit, bad).is_err(), "{bad:?}");
+        }
+        for bad_etag in ["", "..", "a/b", "../../x"] {
+            assert!(matches!(
+                writer.link_pointer(&commit, "f", bad_etag, BlobOrigin::Existing),
+                Err(WriteError::InvalidEtag(_))
+            ));
+            assert!(writer.publish_blob(&blob.path, bad_etag).is_err());
+        }
+        assert!(!tmp.path().join("x").exists());
+    }
+
+    #[test]
+    fn pointers_replace_entries_and_accept_races() {
+        let (_tmp, writer, commit) = setup();
+        let blob = writer.create_incomplete_blob("e1").unwrap();
+        assert!(
+            blob.path
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("e1.")
+        );
+        writer.publish_blob(&blob.path, "e1").unwrap();
+        let pointer = writer.dir().pointer_path(commit.as_str(), "d/f.txt");
+        fs::create_dir_all(pointer.parent().unwrap()).unwrap();
+        fs::write(&pointer, "stale").unwrap();
+        let made = writer
+            .link_pointer(&commit, "d/f.txt", "e1", BlobOrigin::Existing)
+            .unwrap();
+        assert_eq!(made.kind, PointerKind::Symlink);
+        assert_eq!(
+            fs::read_link(&pointer).unwrap(),
+            Path::new("../../../blobs/e1")
+        );
+        // Concurrent writers of the same pointer all succeed (remove/symlink races are tolerated).
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    for _ in 0..200 {
+                        let made = writer
+                            .link_pointer(&commit, "d/f.txt", "e1", BlobOrigin::Existing)
+                            .unwrap();
+                        assert!(matches!(
+                            made.kind,
+                            PointerKind::Symlink | PointerKind::AlreadyLinked
+                        ));
+                    }
+                });
+            }
+        });
+        assert_eq!(
+            fs::read_link(&pointer).unwrap(),
+            Path::new("../../../blobs/e1")
+        );
+        let missing = writer.link_pointer(&commit, "g", "nope", BlobOrigin::Existing);
+        assert!(matches!(missing, Err(WriteError::BlobMissing { .. })));
+    }
+}

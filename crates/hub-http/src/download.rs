@@ -1,0 +1,758 @@
+//! Downloading one file's bytes into a caller's file: resume from an offset, several ranged
+//! connections for large files, size and content hash verified before the caller may publish.
+//!
+//! Writers put each range at its offset (`pwrite`); a tracker knows the contiguous prefix that is
+//! complete, and a hasher thread follows that prefix, reading it back from the page cache, so the
+//! hash is ready moments after the last byte arrives (on a second core) and memory stays bounded
+//! (one buffer per connection).
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+
+use http_body_util::BodyExt;
+use hub_cache::hash::{HashKind, Hasher};
+use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::{Method, StatusCode};
+
+use crate::client::{Client, join_location};
+use crate::error::Error;
+
+/// Most redirects followed by a download `GET`.
+const MAX_GET_REDIRECTS: usize = 10;
+
+/// Bytes gathered before one positional write.
+const WRITE_BUFFER: usize = 1 << 20;
+
+/// When and how a file is fetched over several ranged connections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParallelOptions {
+    /// Files at least this large (bytes still to fetch) use several connections.
+    pub threshold: u64,
+    /// Size of each ranged request.
+    pub chunk_size: u64,
+    /// Connections at once for one file.
+    pub connections: usize,
+}
+
+impl Default for ParallelOptions {
+    fn default() -> ParallelOptions {
+        ParallelOptions {
+            threshold: 64 * 1024 * 1024,
+            chunk_size: 16 * 1024 * 1024,
+            connections: 4,
+        }
+    }
+}
+
+/// What to download and what it must turn out to be.
+#[derive(Debug, Clone)]
+pub struct DownloadRequest {
+    /// The resolve URL on the Hub (decides where the token may go; re-resolved when a signed CDN
+    /// location expires).
+    pub resolve_url: String,
+    /// Where the bytes are (`Resolved::location`).
+    pub location: String,
+    /// The expected size, when known.
+    pub expected_size: Option<u64>,
+    /// The blob name (normalised ETag); when it is a sha256 or a git blob sha1, the content is
+    /// verified against it.
+    pub etag: String,
+    /// Bytes already in the file (a partial download to continue).
+    pub resume_from: u64,
+}
+
+/// The result of a finished download.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Downloaded {
+    pub size: u64,
+    /// The verified hash kind, `None` when the ETag is not a content hash (size checked only).
+    pub verified: Option<HashKind>,
+}
+
+/// Progress of one file, reported as bytes land on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub done: u64,
+    pub total: Option<u64>,
+}
+
+/// The contiguous prefix of the file that is complete, shared by writers and the hasher.
+struct Tracker {
+    state: Mutex<TrackerState>,
+    changed: Condvar,
+}
+
+struct TrackerState {
+    /// Completed intervals beyond the watermark, start → end.
+    pending: BTreeMap<u64, u64>,
+    watermark: u64,
+    cancelled: bool,
+}
+
+impl Tracker {
+    fn new(watermark: u64) -> Tracker {
+        Tracker {
+            state: Mutex::new(TrackerState {
+                pending: BTreeMap::new(),
+                watermark,
+                cancelled: false,
+            }),
+            changed: Condvar::new(),
+        }
+    }
+
+    fn complete(&self, start: u64, end: u64) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.pending.insert(start, end);
+        while let Some(end) = {
+            let w = state.watermark;
+            state.pending.remove(&w)
+        } {
+            state.watermark = end;
+        }
+        self.changed.notify_all();
+    }
+
+    fn cancel(&self) {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .cancelled = true;
+        self.changed.notify_all();
+    }
+
+    /// Waits until the watermark passes `hashed`; `None` when cancelled.
+    fn wait_beyond(&self, hashed: u64) -> Option<u64> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if state.cancelled {
+                return None;
+            }
+            if state.watermark > hashed {
+                return Some(state.watermark);
+            }
+            state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
+/// Why one range stopped; progress made so far is kept for the retry.
+struct RangeFailure {
+    error: Error,
+    /// The server ignored `Range` (answered 200 to a ranged request).
+    range_ignored: bool,
+}
+
+impl From<Error> for RangeFailure {
+    fn from(error: Error) -> RangeFailure {
+        RangeFailure {
+            error,
+            range_ignored: false,
+        }
+    }
+}
+
+impl Client {
+    /// Downloads `request` into `file` (opened for reading and writing), continuing after
+    /// `resume_from` bytes, and verifies size and hash. `on_progress` is called as bytes land.
+    ///
+    /// On error, the bytes written so far stay in the file (a later call can resume from the
+    /// verified-contiguous length the caller measures); the caller must not publish the file.
+    pub async fn download(
+        &self,
+        request: &DownloadRequest,
+        file: File,
+        on_progress: impl Fn(Progress) + Send + Sync + 'static,
+    ) -> Result<Downloaded, Error> {
+        let file = Arc::new(file);
+        let on_progress: Arc<dyn Fn(Progress) + Send + Sync> = Arc::new(on_progress);
+        let kind = HashKind::of_blob_name(&request.etag);
+        let Some(total) = request.expected_size else {
+            return self
+                .download_unknown_size(request, file, kind, on_progress)
+                .await;
+        };
+        let mut resume_from = request.resume_from;
+        if resume_from > total {
+            resume_from = 0;
+        }
+        let io_error = |source| Error::Io {
+            url: request.location.clone(),
+            source,
+        };
+        file.set_len(resume_from).map_err(io_error)?;
+        on_progress(Progress {
+            done: resume_from,
+            total: Some(total),
+        });
+
+        let tracker = Arc::new(Tracker::new(resume_from));
+        let hasher = kind.map(|kind| spawn_hasher(kind, total, file.clone(), tracker.clone()));
+        let done = Arc::new(AtomicU64::new(resume_from));
+        let location = Arc::new(Mutex::new(request.location.clone()));
+        let result = self
+            .fetch_all(
+                request,
+                &file,
+                &tracker,
+                &done,
+                &location,
+                &on_progress,
+                resume_from,
+                total,
+            )
+            .await;
+        if let Err(error) = result {
+            tracker.cancel();
+            if let Some(hasher) = hasher {
+                let _ = hasher.join();
+            }
+            return Err(error);
+        }
+        let size = file.metadata().map_err(io_error)?.len();
+        if size != total {
+            tracker.cancel();
+            return Err(Error::SizeMismatch {
+                url: request.location.clone(),
+                expected: total,
+                actual: size,
+            });
+        }
+        if let Some(hasher) = hasher {
+            let kind = kind.expect("a hasher runs only for a known hash kind");
+            let digest = tokio::task::spawn_blocking(move || hasher.join())
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .flatten()
+                .ok_or_else(|| Error::Io {
+                    url: request.location.clone(),
+                    source: std::io::Error::other("the hash of the download could not be computed"),
+                })?;
+            if digest != request.etag {
+                return Err(Error::HashMismatch {
+                    url: request.location.clone(),
+                    kind,
+                    expected: request.etag.clone(),
+                    actual: digest,
+                });
+            }
+        }
+        Ok(Downloaded {
+            size: total,
+            verified: kind,
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn fetch_all(
+        &self,
+        request: &DownloadRequest,
+        file: &Arc<File>,
+        tracker: &Arc<Tracker>,
+        done: &Arc<AtomicU64>,
+        location: &Arc<Mutex<String>>,
+        on_progress: &Arc<dyn Fn(Progress) + Send + Sync>,
+        start: u64,
+        total: u64,
+    ) -> Result<(), Error> {
+        if start == total {
+            return Ok(());
+        }
+        let parallel = &self.inner.parallel;
+        let remaining = total - start;
+        if parallel.connections > 1 && remaining >= parallel.threshold && parallel.chunk_size > 0 {
+            let chunk = parallel.chunk_size;
+            let chunks: Vec<(u64, u64)> = (0..remaining.div_ceil(chunk))
+                .map(|i| (start + i * chunk, (start + (i + 1) * chunk).min(total)))
+                .collect();
+            let chunks = Arc::new(chunks);
+            let next = Arc::new(AtomicU64::new(0));
+            let failed = Arc::new(AtomicBool::new(false));
+            let mut workers = tokio::task::JoinSet::new();
+            for _ in 0..parallel.connections.min(chunks.len()) {
+                let (client, request, file, tracker, done, location, on_progress) = (
+                    self.clone(),
+                    request.clone(),
+                    file.clone(),
+                    tracker.clone(),
+                    done.clone(),
+                    location.clone(),
+                    on_progress.clone(),
+                );
+                let (chunks, next, failed) = (chunks.clone(), next.clone(), failed.clone());
+                workers.spawn(async move {
+                    loop {
+                        if failed.load(Ordering::Relaxed) {
+                            return Ok(());
+                        }
+                        let index = next.fetch_add(1, Ordering::Relaxed) as usize;
+                        let Some(&(from, to)) = chunks.get(index) else {
+                            return Ok(());
+                        };
+                        let result = client
+                            .fetch_range_with_retries(
+                                &request,
+                                &file,
+                                &tracker,
+                                &done,
+                                &location,
+                                &on_progress,
+                                from,
+                                to,
+                                total,
+                                true,
+                            )
+                            .await;
+                        if let Err(error) = result {
+                            failed.store(true, Ordering::Relaxed);
+                            return Err(error);
+                        }
+                    }
+                });
+            }
+            let mut first_error = None;
+            while let Some(joined) = workers.join_next().await {
+                match joined {
+                    Ok(Ok(())) => {}
+                    Ok(Err(error)) => {
+                        first_error.get_or_insert(error);
+                    }
+                    Err(join) => {
+                        first_error.get_or_insert(Error::Io {
+                            url: request.location.clone(),
+                            source: std::io::Error::other(join.to_string()),
+                        });
+                    }
+                }
+            }
+            match first_error {
+                None => Ok(()),
+                Some(error) => Err(error),
+            }
+        } else {
+            self.fetch_range_with_retries(
+                request,
+                file,
+                tracker,
+                done,
+                location,
+                on_progress,
+                start,
+                total,
+                total,
+                false,
+            )
+            .await
+        }
+    }
+
+    /// Fetches `[from, to)` with retries, resuming inside the range after each failure.
+    #[allow(clippy::too_many_arguments)]
+    async fn fetch_range_with_retries(
+        &self,
+        request: &DownloadRequest,
+        file: &Arc<File>,
+        tracker: &Arc<Tracker>,
+        done: &Arc<AtomicU64>,
+        location: &Arc<Mutex<String>>,
+        on_progress: &Arc<dyn Fn(Progress) + Send + Sync>,
+        from: u64,
+        to: u64,
+        total: u64,
+        parallel: bool,
+    ) -> Result<(), Error> {
+        let policy = self.inner.retry.clone();
+        let mut position = from;
+        let mut failures = 0u32;
+        let mut relocations = 0u32;
+        loop {
+            let current = location.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            let ranged = parallel || position > 0;
+            let result = self
+                .fetch_range(
+                    request,
+                    &current,
+                    file,
+                    tracker,
+                    done,
+                    on_progress,
+                    &mut position,
+                    to,
+                    total,
+                    ranged,
+                )
+                .await;
+            let failure = match result {
+                Ok(()) => return Ok(()),
+                Err(failure) => failure,
+            };
+            if failure.range_ignored {
+                if parallel || from > 0 {
+                    return Err(Error::BadResponse {
+                        url: current,
+                        reason: "the server ignored the Range header".to_owned(),
+                    });
+                }
+                // Whole-file download from a server that ignores Range: start over at 0.
+                position = 0;
+                failures += 1;
+                if failures > policy.max_retries {
+                    return Err(failure.error);
+                }
+                continue;
+            }
+            let error = failure.error;
+            // A signed CDN location that expired or covers one range only: ask the Hub again.
+            let expired = matches!(error.status(), Some(403) | Some(410))
+                || matches!(
+                    &error,
+                    Error::Status {
+                        status: 400 | 401,
+                        ..
+                    }
+                );
+            if expired && current != request.resolve_url && relocations < 3 {
+                relocations += 1;
+                tracing::info!(url = %current, "download location refused; resolving it again");
+                let fresh = self.resolve_url(&request.resolve_url).await?;
+                *location.lock().unwrap_or_else(|p| p.into_inner()) = fresh.location;
+                continue;
+            }
+            if !error.is_retryable() || failures >= policy.max_retries {
+                return Err(error);
+            }
+            failures += 1;
+            let delay = policy.delay(failures, error.retry_after());
+            tracing::warn!(
+                "{error}; resuming at byte {position} in {:.1}s [retry {failures}/{}]",
+                delay.as_secs_f64(),
+                policy.max_retries
+            );
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// One request for `[*position, to)`; advances `*position` as bytes are written.
+    #[allow(clippy::too_many_arguments)]
+    async fn fetch_range(
+        &self,
+        request: &DownloadRequest,
+        start_url: &str,
+        file: &Arc<File>,
+        tracker: &Arc<Tracker>,
+        done: &Arc<AtomicU64>,
+        on_progress: &Arc<dyn Fn(Progress) + Send + Sync>,
+        position: &mut u64,
+        to: u64,
+        total: u64,
+        ranged: bool,
+    ) -> Result<(), RangeFailure> {
+        if *position >= to {
+            return Ok(());
+        }
+        let timeout = self.inner.download_timeout;
+        let mut url = start_url.to_owned();
+        let mut hops = 0;
+        let response = loop {
+            let mut headers = HeaderMap::new();
+            if ranged {
+                let value = format!("bytes={}-{}", *position, to - 1);
+                headers.insert(
+                    header::RANGE,
+                    HeaderValue::from_str(&value).expect("a byte range is a valid header value"),
+                );
+            }
+            let with_token = self.may_send_token(&request.resolve_url, &url);
+            let response = self
+                .send(Method::GET, &url, headers, with_token, timeout)
+                .await?;
+            if response.status().is_redirection() {
+                hops += 1;
+                let location = response
+                    .headers()
+                    .get(header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .ok_or_else(|| Error::BadResponse {
+                        url: url.clone(),
+                        reason: "a redirect without Location".to_owned(),
+                    })?;
+                let target = join_location(&url, location)?;
+                if hops > MAX_GET_REDIRECTS {
+                    return Err(Error::TooManyRedirects {
+                        url: start_url.to_owned(),
+                        hops: MAX_GET_REDIRECTS,
+                    }
+                    .into());
+                }
+                url = target;
+                continue;
+            }
+            Client::check_status(&url, &response)?;
+            break response;
+        };
+        let status = response.status();
+        if ranged && status == StatusCode::OK {
+            return Err(RangeFailure {
+                error: Error::BadResponse {
+                    url,
+                    reason: "the server ignored the Range header".to_owned(),
+                },
+                range_ignored: true,
+            });
+        }
+        if ranged && status != StatusCode::PARTIAL_CONTENT {
+            return Err(Error::BadResponse {
+                url,
+                reason: format!("unexpected status {status} for a ranged request"),
+            }
+            .into());
+        }
+        let expected_len = to - *position;
+        if let Some(length) = response
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            && length != expected_len
+        {
+            return Err(Error::BadResponse {
+                url,
+                reason: format!("Content-Length {length} where {expected_len} bytes were expected"),
+            }
+            .into());
+        }
+        let mut body = response.into_body();
+        let mut buffer: Vec<u8> = Vec::with_capacity(WRITE_BUFFER);
+        let mut buffer_start = *position;
+        loop {
+            let frame = match tokio::time::timeout(timeout, body.frame()).await {
+                Err(_) => Some(Err(Error::Timeout {
+                    url: url.clone(),
+                    after: timeout,
+                })),
+                Ok(None) => None,
+                Ok(Some(Err(e))) => Some(Err(Error::Transport {
+                    url: url.clone(),
+                    source: Box::new(e),
+                })),
+                Ok(Some(Ok(frame))) => frame.into_data().ok().map(Ok),
+            };
+            let chunk = match frame {
+                None => break,
+                Some(Err(error)) => {
+                    // Keep what arrived: flush, then report.
+                    self.flush(
+                        file,
+                        tracker,
+                        done,
+                        on_progress,
+                        &mut buffer,
+                        &mut buffer_start,
+                        total,
+                        &url,
+                    )
+                    .await?;
+                    *position = buffer_start;
+                    return Err(error.into());
+                }
+                Some(Ok(chunk)) => chunk,
+            };
+            if buffer_start + (buffer.len() + chunk.len()) as u64 > to {
+                return Err(Error::BadResponse {
+                    url,
+                    reason: format!("more than the {expected_len} bytes expected"),
+                }
+                .into());
+            }
+            buffer.extend_from_slice(&chunk);
+            if buffer.len() >= WRITE_BUFFER {
+                self.flush(
+                    file,
+                    tracker,
+                    done,
+                    on_progress,
+                    &mut buffer,
+                    &mut buffer_start,
+                    total,
+                    &url,
+                )
+                .await?;
+                *position = buffer_start;
+            }
+        }
+        self.flush(
+            file,
+            tracker,
+            done,
+            on_progress,
+            &mut buffer,
+            &mut buffer_start,
+            total,
+            &url,
+        )
+        .await?;
+        *position = buffer_start;
+        if *position < to {
+            return Err(Error::Transport {
+                url,
+                source: format!(
+                    "the body ended after {} of {expected_len} bytes",
+                    expected_len - (to - *position)
+                )
+                .into(),
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn flush(
+        &self,
+        file: &Arc<File>,
+        tracker: &Arc<Tracker>,
+        done: &Arc<AtomicU64>,
+        on_progress: &Arc<dyn Fn(Progress) + Send + Sync>,
+        buffer: &mut Vec<u8>,
+        buffer_start: &mut u64,
+        total: u64,
+        url: &str,
+    ) -> Result<(), Error> {
+        if buffer.is_empty() {
+            return Ok(());
+        }
+        let data = std::mem::take(buffer);
+        let offset = *buffer_start;
+        let writer = file.clone();
+        let (result, data) = tokio::task::spawn_blocking(move || {
+            let result = writer.write_all_at(&data, offset);
+            (result, data)
+        })
+        .await
+        .map_err(|join| Error::Io {
+            url: url.to_owned(),
+            source: std::io::Error::other(join.to_string()),
+        })?;
+        result.map_err(|source| Error::Io {
+            url: url.to_owned(),
+            source,
+        })?;
+        let len = data.len() as u64;
+        *buffer = data;
+        buffer.clear();
+        tracker.complete(offset, offset + len);
+        *buffer_start = offset + len;
+        let now = done.fetch_add(len, Ordering::Relaxed) + len;
+        on_progress(Progress {
+            done: now,
+            total: Some(total),
+        });
+        Ok(())
+    }
+
+    /// No expected size (the HEAD had none): one stream, then hash the whole file.
+    async fn download_unknown_size(
+        &self,
+        request: &DownloadRequest,
+        file: Arc<File>,
+        kind: Option<HashKind>,
+        on_progress: Arc<dyn Fn(Progress) + Send + Sync>,
+    ) -> Result<Downloaded, Error> {
+        let io_error = |source| Error::Io {
+            url: request.location.clone(),
+            source,
+        };
+        file.set_len(0).map_err(io_error)?;
+        let tracker = Arc::new(Tracker::new(0));
+        let done = Arc::new(AtomicU64::new(0));
+        let mut position = 0;
+        self.fetch_range(
+            request,
+            &request.location,
+            &file,
+            &tracker,
+            &done,
+            &on_progress,
+            &mut position,
+            u64::MAX,
+            0,
+            false,
+        )
+        .await
+        .or_else(|failure| match failure.error {
+            // The body simply ended: with no size to reach, that is the end of the file.
+            Error::Transport { .. } if position > 0 || failure.range_ignored => Ok(()),
+            error => Err(error),
+        })?;
+        let size = file.metadata().map_err(io_error)?.len();
+        if let Some(kind) = kind {
+            let reader = file.clone();
+            let digest = tokio::task::spawn_blocking(move || {
+                hub_cache::hash::hash_reader(kind, size, ReadAt::new(&reader))
+            })
+            .await
+            .map_err(|join| io_error(std::io::Error::other(join.to_string())))?
+            .map_err(io_error)?;
+            if digest != request.etag {
+                return Err(Error::HashMismatch {
+                    url: request.location.clone(),
+                    kind,
+                    expected: request.etag.clone(),
+                    actual: digest,
+                });
+            }
+        }
+        Ok(Downloaded {
+            size,
+            verified: kind,
+        })
+    }
+}
+
+/// Hashes `[0, total)` of `file` as the tracker's watermark advances; `None` when cancelled.
+fn spawn_hasher(
+    kind: HashKind,
+    total: u64,
+    file: Arc<File>,
+    tracker: Arc<Tracker>,
+) -> std::thread::JoinHandle<Option<String>> {
+    std::thread::spawn(move || {
+        let mut hasher = Hasher::new(kind, total);
+        let mut hashed = 0u64;
+        let mut buffer = vec![0u8; WRITE_BUFFER];
+        while hashed < total {
+            let watermark = tracker.wait_beyond(hashed)?;
+            while hashed < watermark {
+                let n = ((watermark - hashed) as usize).min(buffer.len());
+                file.read_exact_at(&mut buffer[..n], hashed).ok()?;
+                hasher.update(&buffer[..n]);
+                hashed += n as u64;
+            }
+        }
+        Some(hasher.finish())
+    })
+}
+
+/// A `Read` over a file by position (the file handle is shared).
+struct ReadAt<'a> {
+    file: &'a File,
+    position: u64,
+}
+
+impl<'a> ReadAt<'a> {
+    fn new(file: &'a File) -> ReadAt<'a> {
+        ReadAt { file, position: 0 }
+    }
+}
+
+impl std::io::Read for ReadAt<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.file.read_at(buf, self.position)?;
+        self.position += n as u64;
+        Ok(n)
+    }
+}

@@ -1,0 +1,1018 @@
+//! The listeners, the configuration and the answers.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use hub_cache::{Repo, RepoId, RepoType};
+use hyper::body::Incoming;
+use hyper::header::{HeaderName, HeaderValue};
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde_json::{Value, json};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+
+use crate::Error;
+use crate::body::Body;
+use crate::fault::{CdnLinks, Fault, Faults};
+use crate::log::{Origin, RequestLog, RequestRecord};
+use crate::route::{self, Route, Target};
+use crate::store::{BlobKind, FileEntry, Lookup, Store, TreeItem};
+
+/// What RFC 5987 `filename*` escapes: everything but alphanumerics and `.-_~`.
+const FILENAME_ESCAPES: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'.')
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Default page size of the tree endpoint (the Hub's, per upstream's docstring).
+pub const DEFAULT_PAGE_SIZE: usize = 1000;
+
+/// Entry point: `Server::builder(cache_dir)`.
+#[derive(Debug)]
+pub struct Server;
+
+impl Server {
+    /// A server over the hub cache at `cache_dir`, listening on 127.0.0.1 ports chosen by the system.
+    pub fn builder(cache_dir: impl Into<PathBuf>) -> Builder {
+        Builder {
+            cache_dir: cache_dir.into(),
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            cdn_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            tokens: Vec::new(),
+            page_size: DEFAULT_PAGE_SIZE,
+            access: HashMap::new(),
+            renamed: HashMap::new(),
+            faults: Vec::new(),
+            cdn_links: CdnLinks::Reusable,
+        }
+    }
+}
+
+/// Who may read a repository.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Readable with an accepted token: 401 `GatedRepo` without one, 403 `GatedRepo` with another.
+    Gated,
+    /// Readable with an accepted token: 401 `RepoNotFound` without one, 404 `RepoNotFound` with another.
+    Private,
+}
+
+/// Configuration of a server before it starts.
+#[derive(Debug)]
+pub struct Builder {
+    cache_dir: PathBuf,
+    addr: SocketAddr,
+    cdn_addr: SocketAddr,
+    tokens: Vec<String>,
+    page_size: usize,
+    access: HashMap<(RepoType, RepoId), Access>,
+    renamed: HashMap<(RepoType, RepoId), RepoId>,
+    faults: Vec<Fault>,
+    cdn_links: CdnLinks,
+}
+
+impl Builder {
+    /// The Hub listener's address (default `127.0.0.1:0`).
+    pub fn with_addr(mut self, addr: SocketAddr) -> Builder {
+        self.addr = addr;
+        self
+    }
+
+    /// The CDN listener's address (default `127.0.0.1:0`).
+    pub fn with_cdn_addr(mut self, addr: SocketAddr) -> Builder {
+        self.cdn_addr = addr;
+        self
+    }
+
+    /// A token accepted for gated and private repositories (`Authorization: Bearer <token>`).
+    pub fn with_token(mut self, token: impl Into<String>) -> Builder {
+        self.tokens.push(token.into());
+        self
+    }
+
+    /// Entries per page of the tree endpoint (at least 1).
+    pub fn with_page_size(mut self, page_size: usize) -> Builder {
+        self.page_size = page_size.max(1);
+        self
+    }
+
+    /// Makes a repository gated: only requests with an accepted token get through.
+    pub fn with_gated(mut self, repo: Repo) -> Builder {
+        self.access.insert((repo.repo_type, repo.id), Access::Gated);
+        self
+    }
+
+    /// Makes a repository private: it does not exist for requests without an accepted token.
+    pub fn with_private(mut self, repo: Repo) -> Builder {
+        self.access
+            .insert((repo.repo_type, repo.id), Access::Private);
+        self
+    }
+
+    /// Answers every request for `old` with a relative `307` to the same URL under `new_id`.
+    pub fn with_renamed(mut self, old: Repo, new_id: RepoId) -> Builder {
+        self.renamed.insert((old.repo_type, old.id), new_id);
+        self
+    }
+
+    /// Adds an injected fault (see [`crate::fault`]).
+    pub fn with_fault(mut self, fault: Fault) -> Builder {
+        self.faults.push(fault);
+        self
+    }
+
+    /// How long CDN locations stay valid.
+    pub fn with_cdn_links(mut self, links: CdnLinks) -> Builder {
+        self.cdn_links = links;
+        self
+    }
+
+    /// Binds both listeners and starts serving on the current tokio runtime.
+    pub async fn start(self) -> Result<RunningServer, Error> {
+        let cache_error = |source| Error::CacheDir {
+            path: self.cache_dir.clone(),
+            source,
+        };
+        let root = std::fs::canonicalize(&self.cache_dir).map_err(cache_error)?;
+        if !root.is_dir() {
+            return Err(cache_error(std::io::Error::new(
+                std::io::ErrorKind::NotADirectory,
+                "not a directory",
+            )));
+        }
+        let bind = |addr| async move {
+            TcpListener::bind(addr)
+                .await
+                .map_err(|source| Error::Bind { addr, source })
+        };
+        let hub = bind(self.addr).await?;
+        let cdn = bind(self.cdn_addr).await?;
+        let local = |listener: &TcpListener, addr| {
+            listener
+                .local_addr()
+                .map_err(|source| Error::Bind { addr, source })
+        };
+        let addr = local(&hub, self.addr)?;
+        let cdn_addr = local(&cdn, self.cdn_addr)?;
+        let log = RequestLog::default();
+        let shared = Arc::new(Shared {
+            store: Store::new(root),
+            addr,
+            cdn_addr,
+            tokens: self.tokens,
+            page_size: self.page_size,
+            access: self.access,
+            renamed: self.renamed,
+            faults: Faults::new(self.faults, self.cdn_links),
+            next_link: AtomicU64::new(1),
+            log: log.clone(),
+        });
+        let (stop, stopped) = watch::channel(false);
+        let tasks = vec![
+            tokio::spawn(accept_loop(
+                hub,
+                shared.clone(),
+                Origin::Hub,
+                stopped.clone(),
+            )),
+            tokio::spawn(accept_loop(cdn, shared, Origin::Cdn, stopped)),
+        ];
+        tracing::info!(%addr, %cdn_addr, "serving");
+        Ok(RunningServer {
+            addr,
+            cdn_addr,
+            log,
+            stop,
+            tasks,
+        })
+    }
+
+    /// Starts the server on a runtime of its own (two worker threads), for synchronous callers.
+    pub fn start_blocking(self) -> Result<BlockingServer, Error> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(Error::Runtime)?;
+        let running = runtime.block_on(self.start())?;
+        Ok(BlockingServer {
+            running: Some(running),
+            runtime,
+        })
+    }
+}
+
+/// A started server; stops when shut down or dropped.
+#[derive(Debug)]
+pub struct RunningServer {
+    addr: SocketAddr,
+    cdn_addr: SocketAddr,
+    log: RequestLog,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningServer {
+    /// The Hub endpoint, e.g. `http://127.0.0.1:PORT` (what `HF_ENDPOINT` is set to).
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The CDN origin LFS downloads are redirected to.
+    pub fn cdn_endpoint(&self) -> String {
+        format!("http://{}", self.cdn_addr)
+    }
+
+    /// The Hub listener's bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The CDN listener's bound address.
+    pub fn cdn_addr(&self) -> SocketAddr {
+        self.cdn_addr
+    }
+
+    /// The log of every request both listeners answered.
+    pub fn request_log(&self) -> RequestLog {
+        self.log.clone()
+    }
+
+    /// Stops accepting, lets open connections finish for up to a second, then closes them.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        for task in std::mem::take(&mut self.tasks) {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+/// A server with its own runtime; dereferences to [`RunningServer`]. Dropping it shuts it down.
+#[derive(Debug)]
+pub struct BlockingServer {
+    running: Option<RunningServer>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl BlockingServer {
+    /// Shuts the server down and waits for it.
+    pub fn shutdown(mut self) {
+        if let Some(running) = self.running.take() {
+            self.runtime.block_on(running.shutdown());
+        }
+    }
+}
+
+impl std::ops::Deref for BlockingServer {
+    type Target = RunningServer;
+    fn deref(&self) -> &RunningServer {
+        self.running
+            .as_ref()
+            .expect("only shutdown() takes the server, and it consumes self")
+    }
+}
+
+impl Drop for BlockingServer {
+    fn drop(&mut self) {
+        if let Some(running) = self.running.take() {
+            self.runtime.block_on(running.shutdown());
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Shared {
+    store: Store,
+    addr: SocketAddr,
+    cdn_addr: SocketAddr,
+    tokens: Vec<String>,
+    page_size: usize,
+    access: HashMap<(RepoType, RepoId), Access>,
+    renamed: HashMap<(RepoType, RepoId), RepoId>,
+    faults: Faults,
+    next_link: AtomicU64,
+    log: RequestLog,
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    origin: Origin,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = wait_stop(&mut stopped) => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    connections.spawn(serve_connection(stream, shared.clone(), origin, stopped.clone()));
+                }
+                Err(error) => {
+                    // Out of file descriptors and the like: wait and go on.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    drop(listener);
+    let drain = async { while connections.join_next().await.is_some() {} };
+    let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
+    connections.abort_all();
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    shared: Arc<Shared>,
+    origin: Origin,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let _ = stream.set_nodelay(true);
+    let service = service_fn(move |request| handle(shared.clone(), origin, request));
+    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    let connection = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => {}
+        _ = wait_stop(&mut stopped) => {
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        }
+    }
+}
+
+async fn wait_stop(stopped: &mut watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stop| *stop).await;
+}
+
+/// An answer before it becomes a response: head, and where the body comes from.
+#[derive(Debug)]
+struct Reply {
+    status: StatusCode,
+    headers: Vec<(HeaderName, String)>,
+    body: ReplyBody,
+}
+
+#[derive(Debug)]
+enum ReplyBody {
+    Bytes(Vec<u8>),
+    File {
+        path: PathBuf,
+        start: u64,
+        length: u64,
+    },
+}
+
+impl Reply {
+    fn new(status: StatusCode) -> Reply {
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: ReplyBody::Bytes(Vec::new()),
+        }
+    }
+
+    fn header(mut self, name: &str, value: impl Into<String>) -> Reply {
+        let name = HeaderName::from_bytes(name.as_bytes()).expect("header names are static ASCII");
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    fn json(self, value: &Value) -> Reply {
+        let mut reply = self.header("content-type", "application/json; charset=utf-8");
+        reply.body = ReplyBody::Bytes(value.to_string().into_bytes());
+        reply
+    }
+
+    /// A Hub error: `X-Error-Code` (when given), `X-Error-Message` and `{"error": message}`.
+    fn error(status: StatusCode, code: Option<&str>, message: &str) -> Reply {
+        let mut reply = Reply::new(status);
+        if let Some(code) = code {
+            reply = reply.header("x-error-code", code);
+        }
+        reply
+            .header("x-error-message", message)
+            .json(&json!({ "error": message }))
+    }
+}
+
+/// The request facts the answers depend on.
+#[derive(Debug, Clone)]
+struct Asked {
+    method: String,
+    path: String,
+    query: String,
+    host: String,
+    token: Option<String>,
+    range: Option<String>,
+}
+
+async fn handle(
+    shared: Arc<Shared>,
+    origin: Origin,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
+    let header = |name: &str| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned)
+    };
+    let own_addr = match origin {
+        Origin::Hub => shared.addr,
+        Origin::Cdn => shared.cdn_addr,
+    };
+    let asked = Asked {
+        method: request.method().as_str().to_owned(),
+        path: request.uri().path().to_owned(),
+        query: request.uri().query().unwrap_or_default().to_owned(),
+        host: header("host").unwrap_or_else(|| own_addr.to_string()),
+        token: header("authorization")
+            .and_then(|value| value.strip_prefix("Bearer ").map(|t| t.trim().to_owned())),
+        range: header("range"),
+    };
+    let path_and_query = request
+        .uri()
+        .path_and_query()
+        .map_or_else(|| asked.path.clone(), |pq| pq.as_str().to_owned());
+    let chosen = shared.faults.choose(origin, &asked.method, &path_and_query);
+    if let Some(delay) = chosen.delay {
+        tokio::time::sleep(delay).await;
+    }
+    let reply = if let Some((status, retry_after)) = chosen.status {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut reply = Reply::error(status, None, "injected fault");
+        if let Some(seconds) = retry_after {
+            reply = reply.header("retry-after", seconds.to_string());
+        }
+        reply
+    } else {
+        let worker = shared.clone();
+        let asked = asked.clone();
+        tokio::task::spawn_blocking(move || match origin {
+            Origin::Hub => hub_reply(&worker, &asked),
+            Origin::Cdn => cdn_reply(&worker, &asked),
+        })
+        .await
+        .unwrap_or_else(|_| Reply::error(StatusCode::INTERNAL_SERVER_ERROR, None, "internal error"))
+    };
+    let head = asked.method == "HEAD";
+    let record = RequestRecord {
+        origin,
+        method: asked.method.clone(),
+        path: path_and_query,
+        authorization: request.headers().contains_key("authorization"),
+        range: asked.range.clone(),
+        user_agent: header("user-agent"),
+        status: reply.status.as_u16(),
+        bytes_sent: match &reply.body {
+            ReplyBody::Bytes(bytes) if !head => bytes.len() as u64,
+            _ => 0,
+        },
+        fault: chosen.describe(),
+    };
+    tracing::info!(
+        ?origin,
+        method = %record.method,
+        path = %record.path,
+        status = record.status,
+        "request"
+    );
+    let sent = shared.log.push(record);
+    let mut response = Response::builder().status(reply.status);
+    let mut content_length = None;
+    for (name, value) in &reply.headers {
+        if name == hyper::header::CONTENT_LENGTH {
+            content_length = Some(value.clone());
+        }
+        if let Ok(value) = HeaderValue::from_str(value) {
+            response = response.header(name, value);
+        }
+    }
+    let body = match reply.body {
+        ReplyBody::Bytes(bytes) => {
+            if content_length.is_none() {
+                response = response.header("content-length", bytes.len());
+            }
+            if head {
+                Body::empty()
+            } else {
+                Body::bytes(bytes)
+            }
+        }
+        ReplyBody::File {
+            path,
+            start,
+            length,
+        } => {
+            if head {
+                Body::empty()
+            } else {
+                Body::file(path, start, length, chosen.body, sent)
+            }
+        }
+    };
+    Ok(response
+        .body(body)
+        .unwrap_or_else(|_| Response::new(Body::bytes("invalid response"))))
+}
+
+fn hub_reply(shared: &Shared, asked: &Asked) -> Reply {
+    if asked.method != "GET" && asked.method != "HEAD" {
+        return Reply::error(StatusCode::METHOD_NOT_ALLOWED, None, "method not allowed");
+    }
+    let route = route::parse(&asked.path);
+    let target = match &route {
+        Route::Resolve { target, .. } | Route::Info { target, .. } | Route::Tree { target, .. } => {
+            target.clone()
+        }
+        Route::NotFound => return Reply::error(StatusCode::NOT_FOUND, None, "Not Found"),
+        Route::BadRequest(message) => {
+            return Reply::error(StatusCode::BAD_REQUEST, None, message);
+        }
+    };
+    if let Some(new_id) = shared.renamed.get(&(target.repo_type, target.id.clone())) {
+        let mut location = format!("{}{}{}", target.before, new_id, target.after);
+        if !asked.query.is_empty() {
+            location = format!("{location}?{}", asked.query);
+        }
+        return Reply::new(StatusCode::TEMPORARY_REDIRECT).header("location", location);
+    }
+    if let Some(denied) = check_access(shared, asked, &target) {
+        return denied;
+    }
+    let repo = Repo::new(target.repo_type, target.id.clone());
+    let result = match route {
+        Route::Resolve { revision, path, .. } => resolve(shared, asked, &repo, &revision, &path),
+        Route::Info { revision, .. } => info(shared, asked, &repo, &revision),
+        Route::Tree { revision, path, .. } => tree(shared, asked, &repo, &revision, &path),
+        Route::NotFound | Route::BadRequest(_) => unreachable!("answered above"),
+    };
+    result.unwrap_or_else(|lookup| lookup_error(lookup, &repo, asked))
+}
+
+fn check_access(shared: &Shared, asked: &Asked, target: &Target) -> Option<Reply> {
+    let access = shared.access.get(&(target.repo_type, target.id.clone()))?;
+    let kind = target.repo_type.as_str();
+    let id = &target.id;
+    match (access, asked.token.as_deref()) {
+        (_, Some(token)) if shared.tokens.iter().any(|t| t == token) => None,
+        (Access::Gated, None) => Some(Reply::error(
+            StatusCode::UNAUTHORIZED,
+            Some("GatedRepo"),
+            &format!(
+                "Access to {kind} {id} is restricted. You must have access to it and be authenticated to access it. Please log in."
+            ),
+        )),
+        (Access::Gated, Some(_)) => Some(Reply::error(
+            StatusCode::FORBIDDEN,
+            Some("GatedRepo"),
+            &format!(
+                "Access to {kind} {id} is restricted and you are not in the authorized list. Visit http://{}/{}{id} to ask for access.",
+                asked.host,
+                target.repo_type.url_prefix()
+            ),
+        )),
+        (Access::Private, None) => Some(Reply::error(
+            StatusCode::UNAUTHORIZED,
+            Some("RepoNotFound"),
+            "Invalid username or password.",
+        )),
+        (Access::Private, Some(_)) => Some(Reply::error(
+            StatusCode::NOT_FOUND,
+            Some("RepoNotFound"),
+            "Repository not found",
+        )),
+    }
+}
+
+fn lookup_error(lookup: Lookup, repo: &Repo, asked: &Asked) -> Reply {
+    match lookup {
+        Lookup::RepoNotFound => Reply::error(
+            StatusCode::NOT_FOUND,
+            Some("RepoNotFound"),
+            "Repository not found",
+        ),
+        Lookup::RevisionNotFound => Reply::error(
+            StatusCode::NOT_FOUND,
+            Some("RevisionNotFound"),
+            "Invalid rev id",
+        ),
+        Lookup::EntryNotFound { commit } => Reply::error(
+            StatusCode::NOT_FOUND,
+            Some("EntryNotFound"),
+            "Entry not found",
+        )
+        .header("x-repo-commit", commit),
+        Lookup::BadRequest(message) => Reply::error(StatusCode::BAD_REQUEST, None, &message),
+        Lookup::Io(error) => {
+            tracing::warn!(%error, repo = %repo, path = %asked.path, "cache read failed");
+            Reply::error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                None,
+                "cannot read the cache",
+            )
+        }
+    }
+}
+
+fn resolve(
+    shared: &Shared,
+    asked: &Asked,
+    repo: &Repo,
+    revision: &str,
+    path: &str,
+) -> Result<Reply, Lookup> {
+    let dir = shared.store.repo_dir(repo)?;
+    let commit = shared.store.resolve_revision(&dir, revision)?;
+    let file = shared.store.file(&dir, &commit, path)?;
+    match &file.kind {
+        BlobKind::Regular { sha1 } => Ok(file_reply(asked, &file, &format!("\"{sha1}\""))
+            .header("x-repo-commit", commit.as_str())),
+        BlobKind::Lfs { sha256, .. } => {
+            let link = shared.next_link.fetch_add(1, Ordering::SeqCst);
+            let location = format!(
+                "http://{}:{}/{}/{sha256}?x-id={link}",
+                host_name(&asked.host),
+                shared.cdn_addr.port(),
+                repo.folder_name(),
+            );
+            Ok(Reply::new(StatusCode::FOUND)
+                .header("location", location)
+                .header("x-repo-commit", commit.as_str())
+                .header("x-linked-etag", format!("\"{sha256}\""))
+                .header("x-linked-size", file.size.to_string())
+                .header("etag", format!("\"{sha256}\""))
+                .header("accept-ranges", "bytes"))
+        }
+    }
+}
+
+fn cdn_reply(shared: &Shared, asked: &Asked) -> Reply {
+    if asked.method != "GET" && asked.method != "HEAD" {
+        return Reply::error(StatusCode::METHOD_NOT_ALLOWED, None, "method not allowed");
+    }
+    let not_found = || Reply::error(StatusCode::NOT_FOUND, None, "NoSuchKey");
+    let Some((folder, sha256)) = asked.path.strip_prefix('/').and_then(|p| p.split_once('/'))
+    else {
+        return not_found();
+    };
+    let Some((blob, size)) = shared.store.lfs_blob(folder, sha256) else {
+        return not_found();
+    };
+    let link = asked
+        .query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("x-id="))
+        .and_then(|id| id.parse::<u64>().ok());
+    let valid = link.is_some_and(|id| shared.faults.link_valid(id, asked.range.as_deref()));
+    if !valid {
+        return Reply::error(StatusCode::FORBIDDEN, None, "Request has expired");
+    }
+    let file = FileEntry {
+        path: sha256.to_owned(),
+        blob_path: blob,
+        size,
+        kind: BlobKind::Regular {
+            sha1: String::new(),
+        },
+    };
+    file_reply(asked, &file, &format!("\"{sha256}\""))
+}
+
+/// `200`, `206` or `416` for a file, honouring a single-range `Range` header.
+fn file_reply(asked: &Asked, file: &FileEntry, etag: &str) -> Reply {
+    let name = file.path.rsplit('/').next().unwrap_or(&file.path);
+    let base = |status| {
+        Reply::new(status)
+            .header("accept-ranges", "bytes")
+            .header("etag", etag)
+            .header("content-type", content_type(name))
+            .header(
+                "content-disposition",
+                format!(
+                    "inline; filename*=UTF-8''{}; filename=\"{}\";",
+                    percent_encoding::utf8_percent_encode(name, FILENAME_ESCAPES),
+                    name.replace(|c: char| !c.is_ascii() || c == '"', "_")
+                ),
+            )
+    };
+    let (status, start, length) = match parse_range(asked.range.as_deref(), file.size) {
+        RangeAsked::Whole => (StatusCode::OK, 0, file.size),
+        RangeAsked::Part(start, end) => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
+        RangeAsked::Unsatisfiable => {
+            return Reply::error(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                None,
+                "Requested Range Not Satisfiable",
+            )
+            .header("accept-ranges", "bytes")
+            .header("content-range", format!("bytes */{}", file.size));
+        }
+    };
+    let mut reply = base(status).header("content-length", length.to_string());
+    if status == StatusCode::PARTIAL_CONTENT {
+        reply = reply.header(
+            "content-range",
+            format!("bytes {start}-{}/{}", start + length - 1, file.size),
+        );
+    }
+    reply.body = ReplyBody::File {
+        path: file.blob_path.clone(),
+        start,
+        length,
+    };
+    reply
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum RangeAsked {
+    Whole,
+    /// Inclusive byte positions.
+    Part(u64, u64),
+    Unsatisfiable,
+}
+
+/// One `bytes=a-b`, `bytes=a-` or `bytes=-n` range; anything else (several ranges, other units,
+/// bad syntax) is ignored and the whole file is sent, as RFC 9110 allows.
+fn parse_range(header: Option<&str>, size: u64) -> RangeAsked {
+    let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else {
+        return RangeAsked::Whole;
+    };
+    if spec.contains(',') {
+        return RangeAsked::Whole;
+    }
+    let Some((first, last)) = spec.trim().split_once('-') else {
+        return RangeAsked::Whole;
+    };
+    let number = |text: &str| text.trim().parse::<u64>().ok();
+    match (first.trim().is_empty(), number(first), number(last)) {
+        (true, _, Some(suffix)) => {
+            if suffix == 0 || size == 0 {
+                RangeAsked::Unsatisfiable
+            } else {
+                RangeAsked::Part(size.saturating_sub(suffix), size - 1)
+            }
+        }
+        (false, Some(start), end) if last.trim().is_empty() || end.is_some() => {
+            if end.is_some_and(|end| end < start) {
+                return RangeAsked::Whole;
+            }
+            if start >= size {
+                return RangeAsked::Unsatisfiable;
+            }
+            RangeAsked::Part(start, end.map_or(size - 1, |end| end.min(size - 1)))
+        }
+        _ => RangeAsked::Whole,
+    }
+}
+
+fn info(shared: &Shared, asked: &Asked, repo: &Repo, revision: &str) -> Result<Reply, Lookup> {
+    let dir = shared.store.repo_dir(repo)?;
+    let commit = shared.store.resolve_revision(&dir, revision)?;
+    let items = shared
+        .store
+        .tree(&dir, &commit, "", true)?
+        .unwrap_or_default();
+    let with_blobs = query_flag(&asked.query, "blobs");
+    let mut used_storage = 0u64;
+    let siblings: Vec<Value> = items
+        .iter()
+        .filter_map(|item| match item {
+            TreeItem::File(file) => Some(file),
+            TreeItem::Directory { .. } => None,
+        })
+        .map(|file| {
+            used_storage += file.size;
+            let mut sibling = json!({ "rfilename": file.path });
+            if with_blobs {
+                sibling["blobId"] = json!(file.kind.git_oid());
+                sibling["size"] = json!(file.size);
+                if let BlobKind::Lfs {
+                    sha256,
+                    pointer_size,
+                    ..
+                } = &file.kind
+                {
+                    sibling["lfs"] =
+                        json!({ "sha256": sha256, "size": file.size, "pointerSize": pointer_size });
+                }
+            }
+            sibling
+        })
+        .collect();
+    let time = iso8601(
+        shared
+            .store
+            .snapshot_time(&dir, &commit)
+            .unwrap_or(UNIX_EPOCH),
+    );
+    let access = shared
+        .access
+        .get(&(repo.repo_type, repo.id.clone()))
+        .copied();
+    let mut body = json!({
+        "_id": format!("{:024x}", u128::from_str_radix(&commit[..24], 16).unwrap_or_default()),
+        "id": repo.id.as_str(),
+        "author": repo.id.namespace(),
+        "sha": commit,
+        "lastModified": time,
+        "createdAt": time,
+        "private": access == Some(Access::Private),
+        "gated": if access == Some(Access::Gated) { json!("manual") } else { json!(false) },
+        "disabled": false,
+        "downloads": 0,
+        "likes": 0,
+        "tags": [],
+        "siblings": siblings,
+        "usedStorage": used_storage,
+    });
+    match repo.repo_type {
+        RepoType::Model => body["modelId"] = json!(repo.id.as_str()),
+        RepoType::Space => {
+            body["sdk"] = json!("static");
+            body["runtime"] = json!({ "stage": "RUNNING" });
+        }
+        RepoType::Dataset | RepoType::Kernel => {}
+    }
+    Ok(Reply::new(StatusCode::OK).json(&body))
+}
+
+fn tree(
+    shared: &Shared,
+    asked: &Asked,
+    repo: &Repo,
+    revision: &str,
+    folder: &str,
+) -> Result<Reply, Lookup> {
+    let dir = shared.store.repo_dir(repo)?;
+    let commit = shared.store.resolve_revision(&dir, revision)?;
+    let recursive = query_flag(&asked.query, "recursive");
+    let Some(items) = shared.store.tree(&dir, &commit, folder, recursive)? else {
+        return Err(Lookup::EntryNotFound { commit });
+    };
+    let cursor = query_value(&asked.query, "cursor")
+        .and_then(|c| c.parse::<usize>().ok())
+        .unwrap_or(0);
+    let end = cursor.saturating_add(shared.page_size).min(items.len());
+    let page: Vec<Value> = items
+        .get(cursor..end)
+        .unwrap_or_default()
+        .iter()
+        .map(|item| match item {
+            TreeItem::File(file) => {
+                let mut entry = json!({
+                    "type": "file",
+                    "oid": file.kind.git_oid(),
+                    "size": file.size,
+                    "path": file.path,
+                });
+                if let BlobKind::Lfs {
+                    sha256,
+                    pointer_size,
+                    ..
+                } = &file.kind
+                {
+                    entry["lfs"] =
+                        json!({ "oid": sha256, "size": file.size, "pointerSize": pointer_size });
+                }
+                entry
+            }
+            TreeItem::Directory { path, oid } => {
+                json!({ "type": "directory", "oid": oid, "size": 0, "path": path })
+            }
+        })
+        .collect();
+    let mut reply = Reply::new(StatusCode::OK).header("x-repo-commit", commit.as_str());
+    if end < items.len() {
+        let mut query: Vec<&str> = asked
+            .query
+            .split('&')
+            .filter(|pair| !pair.is_empty() && !pair.starts_with("cursor="))
+            .collect();
+        let cursor = format!("cursor={end}");
+        query.push(&cursor);
+        reply = reply.header(
+            "link",
+            format!(
+                "<http://{}{}?{}>; rel=\"next\"",
+                asked.host,
+                asked.path,
+                query.join("&")
+            ),
+        );
+    }
+    Ok(reply.json(&Value::Array(page)))
+}
+
+fn query_value<'q>(query: &'q str, key: &str) -> Option<&'q str> {
+    query.split('&').find_map(|pair| {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (name == key).then_some(value)
+    })
+}
+
+/// `true`, `True` and `1` are true (httpx sends `true`, requests `True`).
+fn query_flag(query: &str, key: &str) -> bool {
+    query_value(query, key).is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+}
+
+/// The host part of a `Host` header (`127.0.0.1:8080` → `127.0.0.1`, `[::1]:80` → `[::1]`).
+fn host_name(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host.split_inclusive(']').next().unwrap_or(host);
+    }
+    host.rsplit_once(':').map_or(host, |(name, _)| name)
+}
+
+fn content_type(name: &str) -> &'static str {
+    let extension = name.rsplit_once('.').map_or("", |(_, e)| e);
+    match extension.to_ascii_lowercase().as_str() {
+        "json" => "application/json",
+        "txt" | "md" | "py" | "yaml" | "yml" | "csv" | "gitattributes" => {
+            "text/plain; charset=utf-8"
+        }
+        "html" => "text/html; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+/// `2024-05-01T12:00:00.000Z`.
+fn iso8601(time: SystemTime) -> String {
+    let seconds = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let days = i64::try_from(seconds / 86_400).unwrap_or(0);
+    let rest = seconds % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.000Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range(None, 10), RangeAsked::Whole);
+        assert_eq!(parse_range(Some("bytes=2-4"), 10), RangeAsked::Part(2, 4));
+        assert_eq!(parse_range(Some("bytes=2-"), 10), RangeAsked::Part(2, 9));
+        assert_eq!(parse_range(Some("bytes=-3"), 10), RangeAsked::Part(7, 9));
+        assert_eq!(parse_range(Some("bytes=-30"), 10), RangeAsked::Part(0, 9));
+        assert_eq!(parse_range(Some("bytes=5-100"), 10), RangeAsked::Part(5, 9));
+        assert_eq!(
+            parse_range(Some("bytes=10-"), 10),
+            RangeAsked::Unsatisfiable
+        );
+        assert_eq!(parse_range(Some("bytes=0-"), 0), RangeAsked::Unsatisfiable);
+        assert_eq!(parse_range(Some("bytes=0-1,4-5"), 10), RangeAsked::Whole);
+        assert_eq!(parse_range(Some("items=0-1"), 10), RangeAsked::Whole);
+        assert_eq!(parse_range(Some("bytes=4-2"), 10), RangeAsked::Whole);
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(iso8601(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            iso8601(UNIX_EPOCH + Duration::from_secs(1_709_294_400 + 3_723)),
+            "2024-03-01T13:02:03.000Z"
+        );
+    }
+
+    #[test]
+    fn hosts() {
+        assert_eq!(host_name("127.0.0.1:80"), "127.0.0.1");
+        assert_eq!(host_name("[::1]:80"), "[::1]");
+        assert_eq!(host_name("mirror"), "mirror");
+    }
+}
