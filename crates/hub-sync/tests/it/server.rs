@@ -1,0 +1,225 @@
+//! Downloads from hub-server serving the BIG_MIXED fixture: the cache we build equals the served one for
+//! what we fetched, each blob is fetched once, a snapshot sends no HEAD, the token never reaches the CDN.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::Path;
+
+use hfhub_tests::fixtures::{self, BIG_MIXED, Fixture, FixtureRepo};
+use hub_cache::{Cache, Repo, RepoId};
+use hub_http::{Client, Endpoint, Token};
+use hub_server::{Origin, RequestRecord, RunningServer, Server};
+use hub_sync::{Downloader, FileRequest, SnapshotRequest};
+
+pub const TOKEN: &str = "hf_sync_test_token";
+
+pub struct Served {
+    pub _tmp: tempfile::TempDir,
+    pub fixture: Fixture,
+    pub server: RunningServer,
+}
+
+/// BIG_MIXED generated in a temp dir and served on 127.0.0.1.
+pub async fn serve() -> Served {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let fixture = fixtures::generate(tmp.path(), BIG_MIXED).expect("fixture");
+    let server = Server::builder(&fixture.cache_dir)
+        .with_token(TOKEN)
+        .start()
+        .await
+        .expect("server");
+    Served {
+        _tmp: tmp,
+        fixture,
+        server,
+    }
+}
+
+pub fn client(server: &RunningServer) -> Client {
+    Client::builder()
+        .with_endpoint(Endpoint::new(server.endpoint()))
+        .with_token(Token::new(TOKEN))
+        .build()
+        .expect("client")
+}
+
+pub fn repo_of(fixture_repo: &FixtureRepo) -> Repo {
+    Repo::new(
+        fixture_repo.repo_type,
+        RepoId::new(fixture_repo.repo_id.clone()).expect("fixture ids are valid"),
+    )
+}
+
+/// Revisions worth downloading: every ref of a revision that has at least one cached file.
+pub fn refs_with_files(repo: &FixtureRepo) -> Vec<(String, String)> {
+    repo.revisions
+        .iter()
+        .filter(|r| !r.files.is_empty())
+        .flat_map(|r| r.refs.iter().map(|name| (name.clone(), r.commit.clone())))
+        .collect()
+}
+
+/// File content requests (resolve GETs answered 200 and CDN GETs).
+fn content_gets(records: &[RequestRecord]) -> Vec<&RequestRecord> {
+    records
+        .iter()
+        .filter(|r| {
+            r.method == "GET"
+                && (r.origin == Origin::Cdn || r.path.contains("/resolve/"))
+                && (200..300).contains(&r.status)
+        })
+        .collect()
+}
+
+/// Checks that `ours` holds, for each file of `commit`, the same pointer target, blob bytes and refs as
+/// the served cache.
+fn assert_same_as_served(served: &Path, ours: &Path, fixture_repo: &FixtureRepo, commit: &str) {
+    let folder = fixture_repo.folder_name();
+    let revision = fixture_repo
+        .revisions
+        .iter()
+        .find(|r| r.commit == commit)
+        .expect("revision");
+    for file in &revision.files {
+        let rel = Path::new(&folder)
+            .join("snapshots")
+            .join(commit)
+            .join(&file.path);
+        let theirs = fs::read_link(served.join(&rel)).expect("served pointer");
+        let mine = fs::read_link(ours.join(&rel))
+            .unwrap_or_else(|e| panic!("our pointer {}: {e}", rel.display()));
+        assert_eq!(mine, theirs, "{}", rel.display());
+        let blob = ours.join(&folder).join("blobs").join(&file.etag);
+        assert_eq!(
+            fs::read(&blob).expect("our blob"),
+            file.content,
+            "{}",
+            blob.display()
+        );
+    }
+}
+
+#[tokio::test]
+async fn snapshots_of_every_repo_and_ref_equal_the_served_cache() {
+    let served = serve().await;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let ours = tmp.path().join("hub");
+    let downloader = Downloader::new(client(&served.server), Cache::new(&ours));
+    let mut blobs = BTreeSet::new();
+    for fixture_repo in &served.fixture.repos {
+        let repo = repo_of(fixture_repo);
+        for (name, commit) in refs_with_files(fixture_repo) {
+            let path = downloader
+                .snapshot(&SnapshotRequest::new(repo.clone()).with_revision(&name))
+                .await
+                .unwrap_or_else(|e| panic!("{repo}@{name}: {e:?}"));
+            assert_eq!(
+                path,
+                ours.join(fixture_repo.folder_name())
+                    .join("snapshots")
+                    .join(&commit)
+            );
+            assert_same_as_served(&served.fixture.cache_dir, &ours, fixture_repo, &commit);
+            let ref_path = ours
+                .join(fixture_repo.folder_name())
+                .join("refs")
+                .join(&name);
+            assert_eq!(fs::read_to_string(ref_path).expect("ref"), commit);
+            let revision = fixture_repo
+                .revisions
+                .iter()
+                .find(|r| r.commit == commit)
+                .expect("revision");
+            for file in &revision.files {
+                blobs.insert((fixture_repo.folder_name(), file.etag.clone()));
+            }
+        }
+    }
+    let records = served.server.request_log().records();
+    assert!(
+        records.iter().all(|r| r.method != "HEAD"),
+        "a snapshot sends no HEAD"
+    );
+    assert_eq!(
+        content_gets(&records).len(),
+        blobs.len(),
+        "each blob fetched once"
+    );
+    for record in &records {
+        assert_eq!(
+            record.authorization,
+            record.origin == Origin::Hub,
+            "token only to the Hub: {record:?}"
+        );
+    }
+
+    // A second run fetches no content; by commit it sends nothing at all.
+    served.server.request_log().clear();
+    for fixture_repo in &served.fixture.repos {
+        for (name, commit) in refs_with_files(fixture_repo) {
+            for revision in [name, commit] {
+                downloader
+                    .snapshot(&SnapshotRequest::new(repo_of(fixture_repo)).with_revision(&revision))
+                    .await
+                    .expect("second run");
+            }
+        }
+    }
+    let records = served.server.request_log().records();
+    assert!(content_gets(&records).is_empty(), "{records:?}");
+    assert!(
+        records.iter().all(|r| r.path.contains("/revision/")),
+        "only repo-info calls for branch names: {records:?}"
+    );
+    served.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn single_files_by_branch_tag_pr_and_commit_equal_the_served_cache() {
+    let served = serve().await;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let ours = tmp.path().join("hub");
+    let downloader = Downloader::new(client(&served.server), Cache::new(&ours));
+    let gpt2 = served.fixture.repo("gpt2").expect("gpt2");
+    let repo = repo_of(gpt2);
+    for (name, commit) in refs_with_files(gpt2) {
+        let revision = gpt2
+            .revisions
+            .iter()
+            .find(|r| r.commit == commit)
+            .expect("rev");
+        for file in &revision.files {
+            for asked in [name.as_str(), commit.as_str()] {
+                let path = downloader
+                    .download_file(&FileRequest::new(repo.clone(), &file.path).with_revision(asked))
+                    .await
+                    .unwrap_or_else(|e| panic!("{}@{asked}: {e:?}", file.path));
+                assert_eq!(fs::read(&path).expect("read"), file.content);
+            }
+        }
+        assert_same_as_served(&served.fixture.cache_dir, &ours, gpt2, &commit);
+        assert_eq!(
+            fs::read_to_string(ours.join(gpt2.folder_name()).join("refs").join(&name))
+                .expect("ref"),
+            commit
+        );
+    }
+    // A missing file: error naming it, `.no_exist` written.
+    let error = downloader
+        .download_file(&FileRequest::new(repo.clone(), "nothing/here.bin"))
+        .await
+        .expect_err("missing");
+    assert!(
+        matches!(error, hub_sync::Error::EntryNotFound { .. }),
+        "{error:?}"
+    );
+    let main = &gpt2.refs["main"];
+    assert!(
+        ours.join(gpt2.folder_name())
+            .join(".no_exist")
+            .join(main)
+            .join("nothing/here.bin")
+            .is_file()
+    );
+    served.server.shutdown().await;
+}
