@@ -2,5 +2,6 @@
 //! remote, `server` against hub-server on 127.0.0.1, `oracle` against Python huggingface_hub 2.4.
 
 mod fake;
+mod oracle;
 mod server;
 mod support;
