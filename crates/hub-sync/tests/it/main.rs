@@ -3,5 +3,6 @@
 
 mod fake;
 mod oracle;
+mod patterns;
 mod server;
 mod support;
