@@ -517,3 +517,23 @@ fn the_blocking_wrapper_downloads_without_a_runtime() {
     let snapshot = d.snapshot(&SnapshotRequest::new(repo())).expect("snapshot");
     assert!(snapshot.join("model.bin").is_file());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_downloads_of_one_blob_fetch_it_once() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let d = downloader(tmp.path());
+    let tasks: Vec<_> = (0..4)
+        .map(|i| {
+            let d = d.clone();
+            let revision = if i % 2 == 0 { "main" } else { "v1" };
+            tokio::spawn(async move {
+                d.download_file(&FileRequest::new(repo(), "model.bin").with_revision(revision))
+                    .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("join").expect("download");
+    }
+    assert_eq!(d.remote().count("GET"), 1, "{:?}", d.remote().log());
+}

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use hfhub_tests::oracle::{HF_HUB_2X, Oracle};
 use hub_cache::Cache;
+use hub_cache::write::{Symlinks, WriteOptions};
 use hub_server::RunningServer;
 use hub_sync::{Downloader, FileRequest, SnapshotRequest};
 use serde_json::{Value, json};
@@ -46,8 +47,20 @@ fn python(
     cases: &[Value],
     scan: bool,
 ) -> Value {
+    python_with(oracle, server, cache, cases, scan, &[])
+}
+
+fn python_with(
+    oracle: &Oracle,
+    server: Option<&RunningServer>,
+    cache: &Path,
+    cases: &[Value],
+    scan: bool,
+    env: &[(&str, &str)],
+) -> Value {
     let home = cache.with_extension("home");
     let mut command = oracle.command();
+    command.envs(env.iter().copied());
     command
         .env("HF_HOME", &home)
         .env("HF_HUB_CACHE", cache)
@@ -185,6 +198,15 @@ fn relative(path: &Path, root: &Path) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_and_hfhub_build_identical_caches_from_the_same_server() {
+    identical_caches(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_symlinks_python_and_hfhub_build_identical_caches() {
+    identical_caches(false).await;
+}
+
+async fn identical_caches(symlinks: bool) {
     let oracle = Oracle::get(HF_HUB_2X);
     let served = serve().await;
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -210,8 +232,26 @@ async fn python_and_hfhub_build_identical_caches_from_the_same_server() {
     let python_cases = with_local(&cases, &tmp.path().join("python-local"));
     let our_cases = with_local(&cases, &tmp.path().join("hfhub-local"));
 
-    let python_out = python(&oracle, Some(&served.server), &theirs, &python_cases, false);
-    let downloader = Downloader::new(client(&served.server), Cache::new(&mine));
+    let env: &[(&str, &str)] = if symlinks {
+        &[]
+    } else {
+        &[("HF_HUB_DISABLE_SYMLINKS", "1")]
+    };
+    let python_out = python_with(
+        &oracle,
+        Some(&served.server),
+        &theirs,
+        &python_cases,
+        false,
+        env,
+    );
+    let write = if symlinks {
+        WriteOptions::default()
+    } else {
+        WriteOptions::default().with_symlinks(Symlinks::Disabled)
+    };
+    let downloader =
+        Downloader::new(client(&served.server), Cache::new(&mine)).with_write_options(write);
     let our_paths = ours(&downloader, &our_cases).await;
 
     let python_paths: Vec<&str> = python_out["paths"]
@@ -249,8 +289,9 @@ async fn python_and_hfhub_build_identical_caches_from_the_same_server() {
     let has = |tree: &BTreeMap<String, String>, what: &dyn Fn(&String, &String) -> bool| {
         tree.iter().any(|(k, v)| what(k, v))
     };
+    let pointer = if symlinks { "-> " } else { "file " };
     assert!(has(&cache_tree, &|k, v| k.contains("/snapshots/")
-        && v.starts_with("-> ")));
+        && v.starts_with(pointer)));
     assert!(has(&cache_tree, &|k, _| k.contains("/refs/refs/pr/1")));
     assert!(has(&cache_tree, &|k, _| k.contains("/trees/")
         && k.ends_with(".json")));

@@ -223,3 +223,75 @@ async fn single_files_by_branch_tag_pr_and_commit_equal_the_served_cache() {
     );
     served.server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_dropped_download_resumes_on_the_next_run_without_refetching_bytes() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let fixture = fixtures::generate(tmp.path(), BIG_MIXED).expect("fixture");
+    let server = Server::builder(&fixture.cache_dir)
+        .with_fault(
+            hub_server::fault::Fault::new(hub_server::fault::FaultKind::DropAfter(300_000))
+                .on(Origin::Cdn)
+                .first(1),
+        )
+        .start()
+        .await
+        .expect("server");
+    let no_retry = Client::builder()
+        .with_endpoint(Endpoint::new(server.endpoint()))
+        .with_retry(hub_http::RetryPolicy::none())
+        .build()
+        .expect("client");
+    let cache = tmp.path().join("ours");
+    let downloader = Downloader::new(no_retry, Cache::new(&cache));
+    let repo = Repo::new(
+        hub_cache::RepoType::Dataset,
+        RepoId::new("wikitext").expect("id"),
+    );
+    let file = "wikitext-2-raw-v1/train-00000-of-00001.parquet";
+    let error = downloader
+        .download_file(&FileRequest::new(repo.clone(), file))
+        .await
+        .expect_err("the connection drops");
+    assert!(
+        matches!(error, hub_sync::Error::Download { .. }),
+        "{error:?}"
+    );
+    let blobs = cache.join("datasets--wikitext/blobs");
+    let partial: Vec<_> = fs::read_dir(&blobs)
+        .expect("blobs")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(partial.len(), 1);
+    assert!(partial[0].to_string_lossy().ends_with(".incomplete"));
+    let done = fs::metadata(&partial[0]).expect("partial").len();
+    assert!(done > 0, "bytes were written before the drop");
+
+    server.request_log().clear();
+    let path = downloader
+        .download_file(&FileRequest::new(repo, file))
+        .await
+        .expect("resumed");
+    let wikitext = fixture.repo("wikitext").expect("wikitext");
+    let expected = wikitext
+        .revisions
+        .iter()
+        .flat_map(|r| &r.files)
+        .find(|f| f.path == file)
+        .expect("file");
+    assert_eq!(fs::read(path).expect("read"), expected.content);
+    let cdn: Vec<_> = server
+        .request_log()
+        .records()
+        .into_iter()
+        .filter(|r| r.origin == Origin::Cdn)
+        .collect();
+    assert_eq!(cdn.len(), 1, "{cdn:?}");
+    assert_eq!(
+        cdn[0].range.as_deref(),
+        Some(format!("bytes={done}-{}", expected.size() - 1).as_str())
+    );
+    assert_eq!(cdn[0].bytes_sent, expected.size() - done);
+    server.shutdown().await;
+}
