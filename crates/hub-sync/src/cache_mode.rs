@@ -150,7 +150,22 @@ impl<R: Remote> Downloader<R> {
         let resolved = match self.remote.resolve(repo, revision, filename).await {
             Ok(resolved) => resolved,
             Err(error) => {
-                return self.file_fallback(&cache, repo, revision, filename, force, error);
+                // Upstream: a cached copy wins; else a transient failure is retried with back-off.
+                let cached = !force && cache.cached_file(repo, Some(revision), filename).is_ok();
+                if cached || force || !error.is_retryable() {
+                    return self.file_fallback(&cache, repo, revision, filename, force, error);
+                }
+                tracing::info!("no local file found for `{filename}` of {repo}, retrying: {error}");
+                match self
+                    .retry
+                    .run(|| self.remote.resolve(repo, revision, filename))
+                    .await
+                {
+                    Ok(resolved) => resolved,
+                    Err(error) => {
+                        return self.file_fallback(&cache, repo, revision, filename, force, error);
+                    }
+                }
             }
         };
         let commit = CommitHash::new(&resolved.commit).ok_or_else(|| Error::BadAnswer {

@@ -151,6 +151,7 @@ pub struct Downloader<R> {
     write: WriteOptions,
     offline: bool,
     max_workers: usize,
+    retry: hub_http::RetryPolicy,
     events: Events,
 }
 
@@ -162,6 +163,7 @@ impl<R> Clone for Downloader<R> {
             write: self.write,
             offline: self.offline,
             max_workers: self.max_workers,
+            retry: self.retry.clone(),
             events: self.events.clone(),
         }
     }
@@ -176,6 +178,7 @@ impl<R: Remote> Downloader<R> {
             write: WriteOptions::default(),
             offline: false,
             max_workers: DEFAULT_MAX_WORKERS,
+            retry: hub_http::RetryPolicy::default(),
             events: progress::ignore(),
         }
     }
@@ -195,6 +198,13 @@ impl<R: Remote> Downloader<R> {
     /// Files a snapshot downloads at once (at least 1).
     pub fn with_max_workers(mut self, max_workers: usize) -> Self {
         self.max_workers = max_workers.max(1);
+        self
+    }
+
+    /// How the metadata request is retried when it failed transiently and nothing is cached
+    /// (upstream asks once more with back-off: 1, 2, 4, 8, 8 s).
+    pub fn with_retry(mut self, retry: hub_http::RetryPolicy) -> Self {
+        self.retry = retry;
         self
     }
 

@@ -232,7 +232,17 @@ impl<R: Remote> Downloader<R> {
                         url: self.remote.resolve_url(repo, revision, filename),
                     })
                 } else {
-                    self.remote.resolve(repo, revision, filename).await
+                    match self.remote.resolve(repo, revision, filename).await {
+                        Err(error) if !exists && !force && error.is_retryable() => {
+                            tracing::info!(
+                                "no local file found for `{filename}`, retrying: {error}"
+                            );
+                            self.retry
+                                .run(|| self.remote.resolve(repo, revision, filename))
+                                .await
+                        }
+                        result => result,
+                    }
                 };
                 match resolved {
                     Ok(resolved) => {

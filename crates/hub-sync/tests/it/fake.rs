@@ -10,8 +10,17 @@ use hub_sync::{Downloader, Error, Event, FileRequest, SnapshotRequest};
 
 use crate::support::*;
 
+/// Retries as upstream (five), without the waiting.
+fn fast_retry() -> hub_http::RetryPolicy {
+    hub_http::RetryPolicy {
+        base_delay: std::time::Duration::from_millis(1),
+        max_delay: std::time::Duration::from_millis(2),
+        ..hub_http::RetryPolicy::default()
+    }
+}
+
 fn downloader(cache: &std::path::Path) -> Downloader<Fake> {
-    Downloader::new(Fake::standard(), Cache::new(cache))
+    Downloader::new(Fake::standard(), Cache::new(cache)).with_retry(fast_retry())
 }
 
 #[tokio::test]
@@ -122,16 +131,37 @@ async fn an_unreachable_hub_falls_back_to_the_cache_and_raises_otherwise() {
             .expect("fallback"),
         cached
     );
+    d.remote().clear_log();
     let error = d
         .download_file(&FileRequest::new(repo(), "model.bin"))
         .await
         .expect_err("not cached");
     assert!(error.is_not_cached(), "{error:?}");
+    assert_eq!(
+        d.remote().count("HEAD"),
+        1 + 6,
+        "one try, then one retried request (5 retries)"
+    );
+    d.remote().clear_log();
     let error = d
         .download_file(&FileRequest::new(repo(), "config.json").with_force_download(true))
         .await
         .expect_err("force");
     assert!(matches!(error, Error::ForceDownload { .. }), "{error:?}");
+    assert_eq!(d.remote().count("HEAD"), 1, "no retry when forced");
+}
+
+#[tokio::test]
+async fn a_transient_failure_with_nothing_cached_is_retried() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let d = downloader(tmp.path());
+    d.remote().fail_next_resolves(3);
+    let path = d
+        .download_file(&FileRequest::new(repo(), "config.json"))
+        .await
+        .expect("retried");
+    assert!(path.is_file());
+    assert_eq!(d.remote().count("HEAD"), 4);
 }
 
 #[tokio::test]

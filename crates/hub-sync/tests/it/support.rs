@@ -40,6 +40,8 @@ struct State {
     refs: HashMap<String, String>,
     commits: HashMap<String, BTreeMap<String, FakeFile>>,
     unreachable: bool,
+    /// The next resolves answer 503.
+    failing_resolves: u32,
     /// The next download stops (a dropped connection) after this many bytes of the file.
     cut_after: Option<u64>,
     /// Bytes served by download calls.
@@ -115,6 +117,10 @@ impl Fake {
         self.lock().unreachable = unreachable;
     }
 
+    pub fn fail_next_resolves(&self, count: u32) {
+        self.lock().failing_resolves = count;
+    }
+
     pub fn cut_next_download_after(&self, bytes: u64) {
         self.lock().cut_after = Some(bytes);
     }
@@ -187,6 +193,18 @@ impl Remote for Fake {
     ) -> Result<Resolved, Error> {
         self.record(format!("HEAD {revision}/{filename}"));
         let url = format!("fake://{revision}/{filename}");
+        {
+            let mut state = self.lock();
+            if state.failing_resolves > 0 {
+                state.failing_resolves -= 1;
+                return Err(Error::Status {
+                    url,
+                    status: 503,
+                    message: None,
+                    retry_after: None,
+                });
+            }
+        }
         let commit = self.commit_of(&url, revision)?;
         let state = self.lock();
         let Some(file) = state.commits[&commit].get(filename) else {
