@@ -62,7 +62,7 @@ pub fn run(args: DownloadArgs) -> anyhow::Result<ExitCode> {
     let env = Env::from_process();
     init_logging(args.quiet, &env);
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    runtime.block_on(async {
+    let result = runtime.block_on(async {
         tokio::select! {
             result = download(args, &env) => {
                 let path = result?;
@@ -76,7 +76,10 @@ pub fn run(args: DownloadArgs) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::from(130))
             }
         }
-    })
+    });
+    // Do not wait for a task still blocked on a lock another process holds.
+    runtime.shutdown_background();
+    result
 }
 
 fn init_logging(quiet: bool, env: &Env) {

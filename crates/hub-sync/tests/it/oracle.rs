@@ -158,6 +158,11 @@ fn cases(fixture: &hfhub_tests::fixtures::Fixture) -> Vec<Value> {
             );
         }
     }
+    // Several files: their names as allow patterns (what `download REPO F1 F2` does).
+    cases.push(
+        json!({"kind": "snapshot", "repo_type": "model", "repo_id": "gpt2",
+        "revision": "v1.0", "allow": ["config.json", "README.md"]}),
+    );
     cases.push(
         json!({"kind": "snapshot", "repo_type": "model", "repo_id": "acme-org/tiny-bert",
         "revision": "dev", "allow": ["*.txt", "nested/"], "ignore": ["vocab*"]}),
