@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use hfhub_tests::oracle::{HF_HUB_2X, Oracle};
+use hfhub_tests::oracle::{HF_HUB_0X, HF_HUB_2X, Oracle};
 use hub_cache::Cache;
 use hub_cache::write::{Symlinks, WriteOptions};
 use hub_server::RunningServer;
@@ -47,12 +47,13 @@ fn python(
     cases: &[Value],
     scan: bool,
 ) -> Value {
-    python_with(oracle, server, cache, cases, scan, &[])
+    let endpoint = server.map(RunningServer::endpoint);
+    python_with(oracle, endpoint.as_deref(), cache, cases, scan, &[])
 }
 
 fn python_with(
     oracle: &Oracle,
-    server: Option<&RunningServer>,
+    endpoint: Option<&str>,
     cache: &Path,
     cases: &[Value],
     scan: bool,
@@ -67,10 +68,10 @@ fn python_with(
         .env("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         .env("HF_HUB_DISABLE_XET", "1")
         .env("HF_TOKEN", TOKEN);
-    if let Some(server) = server {
+    if let Some(endpoint) = endpoint {
         command
             .env("HF_HUB_OFFLINE", "0")
-            .env("HF_ENDPOINT", server.endpoint());
+            .env("HF_ENDPOINT", endpoint);
     }
     command
         .arg("-c")
@@ -244,7 +245,7 @@ async fn identical_caches(symlinks: bool) {
     };
     let python_out = python_with(
         &oracle,
-        Some(&served.server),
+        Some(&served.server.endpoint()),
         &theirs,
         &python_cases,
         false,
@@ -310,7 +311,16 @@ async fn identical_caches(symlinks: bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_offline_finds_everything_hfhub_downloaded() {
-    let oracle = Oracle::get(HF_HUB_2X);
+    python_offline_finds_everything(HF_HUB_2X).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_0x_offline_finds_everything_hfhub_downloaded() {
+    python_offline_finds_everything(HF_HUB_0X).await;
+}
+
+async fn python_offline_finds_everything(version: &str) {
+    let oracle = Oracle::get(version);
     let served = serve().await;
     let tmp = tempfile::tempdir().expect("tempdir");
     let mine = tmp.path().join("hfhub");
@@ -335,7 +345,17 @@ async fn python_offline_finds_everything_hfhub_downloaded() {
         .map(|p| PathBuf::from(p.as_str().expect("path")))
         .collect();
     assert_eq!(python_paths, our_paths);
-    assert_eq!(out["warnings"], json!([]), "scan_cache_dir warnings");
+    // 0.2x's scan skips only `.locks`, so the `CACHEDIR.TAG` every 2.x download writes is reported
+    // (spec 7.1); nothing else may be.
+    let expected = if version == HF_HUB_0X {
+        json!([format!(
+            "Repo path is not a directory: {}",
+            mine.join("CACHEDIR.TAG").display()
+        )])
+    } else {
+        json!([])
+    };
+    assert_eq!(out["warnings"], expected, "scan_cache_dir warnings");
     assert_eq!(
         out["repos"].as_array().expect("repos").len(),
         served.fixture.repos.len()
@@ -432,5 +452,33 @@ async fn python_trusts_the_local_dir_metadata_hfhub_wrote() {
         .collect();
     assert_eq!(gets.len(), 1, "{gets:?}");
     assert!(gets[0].path.ends_with("/config.json"));
+    served.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_and_hfhub_downloading_into_one_cache_at_once_leave_a_valid_cache() {
+    let oracle = Oracle::get(HF_HUB_2X);
+    let served = serve().await;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let shared = tmp.path().join("shared");
+    let alone = tmp.path().join("alone");
+    let cases = cases(&served.fixture);
+    let downloader = Downloader::new(client(&served.server), Cache::new(&shared));
+    let python_thread = {
+        let (oracle, cases, shared) = (oracle.clone(), cases.clone(), shared.clone());
+        let endpoint = served.server.endpoint();
+        std::thread::spawn(move || {
+            python_with(&oracle, Some(&endpoint), &shared, &cases, false, &[])
+        })
+    };
+    ours(&downloader, &cases).await;
+    let python_out = python_thread.join().expect("python thread");
+    assert_eq!(
+        python_out["paths"].as_array().expect("paths").len(),
+        cases.len()
+    );
+    // The same downloads by Python alone: the shared cache must look exactly like it.
+    python(&oracle, Some(&served.server), &alone, &cases, false);
+    assert_eq!(normalized_tree(&shared), normalized_tree(&alone));
     served.server.shutdown().await;
 }
