@@ -279,18 +279,69 @@ fn the_printed_path_is_the_one_python_returns() {
     let oracle = Oracle::get(HF_HUB_2X);
     let s = setup(vec![]);
     let python_cache = s.tmp.path().join("python-hub");
-    let script = r#"
-import sys
-from huggingface_hub import hf_hub_download, snapshot_download
-print(hf_hub_download("gpt2", "config.json", revision="refs/pr/1"))
-print(snapshot_download("acme-org/demo-space", repo_type="space"))
-"#;
+    let gpt2_main = s.fixture.repo("gpt2").expect("gpt2").refs["main"].clone();
+    // (Python call with `{local}` for a local folder, the same download with hfhub, local_dir mode?)
+    let cases: Vec<(String, Vec<String>, bool)> = vec![
+        (
+            r#"hf_hub_download("gpt2", "config.json", revision="refs/pr/1")"#.into(),
+            strings(&["gpt2", "config.json", "--revision", "refs/pr/1"]),
+            false,
+        ),
+        (
+            r#"hf_hub_download("gpt2", "README.md", revision="v1.0")"#.into(),
+            strings(&["gpt2", "README.md", "--revision", "v1.0"]),
+            false,
+        ),
+        (
+            format!(r#"hf_hub_download("gpt2", "tokenizer.json", revision="{gpt2_main}")"#),
+            strings(&["gpt2", "tokenizer.json", "--revision", &gpt2_main]),
+            false,
+        ),
+        (
+            r#"snapshot_download("acme-org/demo-space", repo_type="space")"#.into(),
+            strings(&["acme-org/demo-space", "--repo-type", "space"]),
+            false,
+        ),
+        (
+            r#"snapshot_download("acme-org/reviews", repo_type="dataset", allow_patterns=["*.csv"])"#
+                .into(),
+            strings(&["acme-org/reviews", "--repo-type", "dataset", "--include", "*.csv"]),
+            false,
+        ),
+        (
+            r#"hf_hub_download("acme-org/tiny-bert", "données/résumé.txt", local_dir="{local}")"#
+                .into(),
+            strings(&["acme-org/tiny-bert", "données/résumé.txt", "--local-dir", "{local}"]),
+            true,
+        ),
+        (
+            r#"snapshot_download("gpt2", revision="v1.0", local_dir="{local}")"#.into(),
+            strings(&["gpt2", "--revision", "v1.0", "--local-dir", "{local}"]),
+            true,
+        ),
+    ];
+    let (python_local, our_local) = (
+        s.tmp.path().join("python-local"),
+        s.tmp.path().join("our-local"),
+    );
+    let script = std::iter::once(
+        "from huggingface_hub import hf_hub_download, snapshot_download".to_owned(),
+    )
+    .chain(cases.iter().map(|(call, _, _)| {
+        format!(
+            "print({})",
+            call.replace("{local}", &python_local.to_string_lossy())
+        )
+    }))
+    .collect::<Vec<_>>()
+    .join("\n");
     let output = oracle
         .command()
         .env("HF_HUB_OFFLINE", "0")
         .env("HF_ENDPOINT", s.server.endpoint())
         .env("HF_HUB_CACHE", &python_cache)
         .env("HF_HUB_DISABLE_XET", "1")
+        .env("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         .env("HF_TOKEN", TOKEN)
         .arg("-c")
         .arg(script)
@@ -298,20 +349,33 @@ print(snapshot_download("acme-org/demo-space", repo_type="space"))
         .expect("python");
     assert!(output.status.success(), "{}", stderr(&output));
     let python_paths: Vec<PathBuf> = stdout(&output).lines().map(PathBuf::from).collect();
-    let ours = [
-        printed_path(&s.run(&["gpt2", "config.json", "--revision", "refs/pr/1"])),
-        printed_path(&s.run(&["acme-org/demo-space", "--repo-type", "space"])),
-    ];
-    let python_root = python_cache.canonicalize().expect("python cache");
-    let our_root = s.cache().canonicalize().expect("our cache");
-    for (python_path, our_path) in python_paths.iter().zip(&ours) {
+    assert_eq!(python_paths.len(), cases.len());
+    for ((_, args, local), python_path) in cases.iter().zip(&python_paths) {
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| a.replace("{local}", &our_local.to_string_lossy()))
+            .collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let ours = printed_path(&s.run(&args));
+        let (python_root, our_root) = if *local {
+            (python_local.clone(), our_local.clone())
+        } else {
+            (python_cache.clone(), s.cache())
+        };
+        let python_root = python_root.canonicalize().expect("python root");
+        let our_root = our_root.canonicalize().expect("our root");
         assert_eq!(
-            our_path.strip_prefix(&our_root).expect("ours under cache"),
+            ours.strip_prefix(&our_root).expect("ours under its root"),
             python_path
                 .strip_prefix(&python_root)
-                .expect("python's under cache")
+                .expect("python's under its root"),
+            "{args:?}"
         );
     }
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
 }
 
 #[test]
