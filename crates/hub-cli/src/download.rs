@@ -17,8 +17,8 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 pub struct DownloadArgs {
     /// The repository, e.g. `openai-community/gpt2`.
     repo_id: String,
-    /// Files to download. One file: its path is printed; none or several: a snapshot is downloaded
-    /// (the names act as allow patterns) and its folder printed.
+    /// Files to download. One file: its path is printed; none, several or a folder (`dir/`): a
+    /// snapshot is downloaded (the names act as allow patterns) and its folder printed.
     filenames: Vec<String>,
     /// Type of the repository.
     #[arg(long, value_name = "TYPE", default_value = "model", value_parser = parse_repo_type)]
@@ -122,7 +122,10 @@ async fn download(args: DownloadArgs, env: &Env) -> anyhow::Result<PathBuf> {
         .clone()
         .unwrap_or_else(|| hub_cache::repo::DEFAULT_REVISION.to_owned());
 
-    let result = if let [filename] = args.filenames.as_slice() {
+    // As `hf download`: one plain name downloads that file; a folder (`dir/`) is a pattern.
+    let result = if let [filename] = args.filenames.as_slice()
+        && !filename.ends_with('/')
+    {
         warn_ignored(&args);
         downloader
             .download_file(

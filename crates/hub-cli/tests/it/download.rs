@@ -149,6 +149,10 @@ fn snapshots_take_filenames_as_allow_patterns_or_include_exclude() {
             .is_file()
     );
 
+    // A single folder is a pattern, not a file name.
+    let path = printed_path(&s.run(&["acme-org/tiny-bert", "données/", "--revision", "dev"]));
+    assert_eq!(walk(&path), ["données/résumé.txt"]);
+
     let path = printed_path(&s.run(&[
         "acme-org/tiny-bert",
         "--revision",
