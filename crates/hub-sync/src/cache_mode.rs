@@ -48,11 +48,12 @@ pub(crate) fn check_filename(repo: &Repo, filename: &str) -> Result<(), Error> {
 
 /// Takes a file lock without blocking the async runtime.
 pub(crate) async fn lock(path: PathBuf) -> Result<Guard, LockError> {
-    match tokio::task::spawn_blocking(move || FileLock::new(path).acquire()).await {
+    let lock = FileLock::new(path.clone());
+    match tokio::task::spawn_blocking(move || lock.acquire()).await {
         Ok(result) => result,
         Err(join) => Err(LockError::Io {
             action: "wait for",
-            path: PathBuf::new(),
+            path,
             source: std::io::Error::other(join.to_string()),
         }),
     }

@@ -482,3 +482,29 @@ async fn python_and_hfhub_downloading_into_one_cache_at_once_leave_a_valid_cache
     assert_eq!(normalized_tree(&shared), normalized_tree(&alone));
     served.server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hfhub_trusts_the_local_dir_metadata_python_wrote() {
+    let oracle = Oracle::get(HF_HUB_2X);
+    let served = serve().await;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let local = tmp.path().join("local");
+    let case = json!({"kind": "snapshot", "repo_type": "model", "repo_id": "gpt2",
+        "revision": "main", "local_dir": local});
+    python(
+        &oracle,
+        Some(&served.server),
+        &tmp.path().join("python-cache"),
+        std::slice::from_ref(&case),
+        false,
+    );
+    served.server.request_log().clear();
+    let downloader = Downloader::new(client(&served.server), Cache::new(tmp.path().join("hub")));
+    let paths = ours(&downloader, std::slice::from_ref(&case)).await;
+    assert_eq!(paths, [local.canonicalize().expect("local")]);
+    let records = served.server.request_log().records();
+    // Python cached the listing in the folder: only the repo-info call remains.
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert!(records[0].path.contains("/revision/"), "{records:?}");
+    served.server.shutdown().await;
+}

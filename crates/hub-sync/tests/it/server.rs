@@ -295,3 +295,59 @@ async fn a_dropped_download_resumes_on_the_next_run_without_refetching_bytes() {
     assert_eq!(cdn[0].bytes_sent, expected.size() - done);
     server.shutdown().await;
 }
+
+/// A cache holding one model with an empty file and a small one, written with hub-cache.
+fn empty_file_cache(root: &Path) -> (Repo, String) {
+    use hub_cache::hash::{HashKind, hash_bytes};
+    use hub_cache::{BlobOrigin, CommitHash, WriteOptions};
+    let repo = Repo::model("org/empty").expect("id");
+    let commit = "c".repeat(40);
+    let writer = Cache::new(root).writer(&repo, WriteOptions::default());
+    let commit_hash = CommitHash::new(&commit).expect("40 hex");
+    writer.write_ref("main", &commit_hash).expect("ref");
+    for (path, content) in [("empty.txt", &b""[..]), ("sub/one.txt", &b"1\n"[..])] {
+        let etag = hash_bytes(HashKind::GitSha1, content);
+        let blob = writer.create_incomplete_blob(&etag).expect("blob");
+        fs::write(&blob.path, content).expect("write");
+        writer.publish_blob(&blob.path, &etag).expect("publish");
+        writer
+            .link_pointer(&commit_hash, path, &etag, BlobOrigin::Downloaded)
+            .expect("link");
+    }
+    (repo, commit)
+}
+
+#[tokio::test]
+async fn empty_files_download_in_snapshots_and_alone() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (repo, commit) = empty_file_cache(&tmp.path().join("served"));
+    let server = Server::builder(tmp.path().join("served"))
+        .start()
+        .await
+        .expect("server");
+    let client = Client::builder()
+        .with_endpoint(Endpoint::new(server.endpoint()))
+        .build()
+        .expect("client");
+    let downloader = Downloader::new(client, Cache::new(tmp.path().join("ours")));
+    let file = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        downloader.download_file(&FileRequest::new(repo.clone(), "empty.txt")),
+    )
+    .await
+    .expect("no hang")
+    .expect("download");
+    assert_eq!(fs::read(file).expect("read"), b"");
+    let snapshot = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        downloader.snapshot(&SnapshotRequest::new(repo).with_revision(&commit)),
+    )
+    .await
+    .expect("no hang")
+    .expect("snapshot");
+    assert_eq!(
+        fs::read(snapshot.join("sub/one.txt")).expect("read"),
+        b"1\n"
+    );
+    server.shutdown().await;
+}
