@@ -351,3 +351,46 @@ async fn empty_files_download_in_snapshots_and_alone() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn large_files_arrive_intact_over_parallel_ranges() {
+    let served = serve().await;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let client = Client::builder()
+        .with_endpoint(Endpoint::new(served.server.endpoint()))
+        .with_parallel(hub_http::ParallelOptions {
+            threshold: 100_000,
+            chunk_size: 128 * 1024,
+            connections: 4,
+        })
+        .build()
+        .expect("client");
+    let downloader = Downloader::new(client, Cache::new(tmp.path()));
+    let wikitext = served.fixture.repo("wikitext").expect("wikitext");
+    let path = downloader
+        .snapshot(&SnapshotRequest::new(repo_of(wikitext)))
+        .await
+        .expect("snapshot");
+    let main = wikitext
+        .revisions
+        .iter()
+        .find(|r| r.refs.contains(&"main".to_owned()))
+        .expect("main");
+    for file in &main.files {
+        assert_eq!(
+            fs::read(path.join(&file.path)).expect("read"),
+            file.content,
+            "{}",
+            file.path
+        );
+    }
+    let ranged = served
+        .server
+        .request_log()
+        .records()
+        .into_iter()
+        .filter(|r| r.origin == Origin::Cdn && r.range.is_some())
+        .count();
+    assert!(ranged > 4, "several ranged requests: {ranged}");
+    served.server.shutdown().await;
+}
