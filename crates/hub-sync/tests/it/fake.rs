@@ -567,3 +567,51 @@ async fn concurrent_downloads_of_one_blob_fetch_it_once() {
     }
     assert_eq!(d.remote().count("GET"), 1, "{:?}", d.remote().log());
 }
+
+#[tokio::test]
+async fn snapshot_falls_back_to_the_cache_when_the_hub_is_unreachable() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let d = downloader(tmp.path());
+    let online = d
+        .snapshot(&SnapshotRequest::new(repo()).with_revision("v1"))
+        .await
+        .expect("snapshot");
+    d.remote().set_unreachable(true);
+    assert_eq!(
+        d.snapshot(&SnapshotRequest::new(repo()).with_revision("v1"))
+            .await
+            .expect("from the cache"),
+        online
+    );
+    let error = d
+        .snapshot(&SnapshotRequest::new(repo()))
+        .await
+        .expect_err("main never downloaded");
+    assert!(matches!(error, Error::Remote { .. }), "{error:?}");
+    assert!(error.to_string().contains("main"), "{error}");
+    d.remote().set_unreachable(false);
+    let error = d
+        .snapshot(&SnapshotRequest::new(repo()).with_revision("nope"))
+        .await
+        .expect_err("no such revision");
+    assert!(matches!(error, Error::RevisionNotFound { .. }), "{error:?}");
+    assert!(error.to_string().contains("`nope`"), "{error}");
+}
+
+#[tokio::test]
+async fn local_dir_offline_returns_the_existing_file_or_fails() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let local = tmp.path().join("local");
+    let d = downloader(&tmp.path().join("cache"));
+    let request = FileRequest::new(repo(), "config.json").with_local_dir(Some(local.clone()));
+    let path = d.download_file(&request).await.expect("download");
+    let d = d.with_offline(true);
+    d.remote().clear_log();
+    assert_eq!(d.download_file(&request).await.expect("existing"), path);
+    let error = d
+        .download_file(&FileRequest::new(repo(), "model.bin").with_local_dir(Some(local)))
+        .await
+        .expect_err("not there");
+    assert!(error.to_string().contains("model.bin"), "{error}");
+    assert_eq!(d.remote().log(), Vec::<String>::new());
+}
