@@ -364,7 +364,16 @@ async fn python_offline_finds_everything(version: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hfhub_offline_finds_everything_python_downloaded_without_a_request() {
-    let oracle = Oracle::get(HF_HUB_2X);
+    hfhub_offline_finds_everything(HF_HUB_2X).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hfhub_offline_finds_everything_python_0x_downloaded_without_a_request() {
+    hfhub_offline_finds_everything(HF_HUB_0X).await;
+}
+
+async fn hfhub_offline_finds_everything(version: &str) {
+    let oracle = Oracle::get(version);
     let served = serve().await;
     let tmp = tempfile::tempdir().expect("tempdir");
     let theirs = tmp.path().join("python");
