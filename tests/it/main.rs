@@ -2,9 +2,12 @@
 
 mod assets;
 mod cache_write;
+mod delete;
 mod fixtures;
+mod format;
 mod locks;
 mod lookup;
 mod oracle;
+mod scan;
 mod tidy;
 mod urls;

@@ -14,17 +14,23 @@
 //! ```
 
 pub mod assets;
+pub mod delete;
 pub mod env;
+pub mod format;
 pub mod hash;
 pub mod layout;
 pub mod lock;
 pub mod lookup;
 pub mod repo;
+pub mod scan;
 pub mod tree;
 pub mod write;
 
+pub use delete::Plan;
+pub use format::{Flavour, format_size, format_timesince};
 pub use layout::{Cache, RepoDir};
 pub use repo::{CommitHash, Repo, RepoId, RepoType};
+pub use scan::{Report, scan};
 
 pub use assets::cached_assets_path;
 pub use lock::FileLock;

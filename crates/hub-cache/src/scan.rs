@@ -1,0 +1,1091 @@
+//! Scanning a whole cache: what `huggingface_hub.scan_cache_dir` reports, field for field.
+//!
+//! ```text
+//! <cache>/                                  resolved like Python's `expanduser().resolve()`
+//! ├── .locks/                               skipped
+//! ├── CACHEDIR.TAG, .DS_Store, Thumbs.db, desktop.ini
+//! │                                         skipped by 2.x; 0.2x reports them as corrupted repos
+//! ├── blobs/.huggingface-shared-blobs       a marked shared store: skipped by 2.x, its payloads
+//! │                                         count once in the physical size
+//! └── <type>s--<id>/                        one repo (anything else: a warning, the repo is skipped)
+//!     ├── refs/<name>                       ref name -> raw content (the commit the ref points to)
+//!     ├── blobs/<etag>[.<8hex>].incomplete  reported as incomplete downloads (2.x)
+//!     └── snapshots/<commit>/<path...>      one revision per directory, one file per non-directory
+//! ```
+//!
+//! The scan only lists directories and stats entries; the only files it reads are refs (and, for a
+//! shared store, its marker). Corrupted repos are skipped and reported as [`CorruptedCache`] warnings
+//! whose text is upstream's `CorruptedCacheException` message, byte for byte.
+//!
+//! Timestamps are kept as [`SystemTime`] at full (nanosecond) precision; [`python_timestamp`] gives the
+//! float Python's `st_atime`/`st_mtime` would hold.
+//!
+//! Differences from upstream, all in cases where Python raises instead of reporting: a ref that is not
+//! UTF-8 is decoded lossily (Python raises `UnicodeDecodeError`), and a set of ref names in the
+//! missing-commit message is printed sorted (Python prints it in hash order, which varies per process).
+//! Directory entries whose names are not UTF-8 are converted lossily where a name becomes a string.
+//!
+//! [`python_timestamp`]: crate::format::python_timestamp
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ffi::OsStr;
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Component, Path, PathBuf};
+use std::time::SystemTime;
+
+use crate::format::Flavour;
+use crate::layout::{CACHEDIR_TAG_NAME, LOCKS_DIR, OS_HELPER_FILES};
+use crate::repo::{Repo, RepoId, RepoType};
+
+/// Name of the cache-wide shared blob store directory (2.x, `utils/_shared_blobs.py`).
+pub const SHARED_BLOBS_DIR: &str = "blobs";
+/// Marker file that makes `<cache>/blobs` a shared store; its content must be exactly `"1\n"`.
+pub const SHARED_BLOBS_MARKER: &str = ".huggingface-shared-blobs";
+
+/// Behaviour switches of [`scan_with`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    flavour: Flavour,
+}
+
+impl Options {
+    /// 2.x behaviour.
+    pub fn new() -> Options {
+        Options::default()
+    }
+
+    /// Scan as the given upstream generation does (0.2x: only `.locks` skipped, full symlink
+    /// resolution of blob paths, the old type-prefix message, logical total size, no incomplete files).
+    pub fn with_flavour(mut self, flavour: Flavour) -> Options {
+        self.flavour = flavour;
+        self
+    }
+
+    /// The upstream generation followed.
+    pub fn flavour(&self) -> Flavour {
+        self.flavour
+    }
+}
+
+/// Why a scan could not run at all (a corrupted repo is a warning, not an error).
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    /// Upstream raises `CacheNotFound` (`Cache directory not found: {dir}. ...`).
+    #[error("cache directory not found: `{}`", path.display())]
+    NotFound {
+        /// The resolved directory.
+        path: PathBuf,
+    },
+    /// Upstream raises `ValueError`.
+    #[error("cache directory `{}` is a file, not a directory", path.display())]
+    NotADirectory {
+        /// The resolved path.
+        path: PathBuf,
+    },
+    /// A listing or stat failed where upstream lets the `OSError` propagate.
+    #[error("cannot read `{}` while scanning the cache", path.display())]
+    Io {
+        /// What was being listed, stat'ed or read.
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl ScanError {
+    /// The text of the exception upstream raises instead (`CacheNotFound`, `ValueError`), for front
+    /// ends that reproduce upstream output; `None` for I/O errors, whose text is the OS's.
+    pub fn upstream_message(&self) -> Option<String> {
+        const HINT: &str =
+            "Please use `cache_dir` argument or set `HF_HUB_CACHE` environment variable.";
+        match self {
+            ScanError::NotFound { path } => Some(format!(
+                "Cache directory not found: {}. {HINT}",
+                path.display()
+            )),
+            ScanError::NotADirectory { path } => Some(format!(
+                "Scan cache expects a directory but found a file: {}. {HINT}",
+                path.display()
+            )),
+            ScanError::Io { .. } => None,
+        }
+    }
+
+    fn io(path: &Path) -> impl FnOnce(io::Error) -> ScanError + '_ {
+        move |source| ScanError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// A repo folder upstream refuses; the repo is left out of the report.
+///
+/// `Display` is upstream's `CorruptedCacheException` message, byte for byte (so it starts with a
+/// capital and may end with a period, unlike our own errors).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorruptedCache {
+    /// `Repo path is not a directory: {path}`
+    NotADirectory { path: PathBuf },
+    /// `Repo path is not a valid HuggingFace cache directory: {path}` (no `--` in the name).
+    NotARepoFolder { path: PathBuf },
+    /// Unknown type prefix. `found` is what upstream prints: the whole prefix in 2.x, the prefix
+    /// minus its last character in 0.2x.
+    UnknownRepoType {
+        found: String,
+        path: PathBuf,
+        flavour: Flavour,
+    },
+    /// `Snapshots dir doesn't exist in cached repo: {snapshots}`
+    MissingSnapshots { snapshots: PathBuf },
+    /// `Refs directory cannot be a file: {refs}`
+    RefsIsAFile { refs: PathBuf },
+    /// `Snapshots folder corrupted. Found a file: {path}`
+    FileInSnapshots { path: PathBuf },
+    /// `Blob missing (broken symlink): {blob}`
+    MissingBlob { blob: PathBuf },
+    /// `Reference(s) refer to missing commit hashes: {dict} ({repo}).` — `refs_by_hash` keeps the
+    /// order upstream's dict has (first sighting of each hash while walking `refs/`).
+    MissingCommits {
+        refs_by_hash: Vec<(String, BTreeSet<String>)>,
+        repo: PathBuf,
+    },
+}
+
+impl fmt::Display for CorruptedCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CorruptedCache::NotADirectory { path } => {
+                write!(f, "Repo path is not a directory: {}", path.display())
+            }
+            CorruptedCache::NotARepoFolder { path } => write!(
+                f,
+                "Repo path is not a valid HuggingFace cache directory: {}",
+                path.display()
+            ),
+            CorruptedCache::UnknownRepoType {
+                found,
+                path,
+                flavour: Flavour::V2x,
+            } => write!(
+                f,
+                "Repo type must be one of ['datasets', 'kernels', 'models', 'spaces'], found `{found}` ({}).",
+                path.display()
+            ),
+            CorruptedCache::UnknownRepoType {
+                found,
+                path,
+                flavour: Flavour::V0x,
+            } => write!(
+                f,
+                "Repo type must be `dataset`, `model` or `space`, found `{found}` ({}).",
+                path.display()
+            ),
+            CorruptedCache::MissingSnapshots { snapshots } => write!(
+                f,
+                "Snapshots dir doesn't exist in cached repo: {}",
+                snapshots.display()
+            ),
+            CorruptedCache::RefsIsAFile { refs } => {
+                write!(f, "Refs directory cannot be a file: {}", refs.display())
+            }
+            CorruptedCache::FileInSnapshots { path } => write!(
+                f,
+                "Snapshots folder corrupted. Found a file: {}",
+                path.display()
+            ),
+            CorruptedCache::MissingBlob { blob } => {
+                write!(f, "Blob missing (broken symlink): {}", blob.display())
+            }
+            CorruptedCache::MissingCommits { refs_by_hash, repo } => {
+                f.write_str("Reference(s) refer to missing commit hashes: {")?;
+                for (index, (hash, refs)) in refs_by_hash.iter().enumerate() {
+                    if index > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{}: {{", python_str_repr(hash))?;
+                    for (index, name) in refs.iter().enumerate() {
+                        if index > 0 {
+                            f.write_str(", ")?;
+                        }
+                        f.write_str(&python_str_repr(name))?;
+                    }
+                    f.write_str("}")?;
+                }
+                write!(f, "}} ({}).", repo.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for CorruptedCache {}
+
+/// Everything a scan found: `HFCacheInfo`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// The scanned directory, `~` expanded and symlinks resolved.
+    pub cache_dir: PathBuf,
+    /// The behaviour the scan followed (delete plans follow it too).
+    pub flavour: Flavour,
+    /// Valid repos, sorted by `repo_path`.
+    pub repos: Vec<CachedRepo>,
+    /// 2.x: physical size (each distinct repo blob once, shared-store payloads once, referenced or not).
+    /// 0.2x: the sum of the repos' sizes.
+    pub size_on_disk: u64,
+    /// `*/blobs/*.incomplete` with their sizes, sorted by path (always empty in 0.2x flavour).
+    pub incomplete_files: Vec<IncompleteFile>,
+    /// Skipped repos, in the order the cache directory listed them.
+    pub warnings: Vec<CorruptedCache>,
+}
+
+impl Report {
+    /// Sum of the incomplete downloads' sizes.
+    pub fn incomplete_size_on_disk(&self) -> u64 {
+        self.incomplete_files.iter().map(|f| f.size_on_disk).sum()
+    }
+}
+
+/// One repo folder: `CachedRepoInfo`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CachedRepo {
+    /// Type and id from the folder name (`--` in the id become `/`; the id is not validated).
+    pub repo: Repo,
+    /// `<cache>/<type>s--<id>` as listed (not resolved: a symlinked repo folder keeps its link path).
+    pub repo_path: PathBuf,
+    /// Sum of the sizes of the distinct blobs referenced by any snapshot (unreferenced blobs excluded).
+    pub size_on_disk: u64,
+    /// Number of distinct blobs referenced by any snapshot (not the number of files).
+    pub nb_files: usize,
+    /// Sorted by commit hash.
+    pub revisions: Vec<CachedRevision>,
+    /// Latest blob access time, or the repo folder's when no blob is referenced.
+    pub last_accessed: SystemTime,
+    /// Latest blob modification time, or the repo folder's when no blob is referenced.
+    pub last_modified: SystemTime,
+    /// Ref name (`main`, `refs/pr/1`) to the commit it points to.
+    pub refs: BTreeMap<String, String>,
+}
+
+/// One `snapshots/<commit>` folder: `CachedRevisionInfo`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CachedRevision {
+    /// The folder name.
+    pub commit_hash: String,
+    /// `<repo>/snapshots/<commit>`.
+    pub snapshot_path: PathBuf,
+    /// Sum over the distinct blob paths of this revision.
+    pub size_on_disk: u64,
+    /// Every non-directory below the snapshot folder, sorted by `file_path`.
+    pub files: Vec<CachedFile>,
+    /// Refs whose content is exactly this folder's name.
+    pub refs: BTreeSet<String>,
+    /// Latest blob modification time, or the snapshot folder's when it has no file.
+    pub last_modified: SystemTime,
+}
+
+impl CachedRevision {
+    /// Number of files in the snapshot.
+    pub fn nb_files(&self) -> usize {
+        self.files.len()
+    }
+}
+
+/// One file of a snapshot: `CachedFileInfo`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CachedFile {
+    /// The entry's base name (`model.bin` for `sub/dir/model.bin`).
+    pub file_name: String,
+    /// The entry below `snapshots/<commit>/`.
+    pub file_path: PathBuf,
+    /// 2.x: the pointer's target after one symlink hop, made absolute and normalised lexically (so a
+    /// repo blob linking into the shared store is reported as the repo blob); the file itself when it is
+    /// not a symlink. 0.2x: fully resolved.
+    pub blob_path: PathBuf,
+    /// Size of the blob (symlinks followed).
+    pub size_on_disk: u64,
+    /// The blob's access time (`st_atime`, symlinks followed).
+    pub blob_last_accessed: SystemTime,
+    /// The blob's modification time (`st_mtime`, symlinks followed).
+    pub blob_last_modified: SystemTime,
+}
+
+/// A partial download left in a repo's `blobs/`: `CachedIncompleteFileInfo`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncompleteFile {
+    /// `<cache>/<repo>/blobs/<name>.incomplete`.
+    pub file_path: PathBuf,
+    /// Bytes downloaded so far.
+    pub size_on_disk: u64,
+}
+
+/// Scans a cache as huggingface_hub 2.x `scan_cache_dir(cache_dir)` does.
+pub fn scan(cache_dir: impl AsRef<Path>) -> Result<Report, ScanError> {
+    scan_with(cache_dir, &Options::new())
+}
+
+/// Scans a cache with explicit options (e.g. the 0.2x flavour).
+pub fn scan_with(cache_dir: impl AsRef<Path>, options: &Options) -> Result<Report, ScanError> {
+    let flavour = options.flavour;
+    let cache_dir = python_resolve(&expand_user(cache_dir.as_ref()));
+    let metadata = match fs::metadata(&cache_dir) {
+        Ok(metadata) => metadata,
+        Err(error) if is_missing(&error) => return Err(ScanError::NotFound { path: cache_dir }),
+        Err(error) => return Err(ScanError::io(&cache_dir)(error)),
+    };
+    if metadata.is_file() {
+        return Err(ScanError::NotADirectory { path: cache_dir });
+    }
+
+    let mut repos = Vec::new();
+    let mut warnings = Vec::new();
+    for name in list_dir(&cache_dir).map_err(ScanError::io(&cache_dir))? {
+        let path = cache_dir.join(&name);
+        if skipped_top_level(&name, &path, flavour) {
+            continue;
+        }
+        match scan_repo(&path, flavour)? {
+            Ok(repo) => repos.push(repo),
+            Err(warning) => warnings.push(warning),
+        }
+    }
+    repos.sort_by(|a, b| a.repo_path.cmp(&b.repo_path));
+
+    let (size_on_disk, incomplete_files) = match flavour {
+        Flavour::V0x => (repos.iter().map(|repo| repo.size_on_disk).sum(), Vec::new()),
+        Flavour::V2x => (
+            physical_size(&cache_dir, &repos),
+            incomplete_files(&cache_dir)?,
+        ),
+    };
+    Ok(Report {
+        cache_dir,
+        flavour,
+        repos,
+        size_on_disk,
+        incomplete_files,
+        warnings,
+    })
+}
+
+fn skipped_top_level(name: &OsStr, path: &Path, flavour: Flavour) -> bool {
+    if name == LOCKS_DIR {
+        return true;
+    }
+    match flavour {
+        Flavour::V0x => false,
+        Flavour::V2x => {
+            OS_HELPER_FILES.iter().any(|helper| name == *helper)
+                || name == CACHEDIR_TAG_NAME
+                || (name == SHARED_BLOBS_DIR && is_shared_blobs_dir(path))
+        }
+    }
+}
+
+/// The outer `Result` is a scan-stopping I/O error, the inner one a corrupted repo.
+fn scan_repo(
+    repo_path: &Path,
+    flavour: Flavour,
+) -> Result<Result<CachedRepo, CorruptedCache>, ScanError> {
+    let corrupted = |warning: CorruptedCache| Ok(Err(warning));
+    if !is_dir(repo_path) {
+        return corrupted(CorruptedCache::NotADirectory {
+            path: repo_path.to_path_buf(),
+        });
+    }
+    let folder_name = file_name_lossy(repo_path);
+    let Some((prefix, id)) = folder_name.split_once("--") else {
+        return corrupted(CorruptedCache::NotARepoFolder {
+            path: repo_path.to_path_buf(),
+        });
+    };
+    let repo_type = match flavour {
+        Flavour::V2x => RepoType::from_plural(prefix).ok_or_else(|| prefix.to_owned()),
+        Flavour::V0x => {
+            // 0.2x drops the last character and accepts three singular names.
+            let mut singular = prefix.chars();
+            singular.next_back();
+            let singular = singular.as_str();
+            match singular {
+                "model" => Ok(RepoType::Model),
+                "dataset" => Ok(RepoType::Dataset),
+                "space" => Ok(RepoType::Space),
+                _ => Err(singular.to_owned()),
+            }
+        }
+    };
+    let repo_type = match repo_type {
+        Ok(repo_type) => repo_type,
+        Err(found) => {
+            return corrupted(CorruptedCache::UnknownRepoType {
+                found,
+                path: repo_path.to_path_buf(),
+                flavour,
+            });
+        }
+    };
+    let repo = Repo::new(
+        repo_type,
+        RepoId::from_cache_unchecked(id.replace("--", "/")),
+    );
+
+    let snapshots_path = repo_path.join("snapshots");
+    let refs_path = repo_path.join("refs");
+    if !is_dir(&snapshots_path) {
+        return corrupted(CorruptedCache::MissingSnapshots {
+            snapshots: snapshots_path,
+        });
+    }
+
+    // Ordered like upstream's `defaultdict`: by first sighting of each hash.
+    let mut refs_by_hash: Vec<(String, BTreeSet<String>)> = Vec::new();
+    if let Ok(metadata) = fs::metadata(&refs_path) {
+        if metadata.is_file() {
+            return corrupted(CorruptedCache::RefsIsAFile { refs: refs_path });
+        }
+        for ref_path in glob_recursive(&refs_path).map_err(ScanError::io(&refs_path))? {
+            let name = file_name_lossy(&ref_path);
+            if is_dir(&ref_path)
+                || (flavour == Flavour::V2x && OS_HELPER_FILES.contains(&name.as_str()))
+            {
+                continue;
+            }
+            let ref_name = relative_posix(&ref_path, &refs_path);
+            let commit = read_text(&ref_path).map_err(ScanError::io(&ref_path))?;
+            match refs_by_hash.iter_mut().find(|(hash, _)| *hash == commit) {
+                Some((_, names)) => {
+                    names.insert(ref_name);
+                }
+                None => refs_by_hash.push((commit, BTreeSet::from([ref_name]))),
+            }
+        }
+    }
+
+    let ignored_in_snapshots: &[&str] = match flavour {
+        Flavour::V2x => &OS_HELPER_FILES,
+        Flavour::V0x => &[".DS_Store"],
+    };
+    // Keyed by blob path, first stat wins (as upstream's `blob_stats`).
+    let mut blob_stats: HashMap<PathBuf, BlobStat> = HashMap::new();
+    let mut revisions = Vec::new();
+    for name in list_dir(&snapshots_path).map_err(ScanError::io(&snapshots_path))? {
+        let revision_path = snapshots_path.join(&name);
+        let commit_hash = name.to_string_lossy().into_owned();
+        if ignored_in_snapshots.contains(&commit_hash.as_str()) {
+            continue;
+        }
+        if is_file(&revision_path) {
+            return corrupted(CorruptedCache::FileInSnapshots {
+                path: revision_path,
+            });
+        }
+
+        let mut files = Vec::new();
+        for file_path in glob_recursive(&revision_path).map_err(ScanError::io(&revision_path))? {
+            if is_dir(&file_path) {
+                continue;
+            }
+            let blob_path = match flavour {
+                Flavour::V2x => match fs::read_link(&file_path) {
+                    Ok(target) => {
+                        let parent = file_path.parent().unwrap_or(Path::new("/"));
+                        absolute_normalized(&parent.join(target))
+                    }
+                    Err(_) => file_path.clone(),
+                },
+                Flavour::V0x => python_resolve(&file_path),
+            };
+            let stat = match blob_stats.get(&blob_path) {
+                Some(stat) => *stat,
+                None => match fs::metadata(&blob_path) {
+                    Ok(metadata) => {
+                        let stat = BlobStat::of(&metadata);
+                        blob_stats.insert(blob_path.clone(), stat);
+                        stat
+                    }
+                    Err(error) if is_missing(&error) => {
+                        return corrupted(CorruptedCache::MissingBlob { blob: blob_path });
+                    }
+                    Err(error) => return Err(ScanError::io(&blob_path)(error)),
+                },
+            };
+            files.push(CachedFile {
+                file_name: file_name_lossy(&file_path),
+                file_path,
+                blob_path,
+                size_on_disk: stat.size,
+                blob_last_accessed: stat.accessed,
+                blob_last_modified: stat.modified,
+            });
+        }
+        files.sort_by(|a, b| a.file_path.cmp(&b.file_path));
+
+        let last_modified = match files.iter().map(|file| file.blob_last_modified).max() {
+            Some(latest) => latest,
+            None => fs::metadata(&revision_path)
+                .and_then(|metadata| metadata.modified())
+                .map_err(ScanError::io(&revision_path))?,
+        };
+        let distinct_blobs: BTreeMap<&Path, u64> = files
+            .iter()
+            .map(|file| (file.blob_path.as_path(), file.size_on_disk))
+            .collect();
+        let refs = match refs_by_hash
+            .iter()
+            .position(|(hash, _)| *hash == commit_hash)
+        {
+            Some(index) => refs_by_hash.remove(index).1,
+            None => BTreeSet::new(),
+        };
+        revisions.push(CachedRevision {
+            size_on_disk: distinct_blobs.values().sum(),
+            commit_hash,
+            snapshot_path: revision_path,
+            files,
+            refs,
+            last_modified,
+        });
+    }
+
+    if !refs_by_hash.is_empty() {
+        return corrupted(CorruptedCache::MissingCommits {
+            refs_by_hash,
+            repo: repo_path.to_path_buf(),
+        });
+    }
+    revisions.sort_by(|a, b| a.commit_hash.cmp(&b.commit_hash));
+
+    let (last_accessed, last_modified) = if blob_stats.is_empty() {
+        let metadata = fs::metadata(repo_path).map_err(ScanError::io(repo_path))?;
+        let accessed = metadata.accessed().map_err(ScanError::io(repo_path))?;
+        let modified = metadata.modified().map_err(ScanError::io(repo_path))?;
+        (accessed, modified)
+    } else {
+        let accessed = blob_stats.values().map(|s| s.accessed).max();
+        let modified = blob_stats.values().map(|s| s.modified).max();
+        (
+            accessed.expect("blob_stats is not empty"),
+            modified.expect("blob_stats is not empty"),
+        )
+    };
+    let refs = revisions
+        .iter()
+        .flat_map(|revision| {
+            revision
+                .refs
+                .iter()
+                .map(|name| (name.clone(), revision.commit_hash.clone()))
+        })
+        .collect();
+    Ok(Ok(CachedRepo {
+        repo,
+        repo_path: repo_path.to_path_buf(),
+        size_on_disk: blob_stats.values().map(|s| s.size).sum(),
+        nb_files: blob_stats.len(),
+        revisions,
+        last_accessed,
+        last_modified,
+        refs,
+    }))
+}
+
+#[derive(Debug, Clone, Copy)]
+struct BlobStat {
+    size: u64,
+    accessed: SystemTime,
+    modified: SystemTime,
+}
+
+impl BlobStat {
+    fn of(metadata: &fs::Metadata) -> BlobStat {
+        // Both are available on every platform we build for; the epoch is a harmless fallback.
+        BlobStat {
+            size: metadata.len(),
+            accessed: metadata.accessed().unwrap_or(SystemTime::UNIX_EPOCH),
+            modified: metadata.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+        }
+    }
+}
+
+/// 2.x `HFCacheInfo.size_on_disk`: distinct blob paths of all repos (shared-store links excluded when
+/// the store is marked) plus every payload of the shared store, each stat'ed once; failures count 0.
+fn physical_size(cache_dir: &Path, repos: &[CachedRepo]) -> u64 {
+    let store_marked = is_shared_blobs_dir(&cache_dir.join(SHARED_BLOBS_DIR));
+    let mut paths: BTreeSet<PathBuf> = repos
+        .iter()
+        .flat_map(|repo| &repo.revisions)
+        .flat_map(|revision| &revision.files)
+        .filter(|file| !store_marked || shared_blob_target(&file.blob_path, cache_dir).is_none())
+        .map(|file| file.blob_path.clone())
+        .collect();
+    paths.extend(shared_store_payloads(cache_dir));
+    paths
+        .iter()
+        .filter_map(|path| fs::metadata(path).ok())
+        .map(|metadata| metadata.len())
+        .sum()
+}
+
+/// `cache_dir.glob("*/blobs/*.incomplete")` with sizes (entries that cannot be stat'ed are dropped).
+fn incomplete_files(cache_dir: &Path) -> Result<Vec<IncompleteFile>, ScanError> {
+    let mut found = Vec::new();
+    let top = match list_dir(cache_dir) {
+        Ok(names) => names,
+        Err(error) if error.kind() == io::ErrorKind::PermissionDenied => Vec::new(),
+        Err(error) => return Err(ScanError::io(cache_dir)(error)),
+    };
+    for name in top {
+        let blobs = cache_dir.join(name).join("blobs");
+        if !is_dir(&blobs) {
+            continue;
+        }
+        // Upstream ignores a listing refused for permissions and lets other errors propagate.
+        let entries = match list_dir(&blobs) {
+            Ok(entries) => entries,
+            Err(error) if error.kind() == io::ErrorKind::PermissionDenied => continue,
+            Err(error) => return Err(ScanError::io(&blobs)(error)),
+        };
+        for entry in entries {
+            if !entry.as_encoded_bytes().ends_with(b".incomplete") {
+                continue;
+            }
+            let file_path = blobs.join(entry);
+            if let Ok(metadata) = fs::metadata(&file_path) {
+                found.push(IncompleteFile {
+                    file_path,
+                    size_on_disk: metadata.len(),
+                });
+            }
+        }
+    }
+    found.sort_by(|a, b| a.file_path.cmp(&b.file_path));
+    Ok(found)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The shared blob store (2.x `utils/_shared_blobs.py`), read side only.
+
+/// True when `path` is a real directory (not a symlink) holding a regular marker file whose content is
+/// exactly `"1\n"` (`is_shared_blobs_dir`).
+pub fn is_shared_blobs_dir(path: &Path) -> bool {
+    let is_real_dir = fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_dir());
+    let marker = path.join(SHARED_BLOBS_MARKER);
+    let marker_is_file = fs::symlink_metadata(&marker).is_ok_and(|m| m.file_type().is_file());
+    is_real_dir && marker_is_file && fs::read(&marker).is_ok_and(|content| content == b"1\n")
+}
+
+fn is_xet_hash(name: &str) -> bool {
+    name.len() == 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// For a repo blob `<cache>/<type>s--<id>/blobs/<etag>` that is a symlink to a regular payload
+/// `<cache>/blobs/<2hex>/<64hex>`, that payload (`shared_blob_target`); `None` otherwise.
+pub fn shared_blob_target(blob_path: &Path, cache_dir: &Path) -> Option<PathBuf> {
+    let payload = shared_link_target(blob_path, cache_dir)?;
+    fs::symlink_metadata(&payload)
+        .ok()?
+        .file_type()
+        .is_file()
+        .then_some(payload)
+}
+
+/// Like [`shared_blob_target`] without requiring the payload to exist (`_shared_blob_target`).
+pub(crate) fn shared_link_target(blob_path: &Path, cache_dir: &Path) -> Option<PathBuf> {
+    shared_link_target_checked(blob_path, cache_dir)
+        .ok()
+        .flatten()
+}
+
+/// [`shared_link_target`] reporting I/O failures other than a missing entry, as upstream's
+/// `_shared_blob_target(..., raise_on_io_error=True)` does (a manifest with such an entry is unusable).
+pub(crate) fn shared_link_target_checked(
+    blob_path: &Path,
+    cache_dir: &Path,
+) -> io::Result<Option<PathBuf>> {
+    let Some(blob) = repo_blob_name(blob_path, cache_dir) else {
+        return Ok(None);
+    };
+    let metadata = match fs::symlink_metadata(&blob) {
+        Ok(metadata) => metadata,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    if !metadata.file_type().is_symlink() {
+        return Ok(None);
+    }
+    let link = match fs::read_link(&blob) {
+        Ok(link) => link,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    let Some(parent) = blob.parent() else {
+        return Ok(None);
+    };
+    let target = absolute_normalized(&parent.join(link));
+    let store = absolute_normalized(cache_dir).join(SHARED_BLOBS_DIR);
+    let Ok(relative) = target.strip_prefix(&store) else {
+        return Ok(None);
+    };
+    let parts: Option<Vec<&str>> = relative
+        .components()
+        .map(|c| c.as_os_str().to_str())
+        .collect();
+    let valid = parts.is_some_and(|parts| {
+        parts.len() == 2 && is_xet_hash(parts[1]) && parts[0] == &parts[1][..2]
+    });
+    Ok(valid.then(|| cache_dir.join(SHARED_BLOBS_DIR).join(relative)))
+}
+
+/// The absolute, normalised path of `blob_path` when it names `<cache>/<type>s--<id>/blobs/<name>`
+/// (`_relative_blob_path` accepts it); `None` otherwise.
+fn repo_blob_name(blob_path: &Path, cache_dir: &Path) -> Option<PathBuf> {
+    let blob = absolute_normalized(blob_path);
+    let cache = absolute_normalized(cache_dir);
+    let relative = blob.strip_prefix(&cache).ok()?;
+    let parts: Vec<&str> = relative
+        .components()
+        .map(|c| c.as_os_str().to_str())
+        .collect::<Option<_>>()?;
+    let repo_folder_ok = parts.first().is_some_and(|folder| {
+        folder.split_once("--").is_some_and(|(prefix, rest)| {
+            RepoType::from_plural(prefix).is_some() && !rest.is_empty() && !rest.contains('\n')
+        })
+    });
+    if parts.len() != 3
+        || !repo_folder_ok
+        || parts[1] != "blobs"
+        || parts[2].is_empty()
+        || parts.iter().any(|p| p.contains(['\n', '\r']))
+    {
+        return None;
+    }
+    Some(blob)
+}
+
+/// Every valid payload of a marked shared store (`shared_store_blob_paths`).
+pub fn shared_store_payloads(cache_dir: &Path) -> BTreeSet<PathBuf> {
+    let store = cache_dir.join(SHARED_BLOBS_DIR);
+    let mut payloads = BTreeSet::new();
+    if !is_shared_blobs_dir(&store) {
+        return payloads;
+    }
+    for prefix in list_dir(&store).unwrap_or_default() {
+        let Some(prefix) = prefix.to_str().map(str::to_owned) else {
+            continue;
+        };
+        let prefix_dir = store.join(&prefix);
+        let prefix_ok = prefix.len() == 2
+            && prefix
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if !prefix_ok || !fs::symlink_metadata(&prefix_dir).is_ok_and(|m| m.is_dir()) {
+            continue;
+        }
+        for entry in list_dir(&prefix_dir).unwrap_or_default() {
+            let Some(name) = entry.to_str() else { continue };
+            let path = prefix_dir.join(name);
+            if is_xet_hash(name)
+                && name.starts_with(&prefix)
+                && fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file())
+            {
+                payloads.insert(path);
+            }
+        }
+    }
+    payloads
+}
+
+// ---------------------------------------------------------------------------------------------
+// Python path semantics the scan relies on.
+
+fn is_missing(error: &io::Error) -> bool {
+    // Python's `exists()`/`is_dir()` answer False for ENOENT, ENOTDIR, EBADF and ELOOP.
+    matches!(
+        error.kind(),
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+    ) || error.raw_os_error() == ELOOP
+}
+
+#[cfg(target_os = "linux")]
+const ELOOP: Option<i32> = Some(40);
+#[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
+const ELOOP: Option<i32> = Some(62);
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd"
+)))]
+const ELOOP: Option<i32> = None;
+
+fn is_dir(path: &Path) -> bool {
+    fs::metadata(path).is_ok_and(|m| m.is_dir())
+}
+
+fn is_file(path: &Path) -> bool {
+    fs::metadata(path).is_ok_and(|m| m.is_file())
+}
+
+fn file_name_lossy(path: &Path) -> String {
+    path.file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Names in a directory, in the order the OS lists them (as `os.scandir`).
+fn list_dir(path: &Path) -> io::Result<Vec<std::ffi::OsString>> {
+    fs::read_dir(path)?
+        .map(|entry| entry.map(|entry| entry.file_name()))
+        .collect()
+}
+
+/// `path.glob("**/*")` of Python 3.11 in its order: a directory's entries, then each real (not
+/// symlinked) subdirectory in turn. Nothing when `path` is not a directory; a directory that cannot
+/// be listed for lack of permission contributes nothing.
+fn glob_recursive(path: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    if is_dir(path) {
+        glob_into(path, &mut found)?;
+    }
+    Ok(found)
+}
+
+fn glob_into(dir: &Path, found: &mut Vec<PathBuf>) -> io::Result<()> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries.collect::<io::Result<Vec<_>>>()?,
+        Err(error) if error.kind() == io::ErrorKind::PermissionDenied => return Ok(()),
+        Err(error) => return Err(error),
+    };
+    for entry in &entries {
+        found.push(entry.path());
+    }
+    for entry in entries {
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            glob_into(&entry.path(), found)?;
+        }
+    }
+    Ok(())
+}
+
+/// `ref_path.relative_to(refs_path).as_posix()`.
+fn relative_posix(path: &Path, base: &Path) -> String {
+    let relative = path.strip_prefix(base).unwrap_or(path);
+    relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// `open(path).read()`: UTF-8 (lossy here) with universal newlines (`\r\n` and `\r` become `\n`).
+fn read_text(path: &Path) -> io::Result<String> {
+    let bytes = fs::read(path)?;
+    let text = String::from_utf8_lossy(&bytes);
+    Ok(text.replace("\r\n", "\n").replace('\r', "\n"))
+}
+
+/// `Path.expanduser()` for the forms that matter: `~` and `~/...` with `$HOME`.
+fn expand_user(path: &Path) -> PathBuf {
+    let mut components = path.components();
+    if components.next() == Some(Component::Normal(OsStr::new("~")))
+        && let Some(home) = std::env::var_os("HOME")
+    {
+        return PathBuf::from(home).join(components.as_path());
+    }
+    path.to_path_buf()
+}
+
+/// `os.path.abspath`: joined to the current directory and normalised lexically (`.`, `..`, `//`).
+pub(crate) fn absolute_normalized(path: &Path) -> PathBuf {
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .unwrap_or_else(|_| PathBuf::from("/"))
+            .join(path)
+    };
+    let mut normalized = PathBuf::new();
+    for component in absolute.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if normalized.parent().is_some() {
+                    normalized.pop();
+                }
+            }
+            other => normalized.push(other),
+        }
+    }
+    normalized
+}
+
+/// `Path.resolve()` (non-strict `os.path.realpath` of Python 3.11): symlinks resolved as far as they
+/// exist, the rest appended lexically; a symlink loop stops resolution there.
+pub(crate) fn python_resolve(path: &Path) -> PathBuf {
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .unwrap_or_else(|_| PathBuf::from("/"))
+            .join(path)
+    };
+    let mut seen: HashMap<PathBuf, Option<PathBuf>> = HashMap::new();
+    let (resolved, _) = join_real(PathBuf::from("/"), &absolute, &mut seen);
+    absolute_normalized(&resolved)
+}
+
+fn join_real(
+    mut current: PathBuf,
+    rest: &Path,
+    seen: &mut HashMap<PathBuf, Option<PathBuf>>,
+) -> (PathBuf, bool) {
+    if rest.is_absolute() {
+        current = PathBuf::from("/");
+    }
+    let mut components = rest.components();
+    while let Some(component) = components.next() {
+        let name = match component {
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => continue,
+            Component::ParentDir => {
+                current.pop();
+                continue;
+            }
+            Component::Normal(name) => name,
+        };
+        let candidate = current.join(name);
+        let is_link = fs::symlink_metadata(&candidate).is_ok_and(|m| m.file_type().is_symlink());
+        if !is_link {
+            current = candidate;
+            continue;
+        }
+        if let Some(known) = seen.get(&candidate) {
+            match known {
+                Some(resolved) => {
+                    current = resolved.clone();
+                    continue;
+                }
+                None => return (candidate.join(components.as_path()), false),
+            }
+        }
+        seen.insert(candidate.clone(), None);
+        let Ok(target) = fs::read_link(&candidate) else {
+            current = candidate;
+            continue;
+        };
+        let (resolved, ok) = join_real(current.clone(), &target, seen);
+        if !ok {
+            return (resolved.join(components.as_path()), false);
+        }
+        seen.insert(candidate, Some(resolved.clone()));
+        current = resolved;
+    }
+    (current, true)
+}
+
+/// Python's `repr()` of a `str`: single quotes unless the text has a `'` and no `"`; backslash,
+/// the quote, `\t`, `\n`, `\r` escaped; other non-printable characters as `\xNN`, `\uNNNN`,
+/// `\UNNNNNNNN` (see `python_printable` for the one known gap: unassigned code points).
+pub fn python_str_repr(text: &str) -> String {
+    let quote = if text.contains('\'') && !text.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push(quote);
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if !python_printable(c) => {
+                let code = u32::from(c);
+                if code < 0x100 {
+                    out.push_str(&format!("\\x{code:02x}"));
+                } else if code < 0x10000 {
+                    out.push_str(&format!("\\u{code:04x}"));
+                } else {
+                    out.push_str(&format!("\\U{code:08x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
+}
+
+/// `str.isprintable()` per character for assigned code points: false for categories Cc, Cf, Cs, Co,
+/// Zl, Zp and Zs other than the ASCII space (Unicode 14.0, as in Python 3.11). Unassigned code points,
+/// which Python also escapes, are treated as printable.
+fn python_printable(c: char) -> bool {
+    const NOT_PRINTABLE: [(u32, u32); 28] = [
+        (0x0, 0x1f),
+        (0x7f, 0xa0),
+        (0xad, 0xad),
+        (0x600, 0x605),
+        (0x61c, 0x61c),
+        (0x6dd, 0x6dd),
+        (0x70f, 0x70f),
+        (0x890, 0x891),
+        (0x8e2, 0x8e2),
+        (0x1680, 0x1680),
+        (0x180e, 0x180e),
+        (0x2000, 0x200f),
+        (0x2028, 0x202f),
+        (0x205f, 0x2064),
+        (0x2066, 0x206f),
+        (0x3000, 0x3000),
+        (0xd800, 0xf8ff),
+        (0xfeff, 0xfeff),
+        (0xfff9, 0xfffb),
+        (0x110bd, 0x110bd),
+        (0x110cd, 0x110cd),
+        (0x13430, 0x13438),
+        (0x1bca0, 0x1bca3),
+        (0x1d173, 0x1d17a),
+        (0xe0001, 0xe0001),
+        (0xe0020, 0xe007f),
+        (0xf0000, 0xffffd),
+        (0x100000, 0x10fffd),
+    ];
+    let code = u32::from(c);
+    !NOT_PRINTABLE
+        .iter()
+        .any(|&(low, high)| (low..=high).contains(&code))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repr_like_python() {
+        assert_eq!(python_str_repr("main"), "'main'");
+        assert_eq!(python_str_repr("it's"), "\"it's\"");
+        assert_eq!(python_str_repr("a'\"b"), "'a\\'\"b'");
+        assert_eq!(python_str_repr("abc\n"), "'abc\\n'");
+        assert_eq!(python_str_repr("\u{7f}\u{e9}"), "'\\x7f\u{e9}'");
+    }
+
+    #[test]
+    fn lexical_normalisation() {
+        assert_eq!(
+            absolute_normalized(Path::new("/c/m/snapshots/abc/sub/../../../blobs/e")),
+            Path::new("/c/m/blobs/e")
+        );
+        assert_eq!(
+            absolute_normalized(Path::new("/../a/./b")),
+            Path::new("/a/b")
+        );
+    }
+}

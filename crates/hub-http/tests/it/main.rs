@@ -1,0 +1,11 @@
+//! hub-http against hub-server on 127.0.0.1, serving the `big-mixed` fixture cache.
+
+// Test helpers panic on purpose: a failed setup fails the test.
+#![allow(clippy::unwrap_used)]
+
+mod download;
+mod faults;
+mod hygiene;
+mod oracle;
+mod resolve;
+mod support;
