@@ -2,6 +2,7 @@
 //! progress bars go to stderr.
 
 use std::collections::HashMap;
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -66,7 +67,9 @@ pub fn run(args: DownloadArgs) -> anyhow::Result<ExitCode> {
         tokio::select! {
             result = download(args, &env) => {
                 let path = result?;
-                println!("{}", path.display());
+                // A closed stdout is an error main() treats as success, not a panic.
+                writeln!(std::io::stdout().lock(), "{}", path.display())
+                    .context("cannot print the path")?;
                 Ok(ExitCode::SUCCESS)
             }
             _ = tokio::signal::ctrl_c() => {

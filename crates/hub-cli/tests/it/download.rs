@@ -466,3 +466,18 @@ fn ctrl_c_leaves_a_partial_file_that_the_next_run_resumes() {
         Some(format!("bytes={done}-{}", expected.len() - 1).as_str())
     );
 }
+
+#[test]
+fn a_closed_stdout_is_not_an_error() {
+    let s = setup(vec![]);
+    let mut child = s
+        .command(&["gpt2", "config.json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("wait");
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!stderr(&output).contains("panicked"), "{}", stderr(&output));
+}
