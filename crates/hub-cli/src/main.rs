@@ -8,6 +8,8 @@ use anyhow::Context as _;
 
 use clap::Parser;
 
+mod download;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "hfhub",
@@ -28,6 +30,8 @@ enum Command {
     /// Read-only. LFS files are redirected to a second listener (the "CDN"); each request is
     /// logged to stderr (RUST_LOG filters, default `info`). Stops on Ctrl-C.
     Serve(ServeArgs),
+    /// Download a file or a snapshot of a repository into the cache (or a folder); prints its path.
+    Download(download::DownloadArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -79,6 +83,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("HF_TOKEN_PATH: {}", locations.token_path.display());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Download(args) => download::run(args),
         Command::Serve(args) => {
             let runtime =
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
