@@ -3,6 +3,7 @@
 //! One module per task; every task returns `anyhow::Result`, and `main` turns it into an exit
 //! code: 0 on success (a closed stdout pipe counts as success), 2 on a usage error, 1 otherwise.
 
+mod bench;
 mod demo;
 mod fixtures;
 mod test;
@@ -13,6 +14,10 @@ use std::process::ExitCode;
 
 /// Every task with its one-line help, in the order `help` lists them.
 const TASKS: &[(&str, &str)] = &[
+    (
+        "bench",
+        "hfhub against Python huggingface_hub, hf_transfer, hf-hub and curl; writes docs/benchmarks.md [--smoke]",
+    ),
     (
         "demo",
         "the main job: generate the fixture caches and print a scan summary of the big one [--out DIR]",
@@ -62,6 +67,7 @@ fn run(args: &[String]) -> anyhow::Result<()> {
         None => ("help", &[][..]),
     };
     match task {
+        "bench" => bench::run(rest),
         "demo" => demo::run(rest),
         "test" => test::run(rest),
         "test-fixtures" => fixtures::run(rest).map(|_| ()),

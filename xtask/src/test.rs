@@ -1,4 +1,5 @@
-//! `cargo xtask test`: the README's test command and the CI entry point (`.ci/run`).
+//! `cargo xtask test`: the README's test command and the CI entry point (`.ci/run`); ends with
+//! `cargo xtask bench --smoke`.
 
 use std::process::Command;
 
@@ -28,6 +29,9 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         "warnings",
     ])?;
     cargo(&["test", "--workspace", "--locked", "--no-fail-fast"])?;
+    // The benchmark at tiny sizes, so its code cannot rot (writes target/bench/smoke.md).
+    eprintln!("xtask: cargo xtask bench --smoke");
+    crate::bench::run(&["--smoke".to_owned()])?;
     Ok(())
 }
 

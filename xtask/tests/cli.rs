@@ -26,7 +26,11 @@ fn help_lists_every_task() {
             .filter_map(|line| line.strip_prefix("  "))
             .filter_map(|line| line.split_whitespace().next())
             .collect();
-        assert_eq!(listed, ["demo", "test", "test-fixtures", "help"], "{text}");
+        assert_eq!(
+            listed,
+            ["bench", "demo", "test", "test-fixtures", "help"],
+            "{text}"
+        );
     }
 }
 
@@ -36,6 +40,7 @@ fn usage_errors_exit_2() {
         &["no-such-task"][..],
         &["test-fixtures", "--out"],
         &["demo", "--bogus"],
+        &["bench", "--bogus"],
     ] {
         let output = xtask(args);
         assert_eq!(output.status.code(), Some(2), "{args:?}");
