@@ -1,5 +1,7 @@
 //! `hfhub`: the command line. The only crate that prints to the terminal.
 
+mod cache;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,6 +30,11 @@ enum Command {
     /// Read-only. LFS files are redirected to a second listener (the "CDN"); each request is
     /// logged to stderr (RUST_LOG filters, default `info`). Stops on Ctrl-C.
     Serve(ServeArgs),
+    /// Scan the hub cache (as `huggingface-cli scan-cache` prints it).
+    ScanCache(cache::ScanCacheArgs),
+    /// List, remove, prune and verify the hub cache (as 2.x `hf cache`).
+    #[command(subcommand)]
+    Cache(cache::CacheCommand),
 }
 
 #[derive(Debug, clap::Args)]
@@ -79,6 +86,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("HF_TOKEN_PATH: {}", locations.token_path.display());
             Ok(ExitCode::SUCCESS)
         }
+        Command::ScanCache(args) => cache::scan_cache::run(args),
+        Command::Cache(command) => cache::run(command),
         Command::Serve(args) => {
             let runtime =
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;

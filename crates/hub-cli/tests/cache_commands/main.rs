@@ -1,0 +1,5 @@
+//! End-to-end tests of the cache commands, compared with upstream's CLIs run on the same caches.
+
+mod hf_cache;
+mod scan_cache;
+mod support;
