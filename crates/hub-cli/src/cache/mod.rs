@@ -7,6 +7,7 @@ pub mod prune;
 pub mod rm;
 pub mod scan_cache;
 pub mod table;
+pub mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,6 +24,8 @@ pub enum CacheCommand {
     Rm(rm::RmArgs),
     /// Remove detached revisions, incomplete downloads and unreferenced shared blobs.
     Prune(prune::PruneArgs),
+    /// Re-hash every blob and check every snapshot pointer; exit 1 on any problem.
+    Verify(verify::VerifyArgs),
 }
 
 /// Runs `hfhub cache ...`.
@@ -31,6 +34,7 @@ pub fn run(command: CacheCommand) -> anyhow::Result<ExitCode> {
         CacheCommand::Ls(args) => ls::run(args),
         CacheCommand::Rm(args) => rm::run(args),
         CacheCommand::Prune(args) => prune::run(args),
+        CacheCommand::Verify(args) => verify::run(args),
     }
 }
 

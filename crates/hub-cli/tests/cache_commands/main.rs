@@ -3,3 +3,4 @@
 mod hf_cache;
 mod scan_cache;
 mod support;
+mod verify;
