@@ -35,6 +35,8 @@ enum Command {
     /// List, remove, prune and verify the hub cache (as 2.x `hf cache`).
     #[command(subcommand)]
     Cache(cache::CacheCommand),
+    /// Select revisions to delete from the hub cache (as `huggingface-cli delete-cache`).
+    DeleteCache(cache::DeleteCacheArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -88,6 +90,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::ScanCache(args) => cache::scan_cache::run(args),
         Command::Cache(command) => cache::run(command),
+        Command::DeleteCache(args) => cache::delete_cache::run(args),
         Command::Serve(args) => {
             let runtime =
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;

@@ -1,17 +1,20 @@
 //! The cache commands: `scan-cache` and `delete-cache` as huggingface_hub 0.25's `huggingface-cli`
 //! prints them, `cache ls|rm|prune` as 2.x `hf cache`, and `cache verify`.
 
+pub mod delete_cache;
 pub mod ls;
 pub mod output;
 pub mod prune;
 pub mod rm;
 pub mod scan_cache;
 pub mod table;
+pub mod tui;
 pub mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+pub use delete_cache::DeleteCacheArgs;
 pub use scan_cache::ScanCacheArgs;
 
 /// `hfhub cache ...`.
