@@ -272,6 +272,10 @@ fn rm_files(
         let details: Vec<String> = missing.iter().map(|t| format!("  - {t}")).collect();
         out.warning(&format!("Could not find in cache:\n{}", details.join("\n")));
     }
+    if files.is_empty() {
+        out.text("Nothing to delete.");
+        return Ok(());
+    }
     let paths: Vec<&PathBuf> = files.keys().collect();
     let plan = report.delete_files(&paths);
     let size = format_size(plan.expected_freed_size);

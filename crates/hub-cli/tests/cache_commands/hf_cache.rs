@@ -208,3 +208,58 @@ fn rm_nothing_and_prompt_declined_match_hf() {
     assert_eq!(ours.0, theirs.0);
     assert_eq!(ours.0, Some(1));
 }
+
+#[test]
+fn rm_uri_targets_match_hf() {
+    let oracle = Oracle::get(HF_HUB_2X);
+    let root = tempfile::tempdir().expect("temp dir");
+    let dir = hfhub_tests::fixtures::generate(root.path(), hfhub_tests::fixtures::BIG_MIXED)
+        .expect("fixture")
+        .cache_dir;
+    let cases: &[&[&str]] = &[
+        &["rm", "--dry-run", "hf://acme-org/tiny-bert/config.json"],
+        &[
+            "rm",
+            "--dry-run",
+            "hf://models/acme-org/tiny-bert/config.json",
+            "hf://datasets/wikitext/x",
+        ],
+        &["rm", "--dry-run", "hf://models/acme-org/tiny-bert"],
+        &[
+            "rm",
+            "--dry-run",
+            "hf://datasets/acme-org/reviews",
+            "model/gpt2",
+        ],
+        &["rm", "--dry-run", "hf://acme-org/tiny-bert@main"],
+        &[
+            "rm",
+            "--dry-run",
+            "hf://acme-org/tiny-bert/config.json",
+            "model/gpt2",
+        ],
+        &["rm", "--dry-run", "hf://acme-org/tiny-bert/nope.json"],
+        &[
+            "rm",
+            "--dry-run",
+            "--format",
+            "json",
+            "hf://acme-org/tiny-bert/vocab.txt",
+        ],
+    ];
+    for args in cases {
+        let [ours, theirs] = both(&oracle, &dir, args);
+        assert_eq!(ours, theirs, "{args:?}");
+    }
+    let copies = tempfile::tempdir().expect("temp dir");
+    let args = ["rm", "-y", "hf://acme-org/tiny-bert/config.json"];
+    let ours_dir = copies.path().join("ours");
+    let theirs_dir = copies.path().join("theirs");
+    copy_tree(&dir, &ours_dir);
+    copy_tree(&dir, &theirs_dir);
+    let ours = run(hfhub(&oracle), &ours_dir, &args);
+    let theirs = run(oracle_cli(&oracle, "hf"), &theirs_dir, &args);
+    assert_eq!(ours, theirs);
+    assert_eq!(tree(&ours_dir), tree(&theirs_dir));
+    assert_ne!(tree(&ours_dir), tree(&dir), "files were deleted");
+}

@@ -2,7 +2,7 @@
 
 use hfhub_tests::oracle::{HF_HUB_0X, Oracle};
 
-use crate::support::{fixtures, hfhub, oracle_cli, output, stdout};
+use crate::support::{check_all, fixtures, hfhub, oracle_cli, output, stdout};
 
 /// `Done in 0.0s.` → `Done in <t>s.`: the only figure allowed to differ.
 fn normalise(text: &str) -> String {
@@ -24,42 +24,45 @@ fn scan_cache_matches_huggingface_cli_0_25_on_every_fixture() {
     let root = tempfile::tempdir().expect("temp dir");
     let caches = fixtures(root.path());
     assert!(caches.len() >= 12, "all fixtures generated");
-    let mut compared = 0;
-    for (name, dir) in &caches {
-        // Colours on for every verbosity; NO_COLOR with -vvv, which prints every coloured part.
-        for (verbosity, no_color) in [
-            (None, false),
-            (Some("-v"), false),
-            (Some("-vvv"), false),
-            (Some("-vvv"), true),
-        ] {
-            {
-                let run = |mut command: std::process::Command| {
-                    command.arg("scan-cache").arg("--dir").arg(dir);
-                    command.args(verbosity);
-                    if no_color {
-                        command.env("NO_COLOR", "1");
-                    }
-                    output(&mut command)
-                };
-                let ours = run(hfhub(&oracle));
-                let theirs = run(oracle_cli(&oracle, "huggingface-cli"));
-                assert_eq!(
-                    ours.status.code(),
-                    theirs.status.code(),
-                    "{name} {verbosity:?}: exit codes"
-                );
-                assert_eq!(
-                    normalise(&stdout(&ours)),
-                    normalise(&stdout(&theirs)),
-                    "{name} {verbosity:?} NO_COLOR={no_color}"
-                );
-                assert!(stdout(&ours).contains("Done in "), "{name}: summary line");
-                compared += 1;
+    let compared = std::sync::atomic::AtomicUsize::new(0);
+    // Colours on for every verbosity; NO_COLOR with -vvv, which prints every coloured part.
+    let runs: Vec<(&String, &std::path::PathBuf, Option<&str>, bool)> = caches
+        .iter()
+        .flat_map(|(name, dir)| {
+            [
+                (None, false),
+                (Some("-v"), false),
+                (Some("-vvv"), false),
+                (Some("-vvv"), true),
+            ]
+            .map(|(verbosity, no_color)| (name, dir, verbosity, no_color))
+        })
+        .collect();
+    check_all(&runs, |(name, dir, verbosity, no_color)| {
+        let run = |mut command: std::process::Command| {
+            command.arg("scan-cache").arg("--dir").arg(dir);
+            command.args(*verbosity);
+            if *no_color {
+                command.env("NO_COLOR", "1");
             }
-        }
-    }
-    assert_eq!(compared, caches.len() * 4);
+            output(&mut command)
+        };
+        let ours = run(hfhub(&oracle));
+        let theirs = run(oracle_cli(&oracle, "huggingface-cli"));
+        assert_eq!(
+            ours.status.code(),
+            theirs.status.code(),
+            "{name} {verbosity:?}: exit codes"
+        );
+        assert_eq!(
+            normalise(&stdout(&ours)),
+            normalise(&stdout(&theirs)),
+            "{name} {verbosity:?} NO_COLOR={no_color}"
+        );
+        assert!(stdout(&ours).contains("Done in "), "{name}: summary line");
+        compared.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    });
+    assert_eq!(compared.into_inner(), caches.len() * 4);
 }
 
 #[test]
