@@ -10,6 +10,8 @@ use anyhow::Context as _;
 
 use clap::Parser;
 
+mod download;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "hfhub",
@@ -30,6 +32,8 @@ enum Command {
     /// Read-only. LFS files are redirected to a second listener (the "CDN"); each request is
     /// logged to stderr (RUST_LOG filters, default `info`). Stops on Ctrl-C.
     Serve(ServeArgs),
+    /// Download a file or a snapshot of a repository into the cache (or a folder); prints its path.
+    Download(download::DownloadArgs),
     /// Scan the hub cache (as `huggingface-cli scan-cache` prints it).
     ScanCache(cache::ScanCacheArgs),
     /// List, remove, prune and verify the hub cache (as 2.x `hf cache`).
@@ -88,6 +92,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("HF_TOKEN_PATH: {}", locations.token_path.display());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Download(args) => download::run(args),
         Command::ScanCache(args) => cache::scan_cache::run(args),
         Command::Cache(command) => cache::run(command),
         Command::DeleteCache(args) => cache::delete_cache::run(args),

@@ -1,4 +1,269 @@
-//! Orchestration of downloads: one file, a snapshot, `local_dir` mode, offline fallback.
+//! Orchestration of downloads into the Hugging Face cache or a local folder, as `huggingface_hub` 2.4's
+//! `hf_hub_download` and `snapshot_download` do, leaving a cache Python reads (and reading Python's).
 //!
-//! Filled by the hub-sync issue. Talks to the network only through a narrow trait that `hub-http`
-//! implements.
+//! - [`Downloader::download_file`]: one file; a cached commit revision costs no request, otherwise one
+//!   `HEAD`, then a blob is reused or downloaded under its lock, verified, published atomically and linked
+//!   (see [`hub_cache::write`] for the tree). Network failures fall back to the cache where upstream does.
+//! - [`Downloader::snapshot`]: the commit pinned by one repo-info call, the listing cached in
+//!   `trees/<commit>.json`, files filtered by [`pattern::Filter`] and fetched concurrently without a
+//!   per-file `HEAD`.
+//! - `local_dir` mode ([`FileRequest::with_local_dir`]): files in a plain folder with upstream's
+//!   `.cache/huggingface/download/<path>.metadata` bookkeeping (see [`local_dir`]).
+//! - Interrupted downloads leave `blobs/<etag>.<8hex>.incomplete`; the next run adopts it under the blob
+//!   lock and resumes; hub-http verifies the whole content before anything is published.
+//!
+//! The network is a [`Remote`] ([`hub_http::Client`] in production, a fake in tests). Progress is a stream
+//! of [`Event`]s. [`blocking::Downloader`] wraps the async API for callers without a runtime.
+//!
+//! ```no_run
+//! use hub_cache::{Cache, Repo};
+//! use hub_sync::{Downloader, FileRequest};
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = hub_http::Client::from_env()?;
+//! let downloader = Downloader::new(client, Cache::new("/tmp/hub"));
+//! let repo = Repo::model("openai-community/gpt2")?;
+//! let path = downloader.download_file(&FileRequest::new(repo, "config.json")).await?;
+//! println!("{}", path.display());
+//! # Ok(()) }
+//! ```
+
+// Errors carry the repo, revision, file and the Hub's error by design; they are returned once per
+// operation, so their size does not matter.
+#![allow(clippy::result_large_err)]
+
+pub mod blocking;
+mod cache_mode;
+pub mod error;
+pub mod local_dir;
+pub mod pattern;
+pub mod progress;
+pub mod remote;
+mod snapshot;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use hub_cache::write::WriteOptions;
+use hub_cache::{Cache, Repo};
+
+pub use error::Error;
+pub use progress::{Event, Events};
+pub use remote::Remote;
+
+/// Default number of files a snapshot downloads at once (upstream's `max_workers`).
+pub const DEFAULT_MAX_WORKERS: usize = 8;
+
+/// One file to download.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRequest {
+    pub repo: Repo,
+    /// The repo path, `/`-separated.
+    pub filename: String,
+    /// Branch, tag, PR ref or commit; default `main`.
+    pub revision: String,
+    pub force_download: bool,
+    /// Download into this folder instead of the cache (`local_dir` mode).
+    pub local_dir: Option<PathBuf>,
+}
+
+impl FileRequest {
+    pub fn new(repo: Repo, filename: impl Into<String>) -> FileRequest {
+        FileRequest {
+            repo,
+            filename: filename.into(),
+            revision: hub_cache::repo::DEFAULT_REVISION.to_owned(),
+            force_download: false,
+            local_dir: None,
+        }
+    }
+
+    pub fn with_revision(mut self, revision: impl Into<String>) -> Self {
+        self.revision = revision.into();
+        self
+    }
+
+    pub fn with_force_download(mut self, force: bool) -> Self {
+        self.force_download = force;
+        self
+    }
+
+    pub fn with_local_dir(mut self, local_dir: Option<PathBuf>) -> Self {
+        self.local_dir = local_dir;
+        self
+    }
+}
+
+/// A whole repository (or the files the patterns select) at one revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotRequest {
+    pub repo: Repo,
+    pub revision: String,
+    /// Allow patterns (`None`: everything; an empty list selects nothing).
+    pub allow: Option<Vec<String>>,
+    /// Ignore patterns.
+    pub ignore: Option<Vec<String>>,
+    pub force_download: bool,
+    pub local_dir: Option<PathBuf>,
+}
+
+impl SnapshotRequest {
+    pub fn new(repo: Repo) -> SnapshotRequest {
+        SnapshotRequest {
+            repo,
+            revision: hub_cache::repo::DEFAULT_REVISION.to_owned(),
+            allow: None,
+            ignore: None,
+            force_download: false,
+            local_dir: None,
+        }
+    }
+
+    pub fn with_revision(mut self, revision: impl Into<String>) -> Self {
+        self.revision = revision.into();
+        self
+    }
+
+    pub fn with_allow(mut self, allow: Option<Vec<String>>) -> Self {
+        self.allow = allow;
+        self
+    }
+
+    pub fn with_ignore(mut self, ignore: Option<Vec<String>>) -> Self {
+        self.ignore = ignore;
+        self
+    }
+
+    pub fn with_force_download(mut self, force: bool) -> Self {
+        self.force_download = force;
+        self
+    }
+
+    pub fn with_local_dir(mut self, local_dir: Option<PathBuf>) -> Self {
+        self.local_dir = local_dir;
+        self
+    }
+}
+
+/// Downloads into one cache through one [`Remote`]. Cheap to clone (the remote is shared).
+pub struct Downloader<R> {
+    remote: Arc<R>,
+    cache: Cache,
+    write: WriteOptions,
+    offline: bool,
+    max_workers: usize,
+    retry: hub_http::RetryPolicy,
+    events: Events,
+}
+
+impl<R> Clone for Downloader<R> {
+    fn clone(&self) -> Self {
+        Downloader {
+            remote: self.remote.clone(),
+            cache: self.cache.clone(),
+            write: self.write,
+            offline: self.offline,
+            max_workers: self.max_workers,
+            retry: self.retry.clone(),
+            events: self.events.clone(),
+        }
+    }
+}
+
+impl<R: Remote> Downloader<R> {
+    /// A downloader into `cache` (its root need not exist), online, default write options, 8 workers.
+    pub fn new(remote: R, cache: Cache) -> Downloader<R> {
+        Downloader {
+            remote: Arc::new(remote),
+            cache,
+            write: WriteOptions::default(),
+            offline: false,
+            max_workers: DEFAULT_MAX_WORKERS,
+            retry: hub_http::RetryPolicy::default(),
+            events: progress::ignore(),
+        }
+    }
+
+    /// Offline mode (`HF_HUB_OFFLINE`): answer from the cache only, without a single request.
+    pub fn with_offline(mut self, offline: bool) -> Self {
+        self.offline = offline;
+        self
+    }
+
+    /// How pointers are written (symlinks or not), see [`WriteOptions::from_env`].
+    pub fn with_write_options(mut self, write: WriteOptions) -> Self {
+        self.write = write;
+        self
+    }
+
+    /// Files a snapshot downloads at once (at least 1).
+    pub fn with_max_workers(mut self, max_workers: usize) -> Self {
+        self.max_workers = max_workers.max(1);
+        self
+    }
+
+    /// How the metadata request is retried when it failed transiently and nothing is cached
+    /// (upstream asks once more with back-off: 1, 2, 4, 8, 8 s).
+    pub fn with_retry(mut self, retry: hub_http::RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Where progress events go.
+    pub fn with_events(mut self, events: impl Fn(&Event) + Send + Sync + 'static) -> Self {
+        self.events = Arc::new(events);
+        self
+    }
+
+    pub fn cache(&self) -> &Cache {
+        &self.cache
+    }
+
+    pub fn remote(&self) -> &R {
+        &self.remote
+    }
+
+    /// Downloads one file (cache or `local_dir` mode) and returns its path: `snapshots/<commit>/<path>`
+    /// under the resolved cache root, or `<local_dir>/<path>`.
+    pub async fn download_file(&self, request: &FileRequest) -> Result<PathBuf, Error> {
+        match &request.local_dir {
+            None => {
+                self.file_to_cache(
+                    &request.repo,
+                    &request.revision,
+                    &request.filename,
+                    request.force_download,
+                )
+                .await
+            }
+            Some(local_dir) => {
+                self.file_to_local_dir(
+                    local_dir,
+                    &request.repo,
+                    &request.revision,
+                    &request.filename,
+                    request.force_download,
+                    None,
+                )
+                .await
+            }
+        }
+    }
+
+    /// Downloads a snapshot and returns its folder: `snapshots/<commit>` under the resolved cache root
+    /// (returned even when no file matched), or the resolved `local_dir`.
+    pub async fn snapshot(&self, request: &SnapshotRequest) -> Result<PathBuf, Error> {
+        self.snapshot_impl(request).await
+    }
+
+    fn emit(&self, event: Event) {
+        (self.events)(&event);
+    }
+
+    /// The cache with its root resolved as 2.x does (`Path(cache_dir).expanduser().resolve()`).
+    fn resolved_cache(&self) -> Cache {
+        match hub_cache::lookup::resolve_path(self.cache.root()) {
+            Ok(root) => Cache::new(root),
+            Err(_) => self.cache.clone(),
+        }
+    }
+}

@@ -22,15 +22,26 @@ impl Write for Captured {
     }
 }
 
+/// A process-wide TRACE subscriber writing into a buffer. Global rather than scoped: a scoped
+/// subscriber races with other tests over callsite interest and can miss events.
+fn captured_logs() -> &'static Captured {
+    static CAPTURED: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    CAPTURED.get_or_init(|| {
+        let captured = Captured::default();
+        let sink = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || sink.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("no other global subscriber in this binary");
+        captured
+    })
+}
+
 #[tokio::test]
 async fn the_token_is_never_printed() {
-    let captured = Captured::default();
-    let sink = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || sink.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let captured = captured_logs();
 
     let private = Repo::new(RepoType::Model, RepoId::new("gpt2").unwrap());
     let env = serve(Setup {
@@ -67,7 +78,6 @@ async fn the_token_is_never_printed() {
         .open(dir.path().join("blob"))
         .unwrap();
     client.download(&request, file, |_| {}).await.unwrap();
-    drop(_guard);
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("retry"), "the retried 503 was logged: {logs}");

@@ -1,0 +1,139 @@
+//! Peak memory of a download does not grow with the file size.
+//!
+//! Its own test binary (an exception to one-binary-per-crate) because it installs a counting global
+//! allocator and measures the whole process: nothing else may run beside it.
+
+#![allow(clippy::unwrap_used)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use hub_cache::hash::{HashKind, Hasher};
+use hub_cache::write::{BlobOrigin, WriteOptions};
+use hub_cache::{Cache, CommitHash, Repo, RepoId, RepoType};
+use hub_http::{Client, DownloadRequest, Endpoint, ParallelOptions};
+
+struct Counting;
+
+static CURRENT: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+#[allow(unsafe_code)]
+// SAFETY: every call is forwarded to the system allocator unchanged; only counters are added.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+        PEAK.fetch_max(now, Ordering::Relaxed);
+        // SAFETY: same layout contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: `ptr` came from `alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+const MIB: usize = 1024 * 1024;
+
+/// Writes an LFS file of `size` pseudo-random bytes into `cache` as `big/weights` at `main`.
+fn plant(cache: &Cache, repo: &Repo, path: &str, size: usize, seed: u64) -> String {
+    let writer = cache.writer(repo, WriteOptions::default());
+    let incomplete = writer.create_incomplete_blob(&"0".repeat(64)).unwrap();
+    let mut hasher = Hasher::new(HashKind::Sha256, size as u64);
+    let mut out = std::io::BufWriter::new(incomplete.file);
+    let mut state = seed;
+    let mut block = vec![0u8; MIB];
+    for _ in 0..size / MIB {
+        for chunk in block.chunks_mut(8) {
+            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            chunk.copy_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+        }
+        hasher.update(&block);
+        out.write_all(&block).unwrap();
+    }
+    out.flush().unwrap();
+    drop(out);
+    let etag = hasher.finish();
+    writer.publish_blob(&incomplete.path, &etag).unwrap();
+    let commit = CommitHash::new(&"c".repeat(40)).unwrap();
+    writer
+        .link_pointer(&commit, path, &etag, BlobOrigin::Downloaded)
+        .unwrap();
+    writer.write_ref("main", &commit).unwrap();
+    etag
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peak_memory_does_not_grow_with_file_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::new(dir.path().join("served"));
+    let repo = Repo::new(RepoType::Model, RepoId::new("big/file").unwrap());
+    let sizes = [32 * MIB, 160 * MIB];
+    for (i, size) in sizes.iter().enumerate() {
+        plant(&cache, &repo, &format!("weights-{i}.bin"), *size, i as u64);
+    }
+    let server = hub_server::Server::builder(cache.root())
+        .start()
+        .await
+        .unwrap();
+    let client = Client::builder()
+        .with_endpoint(Endpoint::new(server.endpoint()))
+        .with_download_timeout(Duration::from_secs(30))
+        .with_parallel(ParallelOptions {
+            threshold: 16 * MIB as u64,
+            chunk_size: 8 * MIB as u64,
+            connections: 4,
+        })
+        .build()
+        .unwrap();
+    let mut peaks = Vec::new();
+    for (i, size) in sizes.iter().enumerate() {
+        let path = format!("weights-{i}.bin");
+        let resolved = client.resolve(&repo, "main", &path).await.unwrap();
+        let request = DownloadRequest {
+            resolve_url: client.endpoint().resolve_url(&repo, "main", &path),
+            location: resolved.location,
+            expected_size: resolved.size,
+            etag: resolved.etag,
+            resume_from: 0,
+        };
+        let target = dir.path().join(format!("out-{i}"));
+        let file = std::fs::File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&target)
+            .unwrap();
+        let baseline = CURRENT.load(Ordering::Relaxed);
+        PEAK.store(baseline, Ordering::Relaxed);
+        let done = client.download(&request, file, |_| {}).await.unwrap();
+        let peak = PEAK.load(Ordering::Relaxed) - baseline;
+        assert_eq!(done.size, *size as u64);
+        assert_eq!(std::fs::metadata(&target).unwrap().len(), *size as u64);
+        eprintln!(
+            "download of {} MiB: peak heap {:.1} MiB above baseline",
+            size / MIB,
+            peak as f64 / MIB as f64
+        );
+        peaks.push(peak);
+    }
+    assert!(
+        peaks[1] < 24 * MIB,
+        "peak {} bytes for a 160 MiB file",
+        peaks[1]
+    );
+    assert!(
+        peaks[1] < peaks[0] + 4 * MIB,
+        "peak grew with the file size: {peaks:?} for sizes {sizes:?}"
+    );
+}

@@ -1,0 +1,141 @@
+//! Why a download failed. Every variant names the repository and revision (and the file when there is
+//! one), and keeps the cause as its source.
+
+use std::io;
+use std::path::PathBuf;
+
+use hub_cache::Repo;
+use hub_cache::lock::LockError;
+use hub_cache::lookup::OfflineError;
+use hub_cache::write::WriteError;
+
+/// ` file `name``, or nothing for a whole snapshot.
+fn file_suffix(filename: &Option<String>) -> String {
+    filename
+        .as_deref()
+        .map(|f| format!(" (file `{f}`)"))
+        .unwrap_or_default()
+}
+
+/// A failed [`crate::Downloader`] operation.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The file name would leave its folder or is not a valid repo path (upstream's `ValueError`).
+    #[error("invalid filename `{filename}` for {repo}: {reason}")]
+    InvalidFilename {
+        repo: Repo,
+        filename: String,
+        reason: String,
+    },
+    /// The file does not exist at that revision (upstream's `RemoteEntryNotFoundError`); the absence is
+    /// recorded in `.no_exist/` when the server named the commit.
+    #[error("file `{filename}` not found in {repo} at revision `{revision}`")]
+    EntryNotFound {
+        repo: Repo,
+        revision: String,
+        filename: String,
+        #[source]
+        source: hub_http::Error,
+    },
+    /// The revision does not exist (never falls back to the cache).
+    #[error("revision `{revision}` not found in {repo}{}", file_suffix(.filename))]
+    RevisionNotFound {
+        repo: Repo,
+        revision: String,
+        filename: Option<String>,
+        #[source]
+        source: hub_http::Error,
+    },
+    /// The Hub refused or could not answer and the cache holds nothing usable; for a missing, gated or
+    /// unauthorized repository this is upstream's original error, else its `LocalEntryNotFoundError`.
+    #[error("cannot get {repo} at revision `{revision}`{} from the Hub, and it is not in the local cache", file_suffix(.filename))]
+    Remote {
+        repo: Repo,
+        revision: String,
+        filename: Option<String>,
+        #[source]
+        source: hub_http::Error,
+    },
+    /// Offline mode (or an unreachable Hub with an incomplete cache): the cache alone could not answer.
+    #[error("offline: cannot find {repo} at revision `{revision}`{} in the local cache", file_suffix(.filename))]
+    Offline {
+        repo: Repo,
+        revision: String,
+        filename: Option<String>,
+        #[source]
+        source: OfflineError,
+    },
+    /// `force_download` with offline mode, or a forced download whose metadata request failed.
+    #[error("cannot force the download of {repo} at revision `{revision}`{}: the Hub cannot be used", file_suffix(.filename))]
+    ForceDownload {
+        repo: Repo,
+        revision: String,
+        filename: Option<String>,
+        #[source]
+        source: Option<hub_http::Error>,
+    },
+    /// The server answered something we cannot use (e.g. a commit that is not 40 hex digits).
+    #[error("invalid answer from the Hub for {repo} at revision `{revision}`{}: {reason}", file_suffix(.filename))]
+    BadAnswer {
+        repo: Repo,
+        revision: String,
+        filename: Option<String>,
+        reason: String,
+    },
+    /// Fetching the bytes failed (the partial file is kept for a later resume when the failure is
+    /// transient, removed otherwise).
+    #[error("cannot download file `{filename}` of {repo} at revision `{revision}`")]
+    Download {
+        repo: Repo,
+        revision: String,
+        filename: String,
+        #[source]
+        source: hub_http::Error,
+    },
+    #[error("cannot store file `{filename}` of {repo} at revision `{revision}` in the cache")]
+    Write {
+        repo: Repo,
+        revision: String,
+        filename: String,
+        #[source]
+        source: WriteError,
+    },
+    #[error("cannot lock the download of file `{filename}` of {repo}")]
+    Lock {
+        repo: Repo,
+        filename: String,
+        #[source]
+        source: LockError,
+    },
+    #[error("cannot {action} `{path}` (file `{filename}` of {repo})")]
+    Io {
+        repo: Repo,
+        filename: String,
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// A worker task of a snapshot panicked or was cancelled.
+    #[error("a download task of {repo} stopped unexpectedly: {reason}")]
+    Task { repo: Repo, reason: String },
+}
+
+impl Error {
+    /// The Hub error behind this one, if any (for callers that classify, like the CLI).
+    pub fn remote_error(&self) -> Option<&hub_http::Error> {
+        match self {
+            Error::EntryNotFound { source, .. }
+            | Error::RevisionNotFound { source, .. }
+            | Error::Remote { source, .. }
+            | Error::Download { source, .. } => Some(source),
+            Error::ForceDownload { source, .. } => source.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// Whether nothing usable was found in the cache (upstream's `LocalEntryNotFoundError` family).
+    pub fn is_not_cached(&self) -> bool {
+        matches!(self, Error::Offline { .. } | Error::Remote { .. })
+    }
+}

@@ -1,0 +1,302 @@
+//! `snapshot_download` (2.x, spec 6.1): pin the commit, list the tree once per commit (cached in
+//! `trees/<commit>.json`), filter, write the ref, fetch the files concurrently without a per-file `HEAD`.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use hub_cache::repo::is_commit_hash;
+use hub_cache::tree::{self, Entry, Listing};
+use hub_cache::{Cache, CommitHash, Repo};
+use hub_http::TreeEntry;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::cache_mode::BlobSource;
+use crate::pattern::Filter;
+use crate::{Downloader, Error, Event, Remote, SnapshotRequest};
+
+/// The cached-listing entry upstream builds from a `/tree` entry (`TreeCacheEntry`).
+pub(crate) fn listing_entry(entry: &TreeEntry) -> Entry {
+    Entry {
+        size: entry.size,
+        blob_id: entry.oid.clone(),
+        lfs_sha256: entry.lfs.as_ref().map(|lfs| lfs.oid.clone()),
+        lfs_size: entry.lfs.as_ref().map(|lfs| lfs.size),
+        xet_hash: entry.xet_hash.clone(),
+    }
+}
+
+/// The blob name and size of a listed file: the LFS sha256 and size, else the git blob id and size.
+pub(crate) fn blob_of(entry: &Entry) -> (String, u64) {
+    match &entry.lfs_sha256 {
+        Some(sha) => (sha.clone(), entry.lfs_size.unwrap_or(entry.size)),
+        None => (entry.blob_id.clone(), entry.size),
+    }
+}
+
+impl<R: Remote> Downloader<R> {
+    pub(crate) async fn snapshot_impl(&self, request: &SnapshotRequest) -> Result<PathBuf, Error> {
+        let repo = &request.repo;
+        let revision = request.revision.as_str();
+        let filter = Filter::new(request.allow.as_deref(), request.ignore.as_deref());
+        let cache = self.resolved_cache();
+        let local_dir = request
+            .local_dir
+            .as_ref()
+            .map(|dir| hub_cache::lookup::resolve_path(dir).unwrap_or_else(|_| dir.clone()));
+        if self.offline {
+            if request.force_download {
+                return Err(Error::ForceDownload {
+                    repo: repo.clone(),
+                    revision: revision.to_owned(),
+                    filename: None,
+                    source: None,
+                });
+            }
+            return self.snapshot_fallback(&cache, request, &filter, local_dir.as_deref(), None);
+        }
+        let commit = if is_commit_hash(revision) {
+            revision.to_owned()
+        } else {
+            match self.remote.commit(repo, revision).await {
+                Ok(commit) => commit,
+                Err(error) => {
+                    return self.snapshot_error(
+                        &cache,
+                        request,
+                        &filter,
+                        local_dir.as_deref(),
+                        error,
+                    );
+                }
+            }
+        };
+        let commit = CommitHash::new(&commit).ok_or_else(|| Error::BadAnswer {
+            repo: repo.clone(),
+            revision: revision.to_owned(),
+            filename: None,
+            reason: format!("`{commit}` is not a commit hash"),
+        })?;
+        let tree_folder = match &local_dir {
+            Some(dir) => dir.join(".cache").join("huggingface"),
+            None => cache.repo(repo).path().to_path_buf(),
+        };
+        let listing = match tree::read(&tree_folder, commit.as_str()) {
+            Some(listing) => listing,
+            None => match self.remote.list_tree(repo, commit.as_str()).await {
+                Ok(entries) => {
+                    let listing = Listing {
+                        files: entries
+                            .iter()
+                            .filter(|e| e.is_file())
+                            .map(|e| (e.path.clone(), listing_entry(e)))
+                            .collect::<BTreeMap<_, _>>(),
+                    };
+                    if let Err(error) = tree::write(&tree_folder, commit.as_str(), &listing) {
+                        tracing::warn!("{error}");
+                    }
+                    listing
+                }
+                Err(error) => {
+                    return self.snapshot_error(
+                        &cache,
+                        request,
+                        &filter,
+                        local_dir.as_deref(),
+                        error,
+                    );
+                }
+            },
+        };
+        let files: Vec<(String, Entry)> = listing
+            .files
+            .iter()
+            .filter(|(path, _)| filter.matches(path))
+            .map(|(path, entry)| (path.clone(), entry.clone()))
+            .collect();
+        if files.is_empty() && !listing.files.is_empty() && !filter.is_empty() {
+            tracing::warn!(
+                "no files matched allow_patterns={:?}, ignore_patterns={:?}",
+                request.allow,
+                request.ignore
+            );
+        }
+        if let Err(error) = cache.writer(repo, self.write).write_ref(revision, &commit) {
+            tracing::warn!("cannot record revision `{revision}` of {repo}: {error}");
+        }
+        self.emit(Event::SnapshotStarted {
+            commit: commit.to_string(),
+            files: files.len(),
+            bytes: files.iter().map(|(_, entry)| blob_of(entry).1).sum(),
+        });
+
+        let semaphore = Arc::new(Semaphore::new(self.max_workers));
+        let mut tasks = JoinSet::new();
+        for (path, entry) in files {
+            let (this, cache, commit, semaphore) = (
+                self.clone(),
+                cache.clone(),
+                commit.clone(),
+                semaphore.clone(),
+            );
+            let (repo, local_dir, force) =
+                (repo.clone(), local_dir.clone(), request.force_download);
+            tasks.spawn(async move {
+                let _permit = semaphore.acquire_owned().await;
+                this.snapshot_file(&cache, &repo, &commit, &path, &entry, local_dir, force)
+                    .await
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            let result = joined.map_err(|e| Error::Task {
+                repo: repo.clone(),
+                reason: e.to_string(),
+            });
+            if let Err(error) = result.and_then(|r| r) {
+                tasks.abort_all();
+                while tasks.join_next().await.is_some() {}
+                return Err(error);
+            }
+        }
+        Ok(match local_dir {
+            Some(dir) => dir,
+            None => cache.repo(repo).snapshot_dir(commit.as_str()),
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn snapshot_file(
+        &self,
+        cache: &Cache,
+        repo: &Repo,
+        commit: &CommitHash,
+        path: &str,
+        entry: &Entry,
+        local_dir: Option<PathBuf>,
+        force: bool,
+    ) -> Result<PathBuf, Error> {
+        let (etag, size) = blob_of(entry);
+        let url = self.remote.resolve_url(repo, commit.as_str(), path);
+        let source = BlobSource {
+            etag,
+            size: Some(size),
+            location: url.clone(),
+            resolve_url: url,
+        };
+        match local_dir {
+            Some(dir) => {
+                self.file_to_local_dir(
+                    &dir,
+                    repo,
+                    commit.as_str(),
+                    path,
+                    force,
+                    Some((commit.clone(), source)),
+                )
+                .await
+            }
+            None => {
+                crate::cache_mode::check_filename(repo, path)?;
+                let writer = cache.writer(repo, self.write);
+                self.fetch_blob(
+                    cache,
+                    &writer,
+                    repo,
+                    commit.as_str(),
+                    commit,
+                    path,
+                    source,
+                    force,
+                )
+                .await
+            }
+        }
+    }
+
+    /// A failed repo-info or listing request: raise, or answer from disk (spec 6.1 step 2-3).
+    fn snapshot_error(
+        &self,
+        cache: &Cache,
+        request: &SnapshotRequest,
+        filter: &Filter,
+        local_dir: Option<&Path>,
+        error: hub_http::Error,
+    ) -> Result<PathBuf, Error> {
+        let (repo, revision) = (&request.repo, request.revision.as_str());
+        if let hub_http::Error::RevisionNotFound { .. } = &error {
+            return Err(Error::RevisionNotFound {
+                repo: repo.clone(),
+                revision: revision.to_owned(),
+                filename: None,
+                source: error,
+            });
+        }
+        if !error.allows_cache_fallback() {
+            return Err(Error::Remote {
+                repo: repo.clone(),
+                revision: revision.to_owned(),
+                filename: None,
+                source: error,
+            });
+        }
+        if request.force_download {
+            return Err(Error::ForceDownload {
+                repo: repo.clone(),
+                revision: revision.to_owned(),
+                filename: None,
+                source: Some(error),
+            });
+        }
+        let remote = (!error.is_offline()).then_some(error);
+        self.snapshot_fallback(cache, request, filter, local_dir, remote)
+    }
+
+    /// The snapshot from disk: the cache's `snapshots/<commit>` after the completeness check, or a
+    /// non-empty `local_dir`.
+    fn snapshot_fallback(
+        &self,
+        cache: &Cache,
+        request: &SnapshotRequest,
+        filter: &Filter,
+        local_dir: Option<&Path>,
+        remote: Option<hub_http::Error>,
+    ) -> Result<PathBuf, Error> {
+        let (repo, revision) = (&request.repo, request.revision.as_str());
+        if let Some(dir) = local_dir {
+            let non_empty = fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some());
+            if non_empty {
+                tracing::warn!(
+                    "returning existing local_dir `{}` as the remote repo cannot be accessed",
+                    dir.display()
+                );
+                return Ok(dir.to_path_buf());
+            }
+        }
+        match cache.cached_snapshot(repo, Some(revision), |path| filter.matches(path)) {
+            Ok(snapshot) if local_dir.is_none() => Ok(snapshot.path),
+            Ok(_) | Err(_) if remote.is_some() => Err(Error::Remote {
+                repo: repo.clone(),
+                revision: revision.to_owned(),
+                filename: None,
+                source: remote.expect("checked just above"),
+            }),
+            Ok(_) => Err(Error::Offline {
+                repo: repo.clone(),
+                revision: revision.to_owned(),
+                filename: None,
+                source: hub_cache::lookup::OfflineError::SnapshotNotCached {
+                    repo: repo.clone(),
+                    revision: revision.to_owned(),
+                },
+            }),
+            Err(source) => Err(Error::Offline {
+                repo: repo.clone(),
+                revision: revision.to_owned(),
+                filename: None,
+                source,
+            }),
+        }
+    }
+}
