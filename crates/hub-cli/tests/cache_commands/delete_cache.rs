@@ -317,3 +317,49 @@ fn tui_refuses_a_small_terminal_or_no_terminal_with_a_pointer_to_alternatives() 
     );
     assert_eq!(tree(&cache), before);
 }
+
+#[test]
+fn tui_scrolls_to_the_last_revision_in_a_short_terminal() {
+    let oracle = Oracle::get(HF_HUB_0X);
+    let root = tempfile::tempdir().expect("temp dir");
+    let cache = big_mixed(root.path(), "cache");
+    let before = tree(&cache);
+    let count = snapshots(&cache).len();
+    let dir = cache.to_str().expect("utf-8");
+    // Past the end: the cursor stops on the last revision (no wrap-around) and stays visible.
+    let mut steps = vec![json!({"expect": "Press <space> to select"})];
+    steps.extend((0..count + 3).map(|_| json!({"send": "\u{1b}[B"})));
+    steps.push(json!({"send": " "}));
+    steps.push(json!({"expect": "1 revisions selected counting for"}));
+    steps.push(json!({"expect": "❯ ◉ ([0-9a-f]{8}):"}));
+    steps.push(json!({"send": "\u{3}"}));
+    steps.push(json!({"expect": "Deletion is cancelled\\. Do nothing\\."}));
+    let session = drive(
+        &oracle,
+        &[
+            HFHUB,
+            "delete-cache",
+            "--dir",
+            dir,
+            "--sort",
+            "alphabetical",
+        ],
+        80,
+        10,
+        Value::Array(steps),
+    );
+    assert_eq!(session.code, 0, "{}", session.output);
+    // Alphabetical order puts the spaces last; their last revision is the one checked.
+    let space = cache.join("spaces--hello-world/snapshots");
+    let last: Vec<String> = std::fs::read_dir(space)
+        .expect("space snapshots")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(last.len(), 1);
+    assert!(
+        last[0].starts_with(&session.captures[0]),
+        "{:?}",
+        session.captures
+    );
+    assert_eq!(tree(&cache), before);
+}
