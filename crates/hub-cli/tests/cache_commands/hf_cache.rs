@@ -152,11 +152,22 @@ fn rm_and_prune_with_yes_leave_the_tree_hf_leaves() {
         let targets = rm_targets(&oracle, &dir);
         for (label, args) in [
             ("rm", {
-                let mut args = vec!["rm".to_owned(), "-y".to_owned()];
+                let mut args = vec![
+                    "rm".to_owned(),
+                    "-y".to_owned(),
+                    "--format=human".to_owned(),
+                ];
                 args.extend(targets.iter().cloned());
                 args
             }),
-            ("prune", vec!["prune".to_owned(), "-y".to_owned()]),
+            (
+                "prune",
+                vec![
+                    "prune".to_owned(),
+                    "-y".to_owned(),
+                    "--format=human".to_owned(),
+                ],
+            ),
         ] {
             let ours_dir = copies.path().join(format!("{name}-{label}-ours"));
             let theirs_dir = copies.path().join(format!("{name}-{label}-theirs"));
@@ -184,7 +195,7 @@ fn rm_nothing_and_prompt_declined_match_hf() {
         .cache_dir;
     let before = tree(&dir);
     for args in [
-        &["rm", "model/absent"][..],
+        &["rm", "--format", "human", "model/absent"][..],
         &["rm", "--format", "json", "model/absent"][..],
     ] {
         let [ours, theirs] = both(&oracle, &dir, args);
@@ -204,7 +215,11 @@ fn rm_nothing_and_prompt_declined_match_hf() {
         assert_eq!(ours.2, theirs.2, "{args:?} stderr");
     }
     assert_eq!(tree(&dir), before, "nothing deleted");
-    let [ours, theirs] = both(&oracle, &root.path().join("absent"), &["ls"]);
+    let [ours, theirs] = both(
+        &oracle,
+        &root.path().join("absent"),
+        &["ls", "--format", "human"],
+    );
     assert_eq!(ours.0, theirs.0);
     assert_eq!(ours.0, Some(1));
 }
@@ -248,11 +263,22 @@ fn rm_uri_targets_match_hf() {
         ],
     ];
     for args in cases {
-        let [ours, theirs] = both(&oracle, &dir, args);
+        // Human mode is explicit: `hf` picks agent mode when it detects an AI agent's environment.
+        let mut args = args.to_vec();
+        if !args.contains(&"--format") {
+            args.extend(["--format", "human"]);
+        }
+        let [ours, theirs] = both(&oracle, &dir, &args);
         assert_eq!(ours, theirs, "{args:?}");
     }
     let copies = tempfile::tempdir().expect("temp dir");
-    let args = ["rm", "-y", "hf://acme-org/tiny-bert/config.json"];
+    let args = [
+        "rm",
+        "-y",
+        "--format",
+        "human",
+        "hf://acme-org/tiny-bert/config.json",
+    ];
     let ours_dir = copies.path().join("ours");
     let theirs_dir = copies.path().join("theirs");
     copy_tree(&dir, &ours_dir);
