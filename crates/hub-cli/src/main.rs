@@ -2,6 +2,7 @@
 
 mod cache;
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -129,18 +130,26 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         builder = builder.with_private(parse_repo(spec)?);
     }
     let server = builder.start().await?;
-    println!(
+    // A server keeps serving when whoever started it stops reading its stdout.
+    let say = |line: String| {
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
+    };
+    say(format!(
         "Serving {} at {} (HF_ENDPOINT)",
         dir.display(),
         server.endpoint()
-    );
-    println!("LFS downloads are redirected to {}", server.cdn_endpoint());
-    println!("Press Ctrl-C to stop.");
+    ));
+    say(format!(
+        "LFS downloads are redirected to {}",
+        server.cdn_endpoint()
+    ));
+    say("Press Ctrl-C to stop.".to_owned());
     tokio::signal::ctrl_c()
         .await
         .context("cannot listen for Ctrl-C")?;
     server.shutdown().await;
-    println!("Stopped.");
+    say("Stopped.".to_owned());
     Ok(())
 }
 
