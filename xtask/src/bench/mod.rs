@@ -77,7 +77,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         fs::remove_dir_all(&work).with_context(|| format!("cannot remove `{}`", work.display()))?;
     }
     fs::create_dir_all(&work).with_context(|| format!("cannot create `{}`", work.display()))?;
-    let server = Server::start(&peers.hfhub, &data.served, &work.join("server.log"))?;
+    let server = Server::start(&peers.hfhub, &data.served, &bench_dir.join("server.log"))?;
     eprintln!(
         "xtask bench: serving {} at {}",
         data.served.display(),
@@ -101,6 +101,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     eprintln!("xtask bench: scenario 4, scan");
     results.push(scenarios::scan(&bench)?);
     drop(server);
+    fs::remove_dir_all(&work).with_context(|| format!("cannot remove `{}`", work.display()))?;
 
     let machine = report::Machine::probe(load_before);
     let versions = report::versions(&peers, &root, smoke)?;

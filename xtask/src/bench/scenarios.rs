@@ -220,8 +220,11 @@ const SNAPSHOT_TOOLS: [Tool; 3] = [Tool::Hfhub, Tool::Python, Tool::HfHubCrate];
 
 /// Scenario 2: the many-small-files repository into a fresh cache per run.
 pub fn snapshot_cold(bench: &Bench) -> anyhow::Result<Scenario> {
-    let rows = bench.interleave(&SNAPSHOT_TOOLS, |tool, _round| {
-        let scratch = bench.scratch("snapshot-cold")?;
+    // Each run gets its own folder, kept until the whole benchmark ends: removing thousands of
+    // files between runs would leave ext4 scanning past freshly freed inodes (`recently_deleted`)
+    // during the next run's file creations, slowing whichever tool comes next.
+    let rows = bench.interleave(&SNAPSHOT_TOOLS, |tool, round| {
+        let scratch = bench.scratch(&format!("snapshot-cold-{tool:?}-{round}"))?;
         let cache = scratch.join("hub");
         let setting = bench.setting(&scratch, false);
         let mut command = bench
@@ -229,8 +232,6 @@ pub fn snapshot_cold(bench: &Bench) -> anyhow::Result<Scenario> {
             .snapshot_command(tool, &setting, SMALL_REPO, &cache)?;
         let run = timing::measure(&mut command, &scratch.join("stderr.log"))?;
         check_snapshot(&printed_path(&run, &cache)?, &bench.data.small)?;
-        fs::remove_dir_all(&scratch)
-            .with_context(|| format!("cannot remove `{}`", scratch.display()))?;
         Ok(run)
     })?;
     Ok(Scenario {
@@ -295,9 +296,6 @@ pub fn snapshot_cached(bench: &Bench) -> anyhow::Result<[Scenario; 2]> {
             ),
             rows,
         });
-    }
-    for (_, dir) in caches {
-        fs::remove_dir_all(&dir).with_context(|| format!("cannot remove `{}`", dir.display()))?;
     }
     let [online, offline] = <[Scenario; 2]>::try_from(scenarios)
         .map_err(|_| anyhow::anyhow!("two snapshot scenarios expected"))?;
