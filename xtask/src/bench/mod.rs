@@ -122,6 +122,8 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     } else {
         root.join("docs").join("benchmarks.md")
     };
+    let previous = fs::read_to_string(&out).ok();
+    let text = report::with_notes(&text, previous.as_deref());
     fs::write(&out, &text).with_context(|| format!("cannot write `{}`", out.display()))?;
     println!("{text}");
     eprintln!("xtask bench: wrote {}", out.display());

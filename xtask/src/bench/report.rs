@@ -137,7 +137,20 @@ pub struct Inputs<'a> {
     pub scenarios: &'a [Scenario],
 }
 
-/// The whole Markdown page.
+/// The line after which `docs/benchmarks.md` holds hand-written notes that a new run keeps.
+pub const NOTES_MARKER: &str =
+    "<!-- Notes: written by hand from profiles; `cargo xtask bench` keeps everything below. -->";
+
+/// `rendered` followed by the notes of `previous` (the page being replaced), or by an empty
+/// notes section when it has none.
+pub fn with_notes(rendered: &str, previous: Option<&str>) -> String {
+    let notes = previous
+        .and_then(|text| text.split_once(NOTES_MARKER))
+        .map_or("\n## Notes\n\n(none yet)\n", |(_, notes)| notes);
+    format!("{rendered}{NOTES_MARKER}{notes}")
+}
+
+/// The whole Markdown page (without the notes).
 pub fn render(inputs: &Inputs) -> String {
     let mut out = String::new();
     let machine = inputs.machine;
@@ -267,10 +280,10 @@ fn write_method(out: &mut String, rounds: Rounds) {
         out,
         "- Every run's result is checked after the run, outside the timing: the printed path lies \
          in the cache given, and every file has the expected size and sha256 (LFS) or git blob \
-         sha1 (regular files). hfhub verifies the hash itself during each timed run, as do the \
-         Python tools for LFS files. The hf-hub crate does not verify what it downloads. `curl -o \
-         /dev/null` is checked by the byte count only; it is the ceiling of the transport, not a \
-         download a user keeps."
+         sha1 (regular files). Of the tools, only hfhub verifies the content hash itself, inside \
+         every timed run; Python `huggingface_hub` (2.4 and 0.36), hf_transfer and the hf-hub \
+         crate check at most the size. `curl -o /dev/null` is checked by the byte count only; it \
+         is the ceiling of the transport, not a download a user keeps."
     );
     let _ = writeln!(
         out,
@@ -356,8 +369,7 @@ fn write_targets(out: &mut String, scenarios: &[Scenario]) {
     let _ = writeln!(out, "## Against the targets of issue 7\n");
     let _ = writeln!(
         out,
-        "Ratios compare medians. Where a target is missed, the analysis is in the notes below \
-         the table when the page was committed, and on issue 7.\n"
+        "Ratios compare medians. The notes below say why a target is missed.\n"
     );
     let _ = writeln!(out, "| Target | Measured | Met |\n| --- | --- | --- |");
     for (target, measured, met) in lines {
@@ -399,6 +411,18 @@ mod tests {
             seconds: seconds.to_vec(),
             max_rss: vec![max_rss; seconds.len()],
         }
+    }
+
+    #[test]
+    fn a_new_run_keeps_the_hand_written_notes() {
+        let first = with_notes("# Benchmarks\nold table\n", None);
+        assert!(first.ends_with(&format!("{NOTES_MARKER}\n## Notes\n\n(none yet)\n")));
+        let edited = first.replace("(none yet)", "the hash costs a core");
+        let second = with_notes("# Benchmarks\nnew table\n", Some(&edited));
+        assert_eq!(
+            second,
+            format!("# Benchmarks\nnew table\n{NOTES_MARKER}\n## Notes\n\nthe hash costs a core\n")
+        );
     }
 
     #[test]
