@@ -72,7 +72,10 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         &bench_dir.join(if smoke { "data-smoke" } else { "data-full" }),
         sizes,
     )?;
-    let work = bench_dir.join("work");
+    // Scratch caches live in the system's temporary folder, like a user's home directory: next
+    // to `target/`, where cargo keeps creating and deleting files, ext4 block allocation made the
+    // same download up to twice as slow (see the notes in docs/benchmarks.md).
+    let work = std::env::temp_dir().join("hfhub-bench");
     if work.exists() {
         fs::remove_dir_all(&work).with_context(|| format!("cannot remove `{}`", work.display()))?;
     }
@@ -91,6 +94,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         work: &work,
         rounds,
     };
+    eprintln!("xtask bench: scratch caches in {}", work.display());
     let mut results = Vec::new();
     eprintln!("xtask bench: scenario 1, one large LFS file");
     results.push(scenarios::large_file(&bench)?);
@@ -115,6 +119,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         machine: &machine,
         versions: &versions,
         rounds,
+        work: &work,
         scenarios: &results,
     });
     let out = if smoke {

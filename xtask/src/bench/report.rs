@@ -134,6 +134,8 @@ pub struct Inputs<'a> {
     pub machine: &'a Machine,
     pub versions: &'a [(String, String)],
     pub rounds: Rounds,
+    /// Where the scratch caches were.
+    pub work: &'a Path,
     pub scenarios: &'a [Scenario],
 }
 
@@ -189,7 +191,7 @@ pub fn render(inputs: &Inputs) -> String {
         let _ = writeln!(out, "| {tool} | {version} |");
     }
     let _ = writeln!(out);
-    write_method(&mut out, inputs.rounds);
+    write_method(&mut out, inputs.rounds, inputs.work);
 
     let _ = writeln!(out, "## Results\n");
     let _ = writeln!(
@@ -253,7 +255,7 @@ fn busy(load: &str) -> bool {
         .is_some_and(|one| one > 1.0)
 }
 
-fn write_method(out: &mut String, rounds: Rounds) {
+fn write_method(out: &mut String, rounds: Rounds, work: &Path) {
     let _ = writeln!(out, "## Method\n");
     let _ = writeln!(
         out,
@@ -272,9 +274,10 @@ fn write_method(out: &mut String, rounds: Rounds) {
     );
     let _ = writeln!(
         out,
-        "- Cold means a fresh, empty cache folder for every run. The kernel's page cache is not \
-         dropped (that needs root and disturbs the other tools), so the served file is read from \
-         memory."
+        "- Cold means a fresh, empty cache folder for every run, under `{}`. The kernel's page \
+         cache is not dropped (that needs root and disturbs the other tools), so the served file \
+         is read from memory.",
+        work.display()
     );
     let _ = writeln!(
         out,
