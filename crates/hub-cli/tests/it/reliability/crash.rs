@@ -1,0 +1,176 @@
+//! Crash safety: `hfhub download` of a large LFS file killed with SIGKILL at seeded random points,
+//! then run to completion. Each killed run stalls after a seeded number of body bytes (so the kill
+//! lands mid-body, at a different offset each time); the kill itself comes after a seeded delay.
+
+use std::fs;
+use std::time::{Duration, Instant};
+
+use hfhub_tests::synthetic::{seeded_bytes, write_model};
+use hub_server::fault::{Fault, FaultKind};
+use hub_server::{Origin, Server};
+
+use super::*;
+
+const MIB: usize = 1 << 20;
+
+/// `(trials, file size)`.
+fn plan() -> (usize, usize) {
+    if heavy() {
+        (60, 160 * MIB)
+    } else {
+        (20, 40 * MIB)
+    }
+}
+
+#[test]
+fn sigkill_at_random_points_then_a_run_that_completes_without_refetching() {
+    let (trials, size) = plan();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let served = tmp.path().join("served");
+    let content = seeded_bytes(8, size);
+    let repo = write_model(
+        &served,
+        "acme/big",
+        "big-1",
+        "main",
+        &[("model.safetensors".to_owned(), content.clone(), true)],
+    )
+    .expect("served repo");
+    let etag = repo.files[0].etag.clone();
+
+    // Killed runs: the n-th CDN GET stalls after a seeded offset (about 1/2 of size/trials each, so
+    // the file is not done before the last run).
+    let mut rng = fastrand_like(0x5eed_c4a5);
+    let per_trial = (size / trials) as u64;
+    let mut builder = Server::builder(&served);
+    for n in 1..=trials as u64 {
+        let after = rng.next() % per_trial;
+        builder = builder.with_fault(
+            Fault::new(FaultKind::Stall {
+                after,
+                duration: Duration::from_secs(60),
+            })
+            .on(Origin::Cdn)
+            .method("GET")
+            .nth(n),
+        );
+    }
+    let stalling = builder.start_blocking().expect("server");
+    let cache = tmp.path().join("hub");
+    let home = tmp.path().join("home");
+    let blobs = cache.join("models--acme--big/blobs");
+    let partial_len = || -> u64 {
+        fs::read_dir(&blobs)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".incomplete"))
+                    .map(|e| e.metadata().map_or(0, |m| m.len()))
+                    .max()
+                    .unwrap_or(0)
+            })
+            .unwrap_or(0)
+    };
+    let args = ["download", "acme/big", "model.safetensors", "--quiet"];
+    let mut kills = 0;
+    let mut on_disk_before = Vec::new();
+    for _ in 0..trials {
+        on_disk_before.push(partial_len());
+        let mut child = hfhub(&home, &cache, &stalling.endpoint())
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn hfhub");
+        let delay = Duration::from_millis(20 + rng.next() % 400);
+        let start = Instant::now();
+        while start.elapsed() < delay {
+            if child.try_wait().expect("poll").is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if child.try_wait().expect("poll").is_none() {
+            child.kill().expect("SIGKILL");
+            kills += 1;
+        }
+        child.wait().expect("reap");
+        assert!(
+            !blobs.join(&etag).exists(),
+            "a stalled download was never complete, so never published"
+        );
+    }
+    // Every killed run asked only for the bytes not yet on disk when it started.
+    let cdn: Vec<_> = stalling
+        .request_log()
+        .records()
+        .into_iter()
+        .filter(|r| r.origin == Origin::Cdn && r.method == "GET")
+        .collect();
+    let starts: Vec<u64> = cdn
+        .iter()
+        .map(|r| range_start(r.range.as_deref()))
+        .collect();
+    for start in &starts {
+        assert!(
+            on_disk_before.contains(start),
+            "a GET from byte {start} matches no on-disk length {on_disk_before:?}"
+        );
+    }
+    drop(stalling);
+
+    // The final run against a healthy server.
+    let before_final = partial_len();
+    let healthy = Server::builder(&served).start_blocking().expect("server");
+    let output = hfhub(&home, &cache, &healthy.endpoint())
+        .args(args)
+        .output()
+        .expect("run");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let printed = PathBuf::from(stdout(&output).trim_end());
+    assert_eq!(fs::read(&printed).expect("read"), content);
+    let cdn: Vec<_> = healthy
+        .request_log()
+        .records()
+        .into_iter()
+        .filter(|r| r.origin == Origin::Cdn && r.method == "GET")
+        .collect();
+    assert_eq!(cdn.len(), 1, "{cdn:?}");
+    assert_eq!(range_start(cdn[0].range.as_deref()), before_final);
+    assert_eq!(cdn[0].bytes_sent, size as u64 - before_final);
+    assert_eq!(temp_files(&cache), Vec::<PathBuf>::new());
+    assert_eq!(verify_blobs(&cache), 1);
+    eprintln!(
+        "crash safety: {trials} runs, {kills} killed, {} on disk before the final run, {} GETs, \
+         final run fetched {} of {size} bytes",
+        before_final,
+        starts.len(),
+        cdn[0].bytes_sent
+    );
+    assert!(kills >= trials / 2, "most runs must be killed: {kills}");
+    assert!(before_final > 0, "some bytes reached disk before a kill");
+}
+
+fn range_start(range: Option<&str>) -> u64 {
+    range
+        .and_then(|r| r.strip_prefix("bytes="))
+        .and_then(|r| r.split('-').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A tiny seeded generator (xorshift64), so the kill plan is the same on every run.
+pub struct Rng(u64);
+
+pub fn fastrand_like(seed: u64) -> Rng {
+    Rng(seed | 1)
+}
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
