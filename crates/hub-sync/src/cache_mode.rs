@@ -315,6 +315,9 @@ impl<R: Remote> Downloader<R> {
         if fs::create_dir_all(cache.root()).is_ok() {
             let _ = cache.ensure_cachedir_tag();
         }
+        // The etag names the lock file and the blob: refuse one that is not a plain file name before
+        // either is created.
+        writer.incomplete_blob_path(etag).map_err(write_error)?;
         // As Python, the pointer's folder exists before the download: the ref written above then
         // names a snapshot even if the download fails, and the cache scans clean.
         if let Some(parent) = pointer.parent() {
