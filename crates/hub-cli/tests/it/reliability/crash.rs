@@ -111,6 +111,7 @@ fn sigkill_at_random_points_then_a_run_that_completes_without_refetching() {
         .iter()
         .map(|r| range_start(r.range.as_deref()))
         .collect();
+    let sent_to_killed: u64 = cdn.iter().map(|r| r.bytes_sent).sum();
     for start in &starts {
         assert!(
             on_disk_before.contains(start),
@@ -141,9 +142,9 @@ fn sigkill_at_random_points_then_a_run_that_completes_without_refetching() {
     assert_eq!(temp_files(&cache), Vec::<PathBuf>::new());
     assert_eq!(verify_blobs(&cache), 1);
     eprintln!(
-        "crash safety: {trials} runs, {kills} killed, {} on disk before the final run, {} GETs, \
-         final run fetched {} of {size} bytes",
-        before_final,
+        "crash safety: {trials} runs, {kills} killed, {} GETs sent {sent_to_killed} bytes to killed \
+         runs of which {before_final} were on disk before the final run; the final run fetched {} \
+         of {size} bytes (Range from {before_final})",
         starts.len(),
         cdn[0].bytes_sent
     );
