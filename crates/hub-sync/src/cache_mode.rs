@@ -342,6 +342,7 @@ impl<R: Remote> Downloader<R> {
             }
         };
         let mut lost_races = 0;
+        let mut restarted = false;
         loop {
             if (!force || lost_races > 0) && blob.exists() {
                 let pointer = writer
@@ -371,8 +372,26 @@ impl<R: Remote> Downloader<R> {
                 }
                 Err(error) => return Err(io("prepare the download file", &fresh)(error)),
             };
-            self.fetch_into(repo, revision, filename, &source, file, &fresh, resume_from)
-                .await?;
+            match self
+                .fetch_into(repo, revision, filename, &source, file, &fresh, resume_from)
+                .await
+            {
+                Ok(()) => {}
+                // A partial file left by a killed parallel download can hold holes before its end
+                // (each connection writes its own range), which only the hash reveals; the file is
+                // gone now: start over from byte 0, once.
+                Err(Error::Download {
+                    source: hub_http::Error::HashMismatch { .. },
+                    ..
+                }) if resume_from > 0 && !restarted => {
+                    tracing::warn!(
+                        "the partial download of `{filename}` did not verify; downloading it again"
+                    );
+                    restarted = true;
+                    continue;
+                }
+                Err(error) => return Err(error),
+            }
             match writer.publish_blob(&fresh, etag) {
                 Ok(_) => break,
                 // Our temp file was adopted by another process meanwhile, which can only happen when
