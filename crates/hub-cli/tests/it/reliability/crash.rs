@@ -175,3 +175,87 @@ impl Rng {
         self.0
     }
 }
+
+/// Files of 64 MiB and more are fetched over 4 ranged connections, each writing its own region of
+/// the temp file: a kill leaves holes before the file's end. The next run must still end with a
+/// verified blob.
+#[test]
+fn a_parallel_download_killed_mid_way_still_ends_verified() {
+    let size = 80 * MIB;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let served = tmp.path().join("served");
+    let content = seeded_bytes(9, size);
+    write_model(
+        &served,
+        "acme/huge",
+        "huge-1",
+        "main",
+        &[("model.safetensors".to_owned(), content.clone(), true)],
+    )
+    .expect("served repo");
+    // Every CDN GET stalls after 3 MiB: each connection leaves 2-3 MiB at its chunk's offset.
+    let stalling = Server::builder(&served)
+        .with_fault(
+            Fault::new(FaultKind::Stall {
+                after: 3 * MIB as u64,
+                duration: Duration::from_secs(60),
+            })
+            .on(Origin::Cdn)
+            .method("GET"),
+        )
+        .start_blocking()
+        .expect("server");
+    let cache = tmp.path().join("hub");
+    let home = tmp.path().join("home");
+    let args = ["download", "acme/huge", "model.safetensors", "--quiet"];
+    let mut child = hfhub(&home, &cache, &stalling.endpoint())
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let blobs = cache.join("models--acme--huge/blobs");
+    let start = Instant::now();
+    // Wait until the file reaches into the last chunk (bytes at 48 MiB and beyond are on disk).
+    loop {
+        let len = fs::read_dir(&blobs)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter_map(|e| e.metadata().ok())
+                    .map(|m| m.len())
+                    .max()
+                    .unwrap_or(0)
+            })
+            .unwrap_or(0);
+        if len > (48 + 1) as u64 * MIB as u64 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the parallel download never started"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reap");
+    drop(stalling);
+    let healthy = Server::builder(&served).start_blocking().expect("server");
+    let output = hfhub(&home, &cache, &healthy.endpoint())
+        .args(args)
+        .output()
+        .expect("run");
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(fs::read(stdout(&output).trim_end()).expect("read"), content);
+    assert_eq!(temp_files(&cache), Vec::<PathBuf>::new());
+    assert_eq!(verify_blobs(&cache), 1);
+    let fetched: u64 = healthy
+        .request_log()
+        .records()
+        .iter()
+        .filter(|r| r.origin == Origin::Cdn)
+        .map(|r| r.bytes_sent)
+        .sum();
+    eprintln!("parallel crash: final run fetched {fetched} of {size} bytes");
+}
