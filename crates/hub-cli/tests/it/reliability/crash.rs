@@ -16,7 +16,7 @@ const MIB: usize = 1 << 20;
 /// `(trials, file size)`.
 fn plan() -> (usize, usize) {
     if heavy() {
-        (60, 160 * MIB)
+        (40, 63 * MIB)
     } else {
         (20, 40 * MIB)
     }
@@ -97,7 +97,14 @@ fn sigkill_at_random_points_then_a_run_that_completes_without_refetching() {
         child.wait().expect("reap");
         assert!(
             !blobs.join(&etag).exists(),
-            "a stalled download was never complete, so never published"
+            "a stalled download was never complete, so never published: {on_disk_before:?} {:#?}",
+            stalling
+                .request_log()
+                .records()
+                .iter()
+                .filter(|r| r.origin == Origin::Cdn)
+                .map(|r| (r.range.clone(), r.bytes_sent, r.fault.clone()))
+                .collect::<Vec<_>>()
         );
     }
     // Every killed run asked only for the bytes not yet on disk when it started.
