@@ -356,20 +356,39 @@ impl<R: Remote> Downloader<R> {
             .expect("a metadata file lies in download/")
             .to_path_buf();
         let prefix = paths.incomplete_prefix(&etag);
-        let fresh = meta_dir.join(format!("{prefix}{}.incomplete", random_hex8()));
-        let (file, resume_from) = claim_partial(&meta_dir, &prefix, &fresh, !force)
-            .map_err(io("prepare the download file", &fresh))?;
-        let _ = fs::remove_file(&paths.file);
-        self.fetch_into(
-            repo,
-            commit.as_str(),
-            filename,
-            &source,
-            file,
-            &fresh,
-            resume_from,
-        )
-        .await?;
+        let mut restarted = false;
+        let fresh = loop {
+            let fresh = meta_dir.join(format!("{prefix}{}.incomplete", random_hex8()));
+            let (file, resume_from) = claim_partial(&meta_dir, &prefix, &fresh, !force)
+                .map_err(io("prepare the download file", &fresh))?;
+            let _ = fs::remove_file(&paths.file);
+            match self
+                .fetch_into(
+                    repo,
+                    commit.as_str(),
+                    filename,
+                    &source,
+                    file,
+                    &fresh,
+                    resume_from,
+                )
+                .await
+            {
+                Ok(()) => break fresh,
+                // A resumed partial file that does not verify (holes left by a killed parallel
+                // download) is gone now: start over from byte 0, once.
+                Err(Error::Download {
+                    source: hub_http::Error::HashMismatch { .. },
+                    ..
+                }) if resume_from > 0 && !restarted => {
+                    tracing::warn!(
+                        "the partial download of `{filename}` did not verify; downloading it again"
+                    );
+                    restarted = true;
+                }
+                Err(error) => return Err(error),
+            }
+        };
         fs::rename(&fresh, &paths.file)
             .or_else(|_| fs::copy(&fresh, &paths.file).and_then(|_| fs::remove_file(&fresh)))
             .map_err(io("move the download to", &paths.file))?;
