@@ -146,3 +146,76 @@ async fn wrong_bytes_are_never_published_and_on_disk_corruption_is_found() {
         found.len()
     );
 }
+
+/// A partial download holding wrong bytes (as a killed parallel download leaves, with holes) is
+/// resumed, fails verification, and is downloaded again from byte 0 in the same run, in cache and
+/// `local_dir` modes; it is never published.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partial_file_with_wrong_bytes_is_downloaded_again_in_the_same_run() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let served = tmp.path().join("served");
+    let content = seeded_bytes(31, 2 << 20);
+    let repo = write_model(
+        &served,
+        "acme/partial",
+        "partial-1",
+        "main",
+        &[("weights.bin".to_owned(), content.clone(), true)],
+    )
+    .expect("repo");
+    let etag = repo.files[0].etag.clone();
+    let server = Server::builder(&served).start().await.expect("server");
+    for local in [false, true] {
+        let area = tmp.path().join(format!("area-{local}"));
+        let (cache, local_dir) = (area.join("hub"), area.join("local"));
+        // Half of the file, zeros where a parallel connection had not written yet.
+        let partial_dir = if local {
+            let paths = hub_sync::local_dir::LocalPaths::new(&local_dir, "weights.bin");
+            let dir = paths.metadata.parent().expect("download dir").to_path_buf();
+            let name = format!("{}0badf00d.incomplete", paths.incomplete_prefix(&etag));
+            (dir, name)
+        } else {
+            (
+                cache.join("models--acme--partial/blobs"),
+                format!("{etag}.0badf00d.incomplete"),
+            )
+        };
+        fs::create_dir_all(&partial_dir.0).expect("partial dir");
+        let mut holes = content[..1 << 20].to_vec();
+        holes[1000..300_000].fill(0);
+        fs::write(partial_dir.0.join(&partial_dir.1), holes).expect("partial");
+        server.request_log().clear();
+        let client = Client::builder()
+            .with_endpoint(Endpoint::new(server.endpoint()))
+            .build()
+            .expect("client");
+        let path = Downloader::new(client, Cache::new(&cache))
+            .download_file(
+                &FileRequest::new(Repo::model("acme/partial").expect("repo"), "weights.bin")
+                    .with_local_dir(local.then(|| local_dir.clone())),
+            )
+            .await
+            .expect("downloaded again in the same run");
+        assert_eq!(
+            fs::read(&path).expect("read"),
+            content,
+            "local_dir: {local}"
+        );
+        let ranges: Vec<_> = server
+            .request_log()
+            .records()
+            .into_iter()
+            .filter(|r| r.origin == Origin::Cdn)
+            .map(|r| r.range)
+            .collect();
+        assert_eq!(
+            ranges,
+            [Some(format!("bytes={}-{}", 1 << 20, (2 << 20) - 1)), None]
+        );
+        assert!(!partial_dir.0.join(&partial_dir.1).exists());
+        if !local {
+            assert_eq!(corrupted_blobs(&cache), Vec::<PathBuf>::new());
+        }
+    }
+    server.shutdown().await;
+}
