@@ -38,16 +38,35 @@ fn cases() -> Vec<(Vec<&'static str>, &'static str)> {
     ]
 }
 
+/// `(arguments after "serve", text the error must contain)`: refused before anything is served.
+fn serve_cases() -> Vec<(Vec<&'static str>, &'static str)> {
+    vec![
+        (vec!["--gated", "a/b/c"], "a/b/c"),
+        (vec!["--private", "datasets/bad--name"], "bad--name"),
+        (vec!["--page-size", "0"], "page-size"),
+        (vec!["--addr", "not-an-address"], "not-an-address"),
+        (vec!["--cdn-addr", "127.0.0.1:99999"], "127.0.0.1:99999"),
+    ]
+}
+
 #[test]
 fn bad_input_is_one_error_line_and_exit_code_2() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let cache = tmp.path().join("hub");
-    let cases = cases();
+    let cases: Vec<_> = cases()
+        .into_iter()
+        .map(|(args, needle)| ("download", args, needle))
+        .chain(
+            serve_cases()
+                .into_iter()
+                .map(|(args, needle)| ("serve", args, needle)),
+        )
+        .collect();
     let mut failures = Vec::new();
-    for (args, needle) in &cases {
+    for (command, args, needle) in &cases {
         // An endpoint nobody listens on: a usage error must be found before any request.
         let output = hfhub(&tmp.path().join("home"), &cache, "http://127.0.0.1:9")
-            .arg("download")
+            .arg(command)
             .args(args)
             .env("RUST_BACKTRACE", "1")
             .output()
@@ -65,7 +84,7 @@ fn bad_input_is_one_error_line_and_exit_code_2() {
             && stdout(&output).is_empty();
         if !ok {
             failures.push(format!(
-                "{args:?}: exit {:?}, stderr {err:?}",
+                "{command} {args:?}: exit {:?}, stderr {err:?}",
                 output.status.code()
             ));
         }
