@@ -131,7 +131,12 @@ pub fn run(args: DownloadArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn init_logging(quiet: bool, env: &Env) {
-    let default = if quiet { "error" } else { "warn" };
+    // Waiting for a lock another process holds is reported (hub-cache logs it at INFO every 10 s).
+    let default = if quiet {
+        "error"
+    } else {
+        "warn,hub_cache::lock=info"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
