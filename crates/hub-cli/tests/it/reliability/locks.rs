@@ -213,8 +213,8 @@ fn waiting_for_a_lock_held_elsewhere_is_reported() {
         .acquire()
         .expect("hold the lock");
     let child = hfhub(&tmp.path().join("home"), &cache, &server.endpoint())
+        // Default log level: the wait is reported without asking.
         .args(["download", "acme/locked", "weights.bin"])
-        .env("RUST_LOG", "info")
         .env("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
