@@ -276,6 +276,52 @@ fn cases(outside: &Path) -> Vec<Case> {
             out
         }),
     ));
+    // The same lie against a snapshot, whose sizes come from the tree listing, and a body with no
+    // length at all that goes on past the listed size.
+    let good_listing = listing(&[("file.txt".into(), sha1_blob(BODY), BODY.len() as u64)]);
+    for (local, chunked) in [(false, false), (true, false), (false, true), (true, true)] {
+        cases.push(Case {
+            name: if chunked {
+                "unbounded body beyond the listed size"
+            } else {
+                "Content-Length beyond the listed size (snapshot)"
+            },
+            script: Script {
+                sha: COMMIT.to_owned(),
+                tree: good_listing.clone(),
+                file: Arc::new(move |_, head, _| {
+                    let length = if chunked {
+                        ("Transfer-Encoding", "chunked".to_owned())
+                    } else {
+                        ("Content-Length", "10000000000".to_owned())
+                    };
+                    let mut out = answer(
+                        "200 OK",
+                        &[("X-Repo-Commit", COMMIT.to_owned()), length],
+                        b"",
+                        true,
+                    );
+                    if !head {
+                        for _ in 0..64 {
+                            out.extend_from_slice(format!("{:x}\r\n", 16384).as_bytes());
+                            out.extend_from_slice(&seeded(16384));
+                            out.extend_from_slice(b"\r\n");
+                        }
+                    }
+                    out
+                }),
+            },
+            action: Action::Snapshot {
+                local,
+                revision: "main",
+            },
+            needle: if chunked {
+                "more than the 26 bytes expected".into()
+            } else {
+                "Content-Length 10000000000".into()
+            },
+        });
+    }
     for (header, value, needle) in [
         ("ETag", "\"ab\u{1}cd\"", "invalid HTTP header"),
         ("ETag", "\"../../../../outside/etag\"", "ETag"),

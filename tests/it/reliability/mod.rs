@@ -93,10 +93,9 @@ pub fn answer(status: &str, headers: &[(&str, String)], body: &[u8], head: bool)
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
-    if !headers
-        .iter()
-        .any(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-    {
+    if !headers.iter().any(|(n, _)| {
+        n.eq_ignore_ascii_case("content-length") || n.eq_ignore_ascii_case("transfer-encoding")
+    }) {
         out.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
     }
     out.extend_from_slice(b"\r\n");
