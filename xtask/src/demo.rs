@@ -1,199 +1,235 @@
-//! `cargo xtask demo [--out DIR]`: the README's main-job command.
+//! `cargo xtask demo [--out DIR]`: the README's main job, on the built-in default.
 //!
-//! For now: generate the fixture caches and print a scan summary of the big healthy one, computed
-//! by a small walk of its own (repo folders, `refs/`, `snapshots/`, the blobs the pointers reach),
-//! checked against what the generator says it wrote.
+//! 1. generates the fixture caches into `DIR/fixtures` (default `DIR` = `target/demo`);
+//! 2. builds `hfhub` and starts `hfhub serve` over the `big-mixed` fixture on 127.0.0.1;
+//! 3. runs `hfhub download` against it into a fresh cache `DIR/hub`, as a user would: a snapshot of
+//!    every ref of every repo, and one single file;
+//! 4. checks every downloaded file against the bytes the generator wrote, then reports on the new
+//!    cache with `hfhub scan-cache` (0.2x view) and `hfhub cache ls` (2.x view).
+//!
+//! Nothing leaves 127.0.0.1.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::fs;
-use std::io::{self, Write as _};
+use std::io::{BufRead, BufReader, Write as _};
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 
-use anyhow::{Context, bail};
-use hfhub_tests::fixtures::{self, BIG_MIXED};
+use anyhow::{Context, bail, ensure};
+use hfhub_tests::fixtures::{BIG_MIXED, Fixture};
 
-/// What the walk finds in one repo folder.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct RepoSummary {
-    repo_type: String,
-    repo_id: String,
-    revisions: usize,
-    /// Pointers across all snapshots.
-    files: usize,
-    /// Distinct blobs the pointers reach, with their sizes.
-    blobs: BTreeMap<PathBuf, u64>,
-    refs: BTreeSet<String>,
+/// Stops the server when the demo ends, however it ends.
+struct ServerProcess(Child);
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 pub fn run(args: &[String]) -> anyhow::Result<()> {
-    let out = crate::out_option(args)?.unwrap_or_else(crate::fixtures::default_dir);
-    let all = crate::fixtures::regenerate(&out)?;
+    let work =
+        crate::out_option(args)?.unwrap_or_else(|| hfhub_tests::oracle::target_dir().join("demo"));
+    let fixtures_dir = work.join("fixtures");
+    let all = crate::fixtures::regenerate(&fixtures_dir)?;
     let big = all
         .iter()
         .find(|f| f.name == BIG_MIXED)
         .context("the fixture set has no big-mixed cache")?;
-    let summaries = walk_cache(&big.cache_dir)?;
-    check_against_generator(&summaries, big)?;
-
-    let mut stdout = io::stdout().lock();
+    let mut out = std::io::stdout().lock();
     writeln!(
-        stdout,
+        out,
         "generated {} fixture caches in {}",
         all.len(),
-        out.display()
+        fixtures_dir.display()
     )?;
-    writeln!(stdout, "scan of {}:\n", big.cache_dir.display())?;
+
+    let hfhub = build_hfhub()?;
+    let (_server, endpoint) = serve(&hfhub, &big.cache_dir)?;
+    writeln!(out, "serving {} at {endpoint}", big.cache_dir.display())?;
+
+    let cache = work.join("hub");
+    if cache.exists() {
+        std::fs::remove_dir_all(&cache)
+            .with_context(|| format!("removing `{}`", cache.display()))?;
+    }
+    let mut downloads = 0;
+    for repo in &big.repos {
+        for (revision, commit) in &repo.refs {
+            let mut args = vec![
+                repo.repo_id.clone(),
+                "--revision".to_owned(),
+                revision.clone(),
+            ];
+            if repo.repo_type.as_str() != "model" {
+                args.extend(["--repo-type".to_owned(), repo.repo_type.as_str().to_owned()]);
+            }
+            let path = download(&hfhub, &endpoint, &cache, &args)?;
+            check_snapshot(big, &repo.repo_id, commit, &path)?;
+            writeln!(
+                out,
+                "hfhub download {} -> {}",
+                args.join(" "),
+                path.display()
+            )?;
+            downloads += 1;
+        }
+    }
+    let single = [
+        "gpt2".to_owned(),
+        "config.json".to_owned(),
+        "--revision".to_owned(),
+        "v1.0".to_owned(),
+    ];
+    let path = download(&hfhub, &endpoint, &cache, &single)?;
+    ensure!(path.is_file(), "`{}` is not a file", path.display());
     writeln!(
-        stdout,
-        "{:<24} {:<8} {:>9} {:>6} {:>9}  REFS",
-        "REPO ID", "TYPE", "REVISIONS", "FILES", "SIZE"
+        out,
+        "hfhub download {} -> {}",
+        single.join(" "),
+        path.display()
     )?;
-    for repo in &summaries {
-        let refs: Vec<&str> = repo.refs.iter().map(String::as_str).collect();
-        writeln!(
-            stdout,
-            "{:<24} {:<8} {:>9} {:>6} {:>9}  {}",
-            repo.repo_id,
-            repo.repo_type,
-            repo.revisions,
-            repo.files,
-            format_size(repo.blobs.values().sum()),
-            refs.join(", ")
-        )?;
-    }
-    let revisions: usize = summaries.iter().map(|r| r.revisions).sum();
-    let files: usize = summaries.iter().map(|r| r.files).sum();
-    let blobs: usize = summaries.iter().map(|r| r.blobs.len()).sum();
-    let size: u64 = summaries.iter().flat_map(|r| r.blobs.values()).sum();
+    downloads += 1;
     writeln!(
-        stdout,
-        "\n{} repos, {revisions} revisions, {files} files ({blobs} distinct blobs), total {}",
-        summaries.len(),
-        format_size(size)
+        out,
+        "{downloads} downloads, every file checked against the served bytes\n"
     )?;
-    Ok(())
-}
+    out.flush()?;
+    drop(out);
 
-/// Every repo folder of a cache (the entries with `--`, `.locks` and `CACHEDIR.TAG` aside).
-fn walk_cache(cache: &Path) -> anyhow::Result<Vec<RepoSummary>> {
-    let mut summaries = Vec::new();
-    for entry in sorted_entries(cache)? {
-        let name = entry
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let Some((plural, id)) = name.split_once("--") else {
-            continue;
-        };
-        if !entry.is_dir() {
-            continue;
-        }
-        let mut summary = RepoSummary {
-            repo_type: plural.trim_end_matches('s').to_owned(),
-            repo_id: id.replace("--", "/"),
-            ..RepoSummary::default()
-        };
-        let refs = entry.join("refs");
-        if refs.is_dir() {
-            collect_refs(&refs, &refs, &mut summary.refs)?;
-        }
-        for snapshot in sorted_entries(&entry.join("snapshots"))? {
-            summary.revisions += 1;
-            walk_snapshot(&snapshot, &mut summary)?;
-        }
-        summaries.push(summary);
-    }
-    Ok(summaries)
-}
-
-fn collect_refs(refs: &Path, dir: &Path, names: &mut BTreeSet<String>) -> anyhow::Result<()> {
-    for path in sorted_entries(dir)? {
-        if path.is_dir() {
-            collect_refs(refs, &path, names)?;
-        } else if let Ok(relative) = path.strip_prefix(refs) {
-            let parts: Vec<String> = relative
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .collect();
-            names.insert(parts.join("/"));
-        }
+    // The 0.2x report (`huggingface-cli scan-cache`), whose one warning is the `CACHEDIR.TAG` that
+    // 2.x-style downloads write and 0.2x scans as a repo; then the 2.x report (`hf cache ls`).
+    for args in [
+        &["scan-cache", "--dir"][..],
+        &["cache", "ls", "--no-truncate", "--cache-dir"],
+    ] {
+        let status = Command::new(&hfhub)
+            .args(args)
+            .arg(&cache)
+            .env("NO_COLOR", "1")
+            .status()
+            .with_context(|| format!("running hfhub {}", args.join(" ")))?;
+        ensure!(
+            status.success(),
+            "hfhub {} failed ({status})",
+            args.join(" ")
+        );
+        println!();
     }
     Ok(())
 }
 
-fn walk_snapshot(dir: &Path, summary: &mut RepoSummary) -> anyhow::Result<()> {
-    for path in sorted_entries(dir)? {
-        let kind = fs::symlink_metadata(&path)
-            .with_context(|| format!("reading `{}`", path.display()))?
-            .file_type();
-        if kind.is_dir() {
-            walk_snapshot(&path, summary)?;
-            continue;
-        }
-        summary.files += 1;
-        let blob =
-            fs::canonicalize(&path).with_context(|| format!("following `{}`", path.display()))?;
-        let size = fs::metadata(&blob)
-            .with_context(|| format!("reading `{}`", blob.display()))?
-            .len();
-        summary.blobs.insert(blob, size);
-    }
-    Ok(())
+/// Builds the `hfhub` binary (debug profile, as the tests do) and returns its path.
+fn build_hfhub() -> anyhow::Result<PathBuf> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let status = Command::new(cargo)
+        .args(["build", "--quiet", "--package", "hub-cli", "--bin", "hfhub"])
+        .current_dir(hfhub_tests::oracle::workspace_root())
+        .status()
+        .context("running cargo build")?;
+    ensure!(status.success(), "building hfhub failed ({status})");
+    Ok(hfhub_tests::oracle::target_dir()
+        .join("debug")
+        .join("hfhub"))
 }
 
-fn sorted_entries(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let mut entries = fs::read_dir(dir)
-        .with_context(|| format!("listing `{}`", dir.display()))?
-        .map(|entry| entry.map(|e| e.path()))
-        .collect::<io::Result<Vec<_>>>()
-        .with_context(|| format!("listing `{}`", dir.display()))?;
-    entries.sort();
-    Ok(entries)
+/// Starts `hfhub serve` on a free loopback port and returns it with its endpoint.
+fn serve(hfhub: &Path, dir: &Path) -> anyhow::Result<(ServerProcess, String)> {
+    let child = Command::new(hfhub)
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--cdn-addr",
+            "127.0.0.1:0",
+            "--dir",
+        ])
+        .arg(dir)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("starting hfhub serve")?;
+    let mut server = ServerProcess(child);
+    let stdout = server
+        .0
+        .stdout
+        .take()
+        .context("hfhub serve has no stdout")?;
+    let mut first = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut first)
+        .context("reading the endpoint hfhub serve prints")?;
+    let endpoint = first
+        .split_whitespace()
+        .find(|word| word.starts_with("http://127.0.0.1:"))
+        .with_context(|| format!("no endpoint in `{}`", first.trim()))?
+        .to_owned();
+    Ok((server, endpoint))
 }
 
-/// The walk and the generator must agree on every repo: a cheap end-to-end self-check.
-fn check_against_generator(
-    summaries: &[RepoSummary],
-    fixture: &fixtures::Fixture,
-) -> anyhow::Result<()> {
-    if summaries.len() != fixture.repos.len() {
+/// Runs `hfhub download ARGS` against the endpoint into `cache`; returns the one path it prints.
+fn download(
+    hfhub: &Path,
+    endpoint: &str,
+    cache: &Path,
+    args: &[String],
+) -> anyhow::Result<PathBuf> {
+    let output = Command::new(hfhub)
+        .arg("download")
+        .args(args)
+        .arg("--quiet")
+        .env("HF_ENDPOINT", endpoint)
+        .env("HF_HUB_CACHE", cache)
+        .env_remove("HF_HUB_OFFLINE")
+        .env_remove("HF_TOKEN")
+        .stdin(Stdio::null())
+        .output()
+        .context("running hfhub download")?;
+    if !output.status.success() {
         bail!(
-            "the walk found {} repos in `{}`, the generator wrote {}",
-            summaries.len(),
-            fixture.cache_dir.display(),
-            fixture.repos.len()
+            "hfhub download {} failed ({}): {}",
+            args.join(" "),
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
         );
     }
-    for repo in &fixture.repos {
-        let Some(found) = summaries.iter().find(|s| s.repo_id == repo.repo_id) else {
-            bail!("the walk missed repo `{}`", repo.repo_id);
-        };
-        let files: usize = repo.revisions.iter().map(|r| r.files.len()).sum();
-        let size: u64 = repo.referenced_blobs().values().sum();
-        let found_size: u64 = found.blobs.values().sum();
-        if found.revisions != repo.revisions.len()
-            || found.files != files
-            || found.blobs.len() != repo.referenced_blobs().len()
-            || found_size != size
-            || found.repo_type != repo.repo_type.as_str()
-        {
-            bail!(
-                "the walk and the generator disagree on `{}`: {found:?}",
-                repo.repo_id
-            );
-        }
+    let stdout = String::from_utf8(output.stdout).context("hfhub printed a non-UTF-8 path")?;
+    let mut lines = stdout.lines();
+    match (lines.next(), lines.next()) {
+        (Some(path), None) => Ok(PathBuf::from(path)),
+        _ => bail!(
+            "hfhub download {} printed `{stdout}`, not one path",
+            args.join(" ")
+        ),
     }
-    Ok(())
 }
 
-/// Sizes as huggingface_hub prints them: 1000-based units, one decimal (`1.5M`).
-fn format_size(bytes: u64) -> String {
-    let mut value = bytes as f64;
-    for unit in ["", "K", "M", "G", "T"] {
-        if value < 1000.0 {
-            return format!("{value:.1}{unit}");
-        }
-        value /= 1000.0;
+/// Every file of the revision is in the snapshot folder with the generator's bytes.
+fn check_snapshot(
+    fixture: &Fixture,
+    repo_id: &str,
+    commit: &str,
+    folder: &Path,
+) -> anyhow::Result<()> {
+    let revision = fixture
+        .repo(repo_id)
+        .and_then(|repo| repo.revision(commit))
+        .with_context(|| format!("the fixture has no revision {commit} of {repo_id}"))?;
+    ensure!(
+        folder.ends_with(commit),
+        "`{}` is not the snapshot of {commit}",
+        folder.display()
+    );
+    for file in &revision.files {
+        let path = folder.join(&file.path);
+        let bytes =
+            std::fs::read(&path).with_context(|| format!("reading `{}`", path.display()))?;
+        ensure!(
+            bytes == file.content,
+            "`{}` differs from the served bytes",
+            path.display()
+        );
     }
-    format!("{value:.1}P")
+    Ok(())
 }

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 const TASKS: &[(&str, &str)] = &[
     (
         "demo",
-        "the main job: generate the fixture caches and print a scan summary of the big one [--out DIR]",
+        "the main job: serve the generated fixtures on 127.0.0.1, download them with hfhub, scan the result [--out DIR]",
     ),
     (
         "test",

@@ -75,34 +75,39 @@ fn test_fixtures_prints_each_fixture_and_regenerates_in_place() {
 }
 
 #[test]
-fn demo_summarises_the_big_fixture() {
+fn demo_serves_the_big_fixture_downloads_it_and_scans_the_result() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let reference = hfhub_tests::fixtures::generate(dir.path(), hfhub_tests::fixtures::BIG_MIXED)
         .expect("reference fixture");
-    let out = dir.path().join("demo");
-    let output = xtask(&["demo", "--out", out.to_str().expect("UTF-8 temp path")]);
+    let work = dir.path().join("demo");
+    let output = xtask(&["demo", "--out", work.to_str().expect("UTF-8 temp path")]);
     assert!(
         output.status.success(),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
     let text = stdout(&output);
-    let revisions: usize = reference.repos.iter().map(|r| r.revisions.len()).sum();
-    let files: usize = reference
-        .repos
-        .iter()
-        .map(|r| r.revisions.iter().map(|v| v.files.len()).sum::<usize>())
-        .sum();
-    let summary = format!(
-        "{} repos, {revisions} revisions, {files} files",
-        reference.repos.len()
-    );
+    let downloads: usize = reference.repos.iter().map(|r| r.refs.len()).sum::<usize>() + 1;
+    let summary = format!("{downloads} downloads, every file checked against the served bytes");
     assert!(text.contains(&summary), "`{summary}` not in:\n{text}");
+    assert!(
+        text.contains("serving ") && text.contains(" at http://127.0.0.1:"),
+        "{text}"
+    );
+    // The scan of the new cache lists every repo that was downloaded.
+    let hub = work.join("hub");
     for repo in &reference.repos {
+        let folder = hub.join(repo.folder_name());
+        assert!(folder.is_dir(), "{} was not downloaded", folder.display());
         assert!(
-            text.contains(&repo.repo_id),
-            "{} not in:\n{text}",
+            text.contains(&format!("{} ", repo.repo_id))
+                && text.contains(&folder.display().to_string()),
+            "{} not in the scan:\n{text}",
             repo.repo_id
         );
     }
+    assert!(
+        text.contains(&format!("Scanned {} repo(s)", reference.repos.len())),
+        "{text}"
+    );
 }

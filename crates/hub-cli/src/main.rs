@@ -1,5 +1,8 @@
 //! `hfhub`: the command line. The only crate that prints to the terminal.
 
+mod cache;
+
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,6 +35,13 @@ enum Command {
     Serve(ServeArgs),
     /// Download a file or a snapshot of a repository into the cache (or a folder); prints its path.
     Download(download::DownloadArgs),
+    /// Scan the hub cache (as `huggingface-cli scan-cache` prints it).
+    ScanCache(cache::ScanCacheArgs),
+    /// List, remove, prune and verify the hub cache (as 2.x `hf cache`).
+    #[command(subcommand)]
+    Cache(cache::CacheCommand),
+    /// Select revisions to delete from the hub cache (as `huggingface-cli delete-cache`).
+    DeleteCache(cache::DeleteCacheArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -84,6 +94,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Download(args) => download::run(args),
+        Command::ScanCache(args) => cache::scan_cache::run(args),
+        Command::Cache(command) => cache::run(command),
+        Command::DeleteCache(args) => cache::delete_cache::run(args),
         Command::Serve(args) => {
             let runtime =
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
@@ -117,18 +130,26 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         builder = builder.with_private(repo);
     }
     let server = builder.start().await?;
-    println!(
+    // A server keeps serving when whoever started it stops reading its stdout.
+    let say = |line: String| {
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
+    };
+    say(format!(
         "Serving {} at {} (HF_ENDPOINT)",
         dir.display(),
         server.endpoint()
-    );
-    println!("LFS downloads are redirected to {}", server.cdn_endpoint());
-    println!("Press Ctrl-C to stop.");
+    ));
+    say(format!(
+        "LFS downloads are redirected to {}",
+        server.cdn_endpoint()
+    ));
+    say("Press Ctrl-C to stop.".to_owned());
     tokio::signal::ctrl_c()
         .await
         .context("cannot listen for Ctrl-C")?;
     server.shutdown().await;
-    println!("Stopped.");
+    say("Stopped.".to_owned());
     Ok(())
 }
 

@@ -63,6 +63,8 @@ pub struct ClientBuilder {
     user_agent_origin: Option<String>,
     retry: RetryPolicy,
     parallel: ParallelOptions,
+    /// Extra trusted roots (DER), beside the system's and webpki's.
+    extra_roots: Vec<Vec<u8>>,
 }
 
 impl Default for ClientBuilder {
@@ -76,6 +78,7 @@ impl Default for ClientBuilder {
             user_agent_origin: None,
             retry: RetryPolicy::default(),
             parallel: ParallelOptions::default(),
+            extra_roots: Vec::new(),
         }
     }
 }
@@ -131,13 +134,56 @@ impl ClientBuilder {
         self
     }
 
+    /// Trusts the certificates of a PEM bundle (a private mirror's CA) beside the system's roots
+    /// and the webpki roots.
+    pub fn with_root_certificates_pem(mut self, pem: &[u8]) -> Result<Self, Error> {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject as _;
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            let cert = cert.map_err(|e| Error::BadResponse {
+                url: String::new(),
+                reason: format!("invalid PEM certificate: {e}"),
+            })?;
+            self.extra_roots.push(cert.as_ref().to_vec());
+        }
+        Ok(self)
+    }
+
+    /// The TLS settings: the system's roots (`SSL_CERT_FILE` / `SSL_CERT_DIR` honoured), the webpki
+    /// roots, and the extra ones; the ring provider; HTTP/2 and HTTP/1.1 offered by ALPN.
+    fn tls_config(&self) -> Result<rustls::ClientConfig, Error> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        let native = rustls_native_certs::load_native_certs();
+        let (added, _ignored) = roots.add_parsable_certificates(native.certs);
+        tracing::debug!(added, "system root certificates");
+        for der in &self.extra_roots {
+            roots
+                .add(rustls::pki_types::CertificateDer::from(der.clone()))
+                .map_err(|e| Error::BadResponse {
+                    url: String::new(),
+                    reason: format!("invalid root certificate: {e}"),
+                })?;
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        Ok(rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::BadResponse {
+                url: String::new(),
+                reason: format!("TLS setup failed: {e}"),
+            })?
+            .with_root_certificates(roots)
+            .with_no_client_auth())
+    }
+
     pub fn build(self) -> Result<Client, Error> {
+        let tls = self.tls_config()?;
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_nodelay(true);
         http.set_connect_timeout(Some(self.download_timeout.max(self.etag_timeout)));
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_webpki_roots()
+            .with_tls_config(tls)
             .https_or_http()
             .enable_http1()
             .enable_http2()

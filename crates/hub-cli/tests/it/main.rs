@@ -2,3 +2,4 @@
 
 mod download;
 mod reliability;
+mod serve;

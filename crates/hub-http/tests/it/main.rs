@@ -9,3 +9,4 @@ mod hygiene;
 mod oracle;
 mod resolve;
 mod support;
+mod tls;
