@@ -11,6 +11,7 @@ mod bad_input;
 mod concurrency;
 mod crash;
 mod disk_full;
+mod integrity;
 mod locks;
 mod tokens;
 
