@@ -38,6 +38,18 @@ fn cases() -> Vec<(Vec<&'static str>, &'static str)> {
     ]
 }
 
+/// `(arguments after "cache" or another cache command, text the error must contain)`.
+fn cache_cases() -> Vec<(&'static str, Vec<&'static str>, &'static str)> {
+    vec![
+        ("cache", vec!["verify", "a/b/c"], "a/b/c"),
+        ("cache", vec!["verify", "dataset/bad--name"], "bad--name"),
+        ("cache", vec!["ls", "--format", "bogus"], "bogus"),
+        ("cache", vec!["bogus-subcommand"], "bogus-subcommand"),
+        ("delete-cache", vec!["--sort", "bogus"], "bogus"),
+        ("scan-cache", vec!["--no-such-flag"], "--no-such-flag"),
+    ]
+}
+
 /// `(arguments after "serve", text the error must contain)`: refused before anything is served.
 fn serve_cases() -> Vec<(Vec<&'static str>, &'static str)> {
     vec![
@@ -61,6 +73,7 @@ fn bad_input_is_one_error_line_and_exit_code_2() {
                 .into_iter()
                 .map(|(args, needle)| ("serve", args, needle)),
         )
+        .chain(cache_cases())
         .collect();
     let mut failures = Vec::new();
     for (command, args, needle) in &cases {
