@@ -4,3 +4,4 @@
 
 pub mod fixtures;
 pub mod oracle;
+pub mod synthetic;

@@ -8,6 +8,7 @@ mod format;
 mod locks;
 mod lookup;
 mod oracle;
+mod reliability;
 mod scan;
 mod tidy;
 mod urls;

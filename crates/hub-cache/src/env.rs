@@ -49,6 +49,7 @@ vars! {
     HF_HUB_USER_AGENT_ORIGIN = "HF_HUB_USER_AGENT_ORIGIN", "", "Appended to the user agent as `; origin/{value}`.";
     NO_COLOR = "NO_COLOR", "", "Any non-empty value disables ANSI colours in the CLI.";
     COLUMNS = "COLUMNS", "", "Terminal width for CLI tables (a positive integer wins over the terminal's).";
+    HFHUB_TEST_LOCKS = "HFHUB_TEST_LOCKS", "", "Tests only: `noop` makes every file lock succeed without locking, `fail` makes every lock fail (a filesystem where flock does not work).";
 }
 
 /// A snapshot of the variables of the table (and `HOME`), read once.

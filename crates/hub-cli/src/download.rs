@@ -49,7 +49,7 @@ pub struct DownloadArgs {
     #[arg(long, short = 'q')]
     quiet: bool,
     /// Files downloaded at once for a snapshot.
-    #[arg(long, default_value_t = hub_sync::DEFAULT_MAX_WORKERS)]
+    #[arg(long, default_value_t = hub_sync::DEFAULT_MAX_WORKERS, value_parser = parse_max_workers)]
     max_workers: usize,
 }
 
@@ -59,10 +59,55 @@ fn parse_repo_type(value: &str) -> Result<RepoType, String> {
         .map_err(|e: hub_cache::repo::InvalidRepoType| e.to_string())
 }
 
+fn parse_max_workers(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(0) => Err("`--max-workers` must be at least 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{value}` is not a number of workers")),
+    }
+}
+
+/// Checks what the user typed (repository id, revision, file names, patterns) before anything runs,
+/// so a mistake is a usage error (exit code 2) naming the value, never a request or a write.
+fn check_usage(args: &DownloadArgs) -> Result<(), String> {
+    RepoId::new(args.repo_id.as_str())
+        .map_err(|e| format!("invalid repository id `{}`: {e}", args.repo_id))?;
+    if let Some(revision) = &args.revision {
+        hub_cache::repo::check_revision(revision).map_err(|e| e.to_string())?;
+    }
+    if let [filename] = args.filenames.as_slice()
+        && !filename.ends_with('/')
+    {
+        hub_cache::lookup::validate_filename(filename).map_err(|e| e.to_string())?;
+        hub_cache::layout::check_repo_path(filename).map_err(|e| e.to_string())?;
+    }
+    let mut patterns = args
+        .filenames
+        .iter()
+        .chain(&args.include)
+        .chain(&args.exclude);
+    if patterns.any(String::is_empty) {
+        return Err("invalid pattern ``: a file name or pattern cannot be empty".to_owned());
+    }
+    Ok(())
+}
+
 pub fn run(args: DownloadArgs) -> anyhow::Result<ExitCode> {
+    if let Err(problem) = check_usage(&args) {
+        eprintln!("error: {problem}");
+        return Ok(ExitCode::from(2));
+    }
     let env = Env::from_process();
     init_logging(args.quiet, &env);
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    // Past a file size limit (RLIMIT_FSIZE) the kernel kills the writer with SIGXFSZ unless the
+    // signal is handled; with a handler installed the write fails with EFBIG ("File too large"),
+    // which is reported like any other I/O error and leaves nothing published.
+    #[cfg(target_os = "linux")]
+    runtime.block_on(async {
+        const SIGXFSZ: i32 = 25;
+        let _ = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(SIGXFSZ));
+    });
     let result = runtime.block_on(async {
         tokio::select! {
             result = download(args, &env) => {
@@ -86,7 +131,12 @@ pub fn run(args: DownloadArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn init_logging(quiet: bool, env: &Env) {
-    let default = if quiet { "error" } else { "warn" };
+    // Waiting for a lock another process holds is reported (hub-cache logs it at INFO every 10 s).
+    let default = if quiet {
+        "error"
+    } else {
+        "warn,hub_cache::lock=info"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()

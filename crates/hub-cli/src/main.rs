@@ -59,13 +59,13 @@ struct ServeArgs {
     #[arg(long = "token", value_name = "TOKEN")]
     tokens: Vec<String>,
     /// Serve this repository as gated: `org/name`, `datasets/org/name`, `spaces/...` (repeatable).
-    #[arg(long, value_name = "REPO")]
-    gated: Vec<String>,
+    #[arg(long, value_name = "REPO", value_parser = parse_repo_arg)]
+    gated: Vec<hub_cache::Repo>,
     /// Serve this repository as private (same form as --gated; repeatable).
-    #[arg(long, value_name = "REPO")]
-    private: Vec<String>,
+    #[arg(long, value_name = "REPO", value_parser = parse_repo_arg)]
+    private: Vec<hub_cache::Repo>,
     /// Entries per page of the tree listing.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = parse_page_size)]
     page_size: usize,
 }
 
@@ -123,11 +123,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     for token in args.tokens {
         builder = builder.with_token(token);
     }
-    for spec in &args.gated {
-        builder = builder.with_gated(parse_repo(spec)?);
+    for repo in args.gated {
+        builder = builder.with_gated(repo);
     }
-    for spec in &args.private {
-        builder = builder.with_private(parse_repo(spec)?);
+    for repo in args.private {
+        builder = builder.with_private(repo);
     }
     let server = builder.start().await?;
     // A server keeps serving when whoever started it stops reading its stdout.
@@ -153,15 +153,24 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `org/name` (a model), `datasets/org/name`, `spaces/org/name`, `kernels/org/name`.
-fn parse_repo(spec: &str) -> anyhow::Result<hub_cache::Repo> {
+/// `org/name` (a model), `datasets/org/name`, `spaces/org/name`, `kernels/org/name`; a bad one is a
+/// usage error (exit code 2).
+fn parse_repo_arg(spec: &str) -> Result<hub_cache::Repo, String> {
     use hub_cache::RepoType;
     let (repo_type, id) = [RepoType::Dataset, RepoType::Space, RepoType::Kernel]
         .into_iter()
         .find_map(|t| spec.strip_prefix(t.url_prefix()).map(|id| (t, id)))
         .unwrap_or((RepoType::Model, spec));
-    let id = hub_cache::RepoId::new(id).with_context(|| format!("invalid repository `{spec}`"))?;
+    let id = hub_cache::RepoId::new(id).map_err(|e| format!("invalid repository `{spec}`: {e}"))?;
     Ok(hub_cache::Repo::new(repo_type, id))
+}
+
+fn parse_page_size(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(0) => Err("a page holds at least 1 entry".to_owned()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{value}` is not a number of entries")),
+    }
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {

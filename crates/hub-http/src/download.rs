@@ -155,6 +155,21 @@ impl From<Error> for RangeFailure {
     }
 }
 
+/// What one download shares between its connections.
+struct Transfer {
+    client: Client,
+    request: DownloadRequest,
+    file: Arc<File>,
+    tracker: Tracker,
+    /// Bytes on disk so far, for progress.
+    done: AtomicU64,
+    /// Where the bytes are now: a signed CDN location may be replaced by a fresh one.
+    location: Mutex<String>,
+    on_progress: Box<dyn Fn(Progress) + Send + Sync>,
+    /// The expected size, `None` when the Hub did not give one.
+    total: Option<u64>,
+}
+
 impl Client {
     /// Downloads `request` into `file` (opened for reading and writing), continuing after
     /// `resume_from` bytes, and verifies size and hash. `on_progress` is called as bytes land.
@@ -167,78 +182,90 @@ impl Client {
         file: File,
         on_progress: impl Fn(Progress) + Send + Sync + 'static,
     ) -> Result<Downloaded, Error> {
-        let file = Arc::new(file);
-        let on_progress: Arc<dyn Fn(Progress) + Send + Sync> = Arc::new(on_progress);
         let kind = HashKind::of_blob_name(&request.etag);
-        let Some(total) = request.expected_size else {
-            return self
-                .download_unknown_size(request, file, kind, on_progress)
-                .await;
+        let resume_from = match request.expected_size {
+            Some(total) if request.resume_from <= total => request.resume_from,
+            _ => 0,
         };
-        let mut resume_from = request.resume_from;
-        if resume_from > total {
-            resume_from = 0;
-        }
-        let io_error = |source| Error::Io {
-            url: request.location.clone(),
-            source,
-        };
-        file.set_len(resume_from).map_err(io_error)?;
-        on_progress(Progress {
-            done: resume_from,
-            total: Some(total),
+        let transfer = Arc::new(Transfer {
+            client: self.clone(),
+            request: request.clone(),
+            file: Arc::new(file),
+            tracker: Tracker::new(resume_from),
+            done: AtomicU64::new(resume_from),
+            location: Mutex::new(request.location.clone()),
+            on_progress: Box::new(on_progress),
+            total: request.expected_size,
         });
+        transfer
+            .file
+            .set_len(resume_from)
+            .map_err(|source| transfer.io_error(source))?;
+        (transfer.on_progress)(Progress {
+            done: resume_from,
+            total: transfer.total,
+        });
+        match transfer.total {
+            Some(total) => transfer.download_known_size(kind, resume_from, total).await,
+            None => transfer.download_unknown_size(kind).await,
+        }
+    }
+}
 
-        let tracker = Arc::new(Tracker::new(resume_from));
-        let hasher = kind.map(|kind| spawn_hasher(kind, total, file.clone(), tracker.clone()));
-        let done = Arc::new(AtomicU64::new(resume_from));
-        let location = Arc::new(Mutex::new(request.location.clone()));
-        let result = self
-            .fetch_all(
-                request,
-                &file,
-                &tracker,
-                &done,
-                &location,
-                &on_progress,
-                resume_from,
-                total,
-            )
-            .await;
-        if let Err(error) = result {
-            tracker.cancel();
+impl Transfer {
+    fn io_error(&self, source: std::io::Error) -> Error {
+        Error::Io {
+            url: self.request.location.clone(),
+            source,
+        }
+    }
+
+    fn hash_mismatch(&self, kind: HashKind, actual: String) -> Error {
+        Error::HashMismatch {
+            url: self.request.location.clone(),
+            kind,
+            expected: self.request.etag.clone(),
+            actual,
+        }
+    }
+
+    /// Fetches `[resume_from, total)` while a hasher thread follows the written prefix.
+    async fn download_known_size(
+        self: &Arc<Self>,
+        kind: Option<HashKind>,
+        resume_from: u64,
+        total: u64,
+    ) -> Result<Downloaded, Error> {
+        let hasher = kind.map(|kind| spawn_hasher(kind, total, self.clone()));
+        if let Err(error) = self.fetch_all(resume_from, total).await {
+            self.tracker.cancel();
             if let Some(hasher) = hasher {
-                let _ = hasher.join();
+                let _ = tokio::task::spawn_blocking(move || hasher.join()).await;
             }
             return Err(error);
         }
-        let size = file.metadata().map_err(io_error)?.len();
+        let size = self.file.metadata().map_err(|e| self.io_error(e))?.len();
         if size != total {
-            tracker.cancel();
+            self.tracker.cancel();
             return Err(Error::SizeMismatch {
-                url: request.location.clone(),
+                url: self.request.location.clone(),
                 expected: total,
                 actual: size,
             });
         }
-        if let Some(hasher) = hasher {
-            let kind = kind.expect("a hasher runs only for a known hash kind");
+        if let (Some(hasher), Some(kind)) = (hasher, kind) {
             let digest = tokio::task::spawn_blocking(move || hasher.join())
                 .await
                 .ok()
                 .and_then(Result::ok)
                 .flatten()
-                .ok_or_else(|| Error::Io {
-                    url: request.location.clone(),
-                    source: std::io::Error::other("the hash of the download could not be computed"),
+                .ok_or_else(|| {
+                    self.io_error(std::io::Error::other(
+                        "the hash of the download could not be computed",
+                    ))
                 })?;
-            if digest != request.etag {
-                return Err(Error::HashMismatch {
-                    url: request.location.clone(),
-                    kind,
-                    expected: request.etag.clone(),
-                    actual: digest,
-                });
+            if digest != self.request.etag {
+                return Err(self.hash_mismatch(kind, digest));
             }
         }
         Ok(Downloaded {
@@ -247,146 +274,104 @@ impl Client {
         })
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn fetch_all(
-        &self,
-        request: &DownloadRequest,
-        file: &Arc<File>,
-        tracker: &Arc<Tracker>,
-        done: &Arc<AtomicU64>,
-        location: &Arc<Mutex<String>>,
-        on_progress: &Arc<dyn Fn(Progress) + Send + Sync>,
-        start: u64,
-        total: u64,
-    ) -> Result<(), Error> {
+    /// No expected size (the metadata had none): one stream, then hash the whole file.
+    async fn download_unknown_size(
+        self: &Arc<Self>,
+        kind: Option<HashKind>,
+    ) -> Result<Downloaded, Error> {
+        let mut position = 0;
+        let url = self.request.location.clone();
+        match self.fetch_range(&url, &mut position, u64::MAX, false).await {
+            Ok(()) => {}
+            // The body simply ended: with no size to reach, that is the end of the file.
+            Err(failure) if matches!(failure.error, Error::Transport { .. }) && position > 0 => {}
+            Err(failure) => return Err(failure.error),
+        }
+        let size = self.file.metadata().map_err(|e| self.io_error(e))?.len();
+        if let Some(kind) = kind {
+            let file = self.file.clone();
+            let digest = tokio::task::spawn_blocking(move || {
+                hub_cache::hash::hash_reader(kind, size, ReadAt::new(&file))
+            })
+            .await
+            .map_err(|join| self.io_error(std::io::Error::other(join.to_string())))?
+            .map_err(|e| self.io_error(e))?;
+            if digest != self.request.etag {
+                return Err(self.hash_mismatch(kind, digest));
+            }
+        }
+        Ok(Downloaded {
+            size,
+            verified: kind,
+        })
+    }
+
+    /// Fetches `[start, total)`: one connection, or several ranged ones for a large remainder.
+    async fn fetch_all(self: &Arc<Self>, start: u64, total: u64) -> Result<(), Error> {
         if start == total {
             return Ok(());
         }
-        let parallel = &self.inner.parallel;
+        let parallel = &self.client.inner.parallel;
         let remaining = total - start;
-        if parallel.connections > 1 && remaining >= parallel.threshold && parallel.chunk_size > 0 {
-            let chunk = parallel.chunk_size;
-            let chunks: Vec<(u64, u64)> = (0..remaining.div_ceil(chunk))
+        if parallel.connections <= 1 || remaining < parallel.threshold || parallel.chunk_size == 0 {
+            return self.fetch_range_with_retries(start, total, false).await;
+        }
+        let chunk = parallel.chunk_size;
+        let chunks: Arc<Vec<(u64, u64)>> = Arc::new(
+            (0..remaining.div_ceil(chunk))
                 .map(|i| (start + i * chunk, (start + (i + 1) * chunk).min(total)))
-                .collect();
-            let chunks = Arc::new(chunks);
-            let next = Arc::new(AtomicU64::new(0));
-            let failed = Arc::new(AtomicBool::new(false));
-            let mut workers = tokio::task::JoinSet::new();
-            for _ in 0..parallel.connections.min(chunks.len()) {
-                let (client, request, file, tracker, done, location, on_progress) = (
-                    self.clone(),
-                    request.clone(),
-                    file.clone(),
-                    tracker.clone(),
-                    done.clone(),
-                    location.clone(),
-                    on_progress.clone(),
-                );
-                let (chunks, next, failed) = (chunks.clone(), next.clone(), failed.clone());
-                workers.spawn(async move {
-                    loop {
-                        if failed.load(Ordering::Relaxed) {
-                            return Ok(());
-                        }
-                        let index = next.fetch_add(1, Ordering::Relaxed) as usize;
-                        let Some(&(from, to)) = chunks.get(index) else {
-                            return Ok(());
-                        };
-                        let result = client
-                            .fetch_range_with_retries(
-                                &request,
-                                &file,
-                                &tracker,
-                                &done,
-                                &location,
-                                &on_progress,
-                                from,
-                                to,
-                                total,
-                                true,
-                            )
-                            .await;
-                        if let Err(error) = result {
-                            failed.store(true, Ordering::Relaxed);
-                            return Err(error);
-                        }
-                    }
-                });
-            }
-            let mut first_error = None;
-            while let Some(joined) = workers.join_next().await {
-                match joined {
-                    Ok(Ok(())) => {}
-                    Ok(Err(error)) => {
-                        first_error.get_or_insert(error);
-                    }
-                    Err(join) => {
-                        first_error.get_or_insert(Error::Io {
-                            url: request.location.clone(),
-                            source: std::io::Error::other(join.to_string()),
-                        });
+                .collect(),
+        );
+        let next = Arc::new(AtomicU64::new(0));
+        let failed = Arc::new(AtomicBool::new(false));
+        let mut workers = tokio::task::JoinSet::new();
+        for _ in 0..parallel.connections.min(chunks.len()) {
+            let (transfer, chunks, next, failed) =
+                (self.clone(), chunks.clone(), next.clone(), failed.clone());
+            workers.spawn(async move {
+                while !failed.load(Ordering::Relaxed) {
+                    let index = next.fetch_add(1, Ordering::Relaxed) as usize;
+                    let Some(&(from, to)) = chunks.get(index) else {
+                        break;
+                    };
+                    if let Err(error) = transfer.fetch_range_with_retries(from, to, true).await {
+                        failed.store(true, Ordering::Relaxed);
+                        return Err(error);
                     }
                 }
-            }
-            match first_error {
-                None => Ok(()),
-                Some(error) => Err(error),
-            }
-        } else {
-            self.fetch_range_with_retries(
-                request,
-                file,
-                tracker,
-                done,
-                location,
-                on_progress,
-                start,
-                total,
-                total,
-                false,
-            )
-            .await
+                Ok(())
+            });
         }
+        let mut first_error = None;
+        while let Some(joined) = workers.join_next().await {
+            let result = joined
+                .unwrap_or_else(|join| Err(self.io_error(std::io::Error::other(join.to_string()))));
+            if let Err(error) = result {
+                first_error.get_or_insert(error);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
     }
 
     /// Fetches `[from, to)` with retries, resuming inside the range after each failure.
-    #[allow(clippy::too_many_arguments)]
     async fn fetch_range_with_retries(
         &self,
-        request: &DownloadRequest,
-        file: &Arc<File>,
-        tracker: &Arc<Tracker>,
-        done: &Arc<AtomicU64>,
-        location: &Arc<Mutex<String>>,
-        on_progress: &Arc<dyn Fn(Progress) + Send + Sync>,
         from: u64,
         to: u64,
-        total: u64,
         parallel: bool,
     ) -> Result<(), Error> {
-        let policy = self.inner.retry.clone();
+        let policy = &self.client.inner.retry;
         let mut position = from;
         let mut failures = 0u32;
         let mut relocations = 0u32;
         loop {
-            let current = location.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            let current = self
+                .location
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
             let ranged = parallel || position > 0;
-            let result = self
-                .fetch_range(
-                    request,
-                    &current,
-                    file,
-                    tracker,
-                    done,
-                    on_progress,
-                    &mut position,
-                    to,
-                    total,
-                    ranged,
-                )
-                .await;
-            let failure = match result {
+            let failure = match self.fetch_range(&current, &mut position, to, ranged).await {
                 Ok(()) => return Ok(()),
                 Err(failure) => failure,
             };
@@ -415,11 +400,11 @@ impl Client {
                         ..
                     }
                 );
-            if expired && current != request.resolve_url && relocations < 3 {
+            if expired && current != self.request.resolve_url && relocations < 3 {
                 relocations += 1;
                 tracing::info!(url = %current, "download location refused; resolving it again");
-                let fresh = self.resolve_url(&request.resolve_url).await?;
-                *location.lock().unwrap_or_else(|p| p.into_inner()) = fresh.location;
+                let fresh = self.client.resolve_url(&self.request.resolve_url).await?;
+                *self.location.lock().unwrap_or_else(|p| p.into_inner()) = fresh.location;
                 continue;
             }
             if !error.is_retryable() || failures >= policy.max_retries {
@@ -437,24 +422,18 @@ impl Client {
     }
 
     /// One request for `[*position, to)`; advances `*position` as bytes are written.
-    #[allow(clippy::too_many_arguments)]
     async fn fetch_range(
         &self,
-        request: &DownloadRequest,
         start_url: &str,
-        file: &Arc<File>,
-        tracker: &Arc<Tracker>,
-        done: &Arc<AtomicU64>,
-        on_progress: &Arc<dyn Fn(Progress) + Send + Sync>,
         position: &mut u64,
         to: u64,
-        total: u64,
         ranged: bool,
     ) -> Result<(), RangeFailure> {
         if *position >= to {
             return Ok(());
         }
-        let timeout = self.inner.download_timeout;
+        let client = &self.client;
+        let timeout = client.inner.download_timeout;
         let mut url = start_url.to_owned();
         let mut hops = 0;
         let response = loop {
@@ -466,8 +445,8 @@ impl Client {
                     HeaderValue::from_str(&value).expect("a byte range is a valid header value"),
                 );
             }
-            let with_token = self.may_send_token(&request.resolve_url, &url);
-            let response = self
+            let with_token = client.may_send_token(&self.request.resolve_url, &url);
+            let response = client
                 .send(Method::GET, &url, headers, with_token, timeout)
                 .await?;
             if response.status().is_redirection() {
@@ -517,6 +496,7 @@ impl Client {
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok())
+            && to != u64::MAX
             && length != expected_len
         {
             return Err(Error::BadResponse {
@@ -527,7 +507,6 @@ impl Client {
         }
         let mut body = response.into_body();
         let mut buffer: Vec<u8> = Vec::with_capacity(WRITE_BUFFER);
-        let mut buffer_start = *position;
         loop {
             let frame = match tokio::time::timeout(timeout, body.frame()).await {
                 Err(_) => Some(Err(Error::Timeout {
@@ -544,24 +523,13 @@ impl Client {
             let chunk = match frame {
                 None => break,
                 Some(Err(error)) => {
-                    // Keep what arrived: flush, then report.
-                    self.flush(
-                        file,
-                        tracker,
-                        done,
-                        on_progress,
-                        &mut buffer,
-                        &mut buffer_start,
-                        total,
-                        &url,
-                    )
-                    .await?;
-                    *position = buffer_start;
+                    // Keep what arrived, then report.
+                    self.flush(&mut buffer, position, &url).await?;
                     return Err(error.into());
                 }
                 Some(Ok(chunk)) => chunk,
             };
-            if buffer_start + (buffer.len() + chunk.len()) as u64 > to {
+            if *position + (buffer.len() + chunk.len()) as u64 > to {
                 return Err(Error::BadResponse {
                     url,
                     reason: format!("more than the {expected_len} bytes expected"),
@@ -570,64 +538,35 @@ impl Client {
             }
             buffer.extend_from_slice(&chunk);
             if buffer.len() >= WRITE_BUFFER {
-                self.flush(
-                    file,
-                    tracker,
-                    done,
-                    on_progress,
-                    &mut buffer,
-                    &mut buffer_start,
-                    total,
-                    &url,
-                )
-                .await?;
-                *position = buffer_start;
+                self.flush(&mut buffer, position, &url).await?;
             }
         }
-        self.flush(
-            file,
-            tracker,
-            done,
-            on_progress,
-            &mut buffer,
-            &mut buffer_start,
-            total,
-            &url,
-        )
-        .await?;
-        *position = buffer_start;
-        if *position < to {
+        self.flush(&mut buffer, position, &url).await?;
+        if to != u64::MAX && *position < to {
+            let received = expected_len - (to - *position);
             return Err(Error::Transport {
                 url,
-                source: format!(
-                    "the body ended after {} of {expected_len} bytes",
-                    expected_len - (to - *position)
-                )
-                .into(),
+                source: format!("the body ended after {received} of {expected_len} bytes").into(),
             }
             .into());
         }
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Writes `buffer` at `*position`, marks it complete and reports progress; empties the buffer
+    /// (keeping its allocation) and advances `*position`.
     async fn flush(
         &self,
-        file: &Arc<File>,
-        tracker: &Arc<Tracker>,
-        done: &Arc<AtomicU64>,
-        on_progress: &Arc<dyn Fn(Progress) + Send + Sync>,
         buffer: &mut Vec<u8>,
-        buffer_start: &mut u64,
-        total: u64,
+        position: &mut u64,
         url: &str,
     ) -> Result<(), Error> {
         if buffer.is_empty() {
             return Ok(());
         }
         let data = std::mem::take(buffer);
-        let offset = *buffer_start;
-        let writer = file.clone();
+        let offset = *position;
+        let writer = self.file.clone();
         let (result, data) = tokio::task::spawn_blocking(move || {
             let result = writer.write_all_at(&data, offset);
             (result, data)
@@ -644,72 +583,14 @@ impl Client {
         let len = data.len() as u64;
         *buffer = data;
         buffer.clear();
-        tracker.complete(offset, offset + len);
-        *buffer_start = offset + len;
-        let now = done.fetch_add(len, Ordering::Relaxed) + len;
-        on_progress(Progress {
-            done: now,
-            total: Some(total),
+        self.tracker.complete(offset, offset + len);
+        *position = offset + len;
+        let done = self.done.fetch_add(len, Ordering::Relaxed) + len;
+        (self.on_progress)(Progress {
+            done,
+            total: self.total,
         });
         Ok(())
-    }
-
-    /// No expected size (the HEAD had none): one stream, then hash the whole file.
-    async fn download_unknown_size(
-        &self,
-        request: &DownloadRequest,
-        file: Arc<File>,
-        kind: Option<HashKind>,
-        on_progress: Arc<dyn Fn(Progress) + Send + Sync>,
-    ) -> Result<Downloaded, Error> {
-        let io_error = |source| Error::Io {
-            url: request.location.clone(),
-            source,
-        };
-        file.set_len(0).map_err(io_error)?;
-        let tracker = Arc::new(Tracker::new(0));
-        let done = Arc::new(AtomicU64::new(0));
-        let mut position = 0;
-        self.fetch_range(
-            request,
-            &request.location,
-            &file,
-            &tracker,
-            &done,
-            &on_progress,
-            &mut position,
-            u64::MAX,
-            0,
-            false,
-        )
-        .await
-        .or_else(|failure| match failure.error {
-            // The body simply ended: with no size to reach, that is the end of the file.
-            Error::Transport { .. } if position > 0 || failure.range_ignored => Ok(()),
-            error => Err(error),
-        })?;
-        let size = file.metadata().map_err(io_error)?.len();
-        if let Some(kind) = kind {
-            let reader = file.clone();
-            let digest = tokio::task::spawn_blocking(move || {
-                hub_cache::hash::hash_reader(kind, size, ReadAt::new(&reader))
-            })
-            .await
-            .map_err(|join| io_error(std::io::Error::other(join.to_string())))?
-            .map_err(io_error)?;
-            if digest != request.etag {
-                return Err(Error::HashMismatch {
-                    url: request.location.clone(),
-                    kind,
-                    expected: request.etag.clone(),
-                    actual: digest,
-                });
-            }
-        }
-        Ok(Downloaded {
-            size,
-            verified: kind,
-        })
     }
 }
 
@@ -717,10 +598,10 @@ impl Client {
 fn spawn_hasher(
     kind: HashKind,
     total: u64,
-    file: Arc<File>,
-    tracker: Arc<Tracker>,
+    transfer: Arc<Transfer>,
 ) -> std::thread::JoinHandle<Option<String>> {
     std::thread::spawn(move || {
+        let (file, tracker) = (&transfer.file, &transfer.tracker);
         let mut hasher = Hasher::new(kind, total);
         let mut hashed = 0u64;
         let mut buffer = vec![0u8; WRITE_BUFFER];

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use hub_cache::lock::{FileLock, Guard, LockError};
 use hub_cache::lookup::validate_filename;
 use hub_cache::repo::is_commit_hash;
-use hub_cache::write::{BlobOrigin, RepoWriter};
+use hub_cache::write::{BlobOrigin, RepoWriter, WriteError};
 use hub_cache::{Cache, CommitHash, Repo};
 use hub_http::{DownloadRequest, Progress};
 
@@ -315,6 +315,14 @@ impl<R: Remote> Downloader<R> {
         if fs::create_dir_all(cache.root()).is_ok() {
             let _ = cache.ensure_cachedir_tag();
         }
+        // The etag names the lock file and the blob: refuse one that is not a plain file name before
+        // either is created.
+        writer.incomplete_blob_path(etag).map_err(write_error)?;
+        // As Python, the pointer's folder exists before the download: the ref written above then
+        // names a snapshot even if the download fails, and the cache scans clean.
+        if let Some(parent) = pointer.parent() {
+            let _ = fs::create_dir_all(parent);
+        }
         let guard = lock(cache.blob_lock_path(repo, etag))
             .await
             .map_err(|source| Error::Lock {
@@ -322,15 +330,6 @@ impl<R: Remote> Downloader<R> {
                 filename: filename.to_owned(),
                 source,
             })?;
-        if !force && blob.exists() {
-            let pointer = writer
-                .link_pointer(commit, filename, etag, BlobOrigin::Existing)
-                .map_err(write_error)?;
-            drop(guard);
-            self.finished(filename, &pointer.path, false);
-            return Ok(pointer.path);
-        }
-        let fresh = writer.incomplete_blob_path(etag).map_err(write_error)?;
         let io = |action: &'static str, path: &Path| {
             let path = path.to_path_buf();
             let (repo, filename) = (repo.clone(), filename.to_owned());
@@ -342,12 +341,70 @@ impl<R: Remote> Downloader<R> {
                 source,
             }
         };
-        let (file, resume_from) =
-            claim_partial(&dir.blobs_dir(), &format!("{etag}."), &fresh, !force)
-                .map_err(io("prepare the download file", &fresh))?;
-        self.fetch_into(repo, revision, filename, &source, file, &fresh, resume_from)
-            .await?;
-        writer.publish_blob(&fresh, etag).map_err(write_error)?;
+        let mut lost_races = 0;
+        let mut restarted = false;
+        loop {
+            if (!force || lost_races > 0) && blob.exists() {
+                let pointer = writer
+                    .link_pointer(commit, filename, etag, BlobOrigin::Existing)
+                    .map_err(write_error)?;
+                drop(guard);
+                self.finished(filename, &pointer.path, false);
+                return Ok(pointer.path);
+            }
+            let fresh = writer.incomplete_blob_path(etag).map_err(write_error)?;
+            let claimed = if lost_races == 0 {
+                claim_partial(&dir.blobs_dir(), &format!("{etag}."), &fresh, !force)
+            } else {
+                // After a lost race, a file of our own from byte 0: touch nobody else's.
+                OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create_new(true)
+                    .open(&fresh)
+                    .map(|file| (file, 0))
+            };
+            let (file, resume_from) = match claimed {
+                Ok(claimed) => claimed,
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound && lost_races < 5 => {
+                    lost_races += 1;
+                    continue;
+                }
+                Err(error) => return Err(io("prepare the download file", &fresh)(error)),
+            };
+            match self
+                .fetch_into(repo, revision, filename, &source, file, &fresh, resume_from)
+                .await
+            {
+                Ok(()) => {}
+                // A partial file left by a killed parallel download can hold holes before its end
+                // (each connection writes its own range), which only the hash reveals; the file is
+                // gone now: start over from byte 0, once.
+                Err(Error::Download {
+                    source: hub_http::Error::HashMismatch { .. },
+                    ..
+                }) if resume_from > 0 && !restarted => {
+                    tracing::warn!(
+                        "the partial download of `{filename}` did not verify; downloading it again"
+                    );
+                    restarted = true;
+                    continue;
+                }
+                Err(error) => return Err(error),
+            }
+            match writer.publish_blob(&fresh, etag) {
+                Ok(_) => break,
+                // Our temp file was adopted by another process meanwhile, which can only happen when
+                // the lock does not lock (a filesystem without working `flock`): whoever publishes
+                // first wins; look again.
+                Err(WriteError::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound && lost_races < 5 =>
+                {
+                    lost_races += 1;
+                }
+                Err(error) => return Err(write_error(error)),
+            }
+        }
         let pointer = writer
             .link_pointer(commit, filename, etag, BlobOrigin::Downloaded)
             .map_err(write_error)?;

@@ -27,6 +27,13 @@ pub enum Error {
         filename: String,
         reason: String,
     },
+    /// The revision would leave `refs/` (`..`, absolute, backslash, NUL); refused before any request.
+    #[error("invalid revision for {repo}")]
+    InvalidRevision {
+        repo: Repo,
+        #[source]
+        source: hub_cache::repo::InvalidRevision,
+    },
     /// The file does not exist at that revision (upstream's `RemoteEntryNotFoundError`); the absence is
     /// recorded in `.no_exist/` when the server named the commit.
     #[error("file `{filename}` not found in {repo} at revision `{revision}`")]

@@ -225,6 +225,7 @@ impl<R: Remote> Downloader<R> {
     /// Downloads one file (cache or `local_dir` mode) and returns its path: `snapshots/<commit>/<path>`
     /// under the resolved cache root, or `<local_dir>/<path>`.
     pub async fn download_file(&self, request: &FileRequest) -> Result<PathBuf, Error> {
+        check_revision(&request.repo, &request.revision)?;
         match &request.local_dir {
             None => {
                 self.file_to_cache(
@@ -252,6 +253,7 @@ impl<R: Remote> Downloader<R> {
     /// Downloads a snapshot and returns its folder: `snapshots/<commit>` under the resolved cache root
     /// (returned even when no file matched), or the resolved `local_dir`.
     pub async fn snapshot(&self, request: &SnapshotRequest) -> Result<PathBuf, Error> {
+        check_revision(&request.repo, &request.revision)?;
         self.snapshot_impl(request).await
     }
 
@@ -266,4 +268,12 @@ impl<R: Remote> Downloader<R> {
             Err(_) => self.cache.clone(),
         }
     }
+}
+
+/// A revision names a file under `refs/`: refuse one that would leave it, before any request.
+fn check_revision(repo: &Repo, revision: &str) -> Result<(), Error> {
+    hub_cache::repo::check_revision(revision).map_err(|source| Error::InvalidRevision {
+        repo: repo.clone(),
+        source,
+    })
 }

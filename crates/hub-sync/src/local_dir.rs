@@ -32,6 +32,22 @@ use crate::{Downloader, Error, Remote};
 /// Exactly what upstream writes into `.gitignore`.
 pub const GITIGNORE: &str = "*";
 
+/// The first folder of `relative` (a `/`-separated path below `root`, its last part excluded) that
+/// exists as a symbolic link.
+fn symlinked_parent(root: &Path, relative: &str) -> Option<PathBuf> {
+    let mut path = root.to_path_buf();
+    let parts: Vec<&str> = relative.split('/').collect();
+    for part in &parts[..parts.len().saturating_sub(1)] {
+        path.push(part);
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => return Some(path),
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
 /// The bookkeeping paths of one file of a local folder (`get_local_download_paths`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalPaths {
@@ -204,6 +220,20 @@ impl<R: Remote> Downloader<R> {
                 source,
             }
         };
+        // A symlink planted in the folder (`link -> /elsewhere`) would lead the write outside it.
+        let download_dir = format!(".cache/huggingface/download/{filename}");
+        for relative in [filename, download_dir.as_str()] {
+            if let Some(link) = symlinked_parent(&local_dir, relative) {
+                return Err(Error::InvalidFilename {
+                    repo: repo.clone(),
+                    filename: filename.to_owned(),
+                    reason: format!(
+                        "`{}` in the local folder is a symbolic link; refusing to write through it",
+                        link.display()
+                    ),
+                });
+            }
+        }
         prepare(&local_dir).map_err(io("create", &huggingface_dir(&local_dir)))?;
         let paths = LocalPaths::new(&local_dir, filename);
         for dir in [paths.file.parent(), paths.metadata.parent()]
@@ -326,20 +356,39 @@ impl<R: Remote> Downloader<R> {
             .expect("a metadata file lies in download/")
             .to_path_buf();
         let prefix = paths.incomplete_prefix(&etag);
-        let fresh = meta_dir.join(format!("{prefix}{}.incomplete", random_hex8()));
-        let (file, resume_from) = claim_partial(&meta_dir, &prefix, &fresh, !force)
-            .map_err(io("prepare the download file", &fresh))?;
-        let _ = fs::remove_file(&paths.file);
-        self.fetch_into(
-            repo,
-            commit.as_str(),
-            filename,
-            &source,
-            file,
-            &fresh,
-            resume_from,
-        )
-        .await?;
+        let mut restarted = false;
+        let fresh = loop {
+            let fresh = meta_dir.join(format!("{prefix}{}.incomplete", random_hex8()));
+            let (file, resume_from) = claim_partial(&meta_dir, &prefix, &fresh, !force)
+                .map_err(io("prepare the download file", &fresh))?;
+            let _ = fs::remove_file(&paths.file);
+            match self
+                .fetch_into(
+                    repo,
+                    commit.as_str(),
+                    filename,
+                    &source,
+                    file,
+                    &fresh,
+                    resume_from,
+                )
+                .await
+            {
+                Ok(()) => break fresh,
+                // A resumed partial file that does not verify (holes left by a killed parallel
+                // download) is gone now: start over from byte 0, once.
+                Err(Error::Download {
+                    source: hub_http::Error::HashMismatch { .. },
+                    ..
+                }) if resume_from > 0 && !restarted => {
+                    tracing::warn!(
+                        "the partial download of `{filename}` did not verify; downloading it again"
+                    );
+                    restarted = true;
+                }
+                Err(error) => return Err(error),
+            }
+        };
         fs::rename(&fresh, &paths.file)
             .or_else(|_| fs::copy(&fresh, &paths.file).and_then(|_| fs::remove_file(&fresh)))
             .map_err(io("move the download to", &paths.file))?;

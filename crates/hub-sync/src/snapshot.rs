@@ -178,6 +178,24 @@ impl<R: Remote> Downloader<R> {
         force: bool,
     ) -> Result<PathBuf, Error> {
         let (etag, size) = blob_of(entry);
+        // The blob id names files (blob, lock, partial download): a listing cannot make it a path.
+        let plain = !etag.is_empty()
+            && etag != "."
+            && etag != ".."
+            && etag
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+        if !plain {
+            return Err(Error::BadAnswer {
+                repo: repo.clone(),
+                revision: commit.as_str().to_owned(),
+                filename: Some(path.to_owned()),
+                reason: format!(
+                    "the listing gives it the etag `{}`, which is not a plain name",
+                    etag.escape_debug()
+                ),
+            });
+        }
         let url = self.remote.resolve_url(repo, commit.as_str(), path);
         let source = BlobSource {
             etag,

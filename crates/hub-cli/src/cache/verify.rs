@@ -22,8 +22,8 @@ use hub_cache::hash::{HashKind, hash_reader};
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
     /// Repos to verify: `model/gpt2`, `dataset/org/name`, or a model id (`org/name`) [default: all].
-    #[arg(value_name = "REPO")]
-    repos: Vec<String>,
+    #[arg(value_name = "REPO", value_parser = parse_repo)]
+    repos: Vec<Repo>,
     /// Cache directory [default: the hub cache the environment selects].
     #[arg(long, visible_alias = "cache-dir", value_name = "DIR")]
     dir: Option<PathBuf>,
@@ -91,11 +91,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     if !dir.is_dir() {
         anyhow::bail!("cache directory not found: `{}`", dir.display());
     }
-    let wanted = args
-        .repos
-        .iter()
-        .map(|spec| parse_repo(spec))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let wanted = args.repos.clone();
     let progress = std::io::stderr().is_terminal();
     let verification = verify(&dir, &wanted, progress)?;
     for problem in &verification.problems {
@@ -116,8 +112,9 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// `model/gpt2`, `dataset/org/name`, `space/...`, `kernel/...`, or a bare model id.
-fn parse_repo(spec: &str) -> anyhow::Result<Repo> {
+/// `model/gpt2`, `dataset/org/name`, `space/...`, `kernel/...`, or a bare model id; a bad one is a
+/// usage error (exit code 2).
+fn parse_repo(spec: &str) -> Result<Repo, String> {
     use hub_cache::{RepoId, RepoType};
     let (repo_type, id) = match spec.split_once('/') {
         Some((prefix, rest)) => match RepoType::ALL.into_iter().find(|t| t.as_str() == prefix) {
@@ -126,7 +123,7 @@ fn parse_repo(spec: &str) -> anyhow::Result<Repo> {
         },
         None => (RepoType::Model, spec),
     };
-    let id = RepoId::new(id).with_context(|| format!("invalid repository `{spec}`"))?;
+    let id = RepoId::new(id).map_err(|e| format!("invalid repository `{spec}`: {e}"))?;
     Ok(Repo::new(repo_type, id))
 }
 

@@ -1,4 +1,5 @@
 //! hub-cli end-to-end tests: the `hfhub` binary run as a user runs it, against hub-server on 127.0.0.1.
 
 mod download;
+mod reliability;
 mod serve;
