@@ -276,7 +276,8 @@ fn write_method(out: &mut String, rounds: Rounds, work: &Path) {
         out,
         "- Cold means a fresh, empty cache folder for every run, under `{}`. The kernel's page \
          cache is not dropped (that needs root and disturbs the other tools), so the served file \
-         is read from memory.",
+         is read from memory; `sync` runs before every run so that no tool pays for the \
+         writeback of the previous one's files.",
         work.display()
     );
     let _ = writeln!(

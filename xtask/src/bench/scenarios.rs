@@ -144,6 +144,9 @@ impl Bench<'_> {
             for offset in 0..tools.len() {
                 let index = (round + offset) % tools.len();
                 let tool = tools[index];
+                // Start every run with no dirty pages left by the previous one: otherwise the
+                // kernel's writeback of that tool's gigabytes throttles whichever tool comes next.
+                settle()?;
                 let run = one(tool, round)
                     .with_context(|| format!("{} (round {})", tool.label(), round + 1))?;
                 eprintln!(
@@ -172,6 +175,15 @@ impl Bench<'_> {
         fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
         Ok(dir)
     }
+}
+
+/// `sync`: writes every dirty page back before the next run (outside the timing).
+fn settle() -> anyhow::Result<()> {
+    let status = Command::new("sync").status().context("cannot run `sync`")?;
+    if !status.success() {
+        bail!("`sync` failed ({status})");
+    }
+    Ok(())
 }
 
 /// Scenario 1 (and 5, from the same runs): one large LFS file into a fresh cache per run.
