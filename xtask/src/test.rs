@@ -1,4 +1,5 @@
-//! `cargo xtask test`: the README's test command and the CI entry point (`.ci/run`).
+//! `cargo xtask test`: the README's test command and the CI entry point (`.ci/run`): fixtures,
+//! oracles, fmt, clippy, every test, then a bounded fuzz run (`cargo xtask fuzz`).
 
 use std::process::Command;
 
@@ -28,6 +29,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         "warnings",
     ])?;
     cargo(&["test", "--workspace", "--locked", "--no-fail-fast"])?;
+    crate::fuzz::run(&[])?;
     Ok(())
 }
 

@@ -26,7 +26,11 @@ fn help_lists_every_task() {
             .filter_map(|line| line.strip_prefix("  "))
             .filter_map(|line| line.split_whitespace().next())
             .collect();
-        assert_eq!(listed, ["demo", "test", "test-fixtures", "help"], "{text}");
+        assert_eq!(
+            listed,
+            ["demo", "test", "test-fixtures", "fuzz", "help"],
+            "{text}"
+        );
     }
 }
 
