@@ -6,6 +6,7 @@
 mod bench;
 mod demo;
 mod fixtures;
+mod fuzz;
 mod test;
 
 use std::fmt;
@@ -29,6 +30,10 @@ const TASKS: &[(&str, &str)] = &[
     (
         "test-fixtures",
         "wipe and regenerate the deterministic fixture caches [--out DIR] (default target/fixtures)",
+    ),
+    (
+        "fuzz",
+        "a bounded cargo-fuzz run of every target in fuzz/ [--seconds N] (default 10)",
     ),
     ("help", "this text"),
 ];
@@ -69,6 +74,7 @@ fn run(args: &[String]) -> anyhow::Result<()> {
     match task {
         "bench" => bench::run(rest),
         "demo" => demo::run(rest),
+        "fuzz" => fuzz::run(rest),
         "test" => test::run(rest),
         "test-fixtures" => fixtures::run(rest).map(|_| ()),
         "help" | "--help" | "-h" => help(),

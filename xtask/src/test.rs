@@ -1,5 +1,6 @@
-//! `cargo xtask test`: the README's test command and the CI entry point (`.ci/run`); ends with
-//! `cargo xtask bench --smoke`.
+//! `cargo xtask test`: the README's test command and the CI entry point (`.ci/run`): fixtures,
+//! oracles, fmt, clippy, every test, then a bounded fuzz run (`cargo xtask fuzz`) and the benchmark
+//! at tiny sizes (`cargo xtask bench --smoke`).
 
 use std::process::Command;
 
@@ -29,6 +30,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         "warnings",
     ])?;
     cargo(&["test", "--workspace", "--locked", "--no-fail-fast"])?;
+    crate::fuzz::run(&[])?;
     // The benchmark at tiny sizes, so its code cannot rot (writes target/bench/smoke.md).
     eprintln!("xtask: cargo xtask bench --smoke");
     crate::bench::run(&["--smoke".to_owned()])?;

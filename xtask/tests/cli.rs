@@ -28,7 +28,7 @@ fn help_lists_every_task() {
             .collect();
         assert_eq!(
             listed,
-            ["bench", "demo", "test", "test-fixtures", "help"],
+            ["bench", "demo", "test", "test-fixtures", "fuzz", "help"],
             "{text}"
         );
     }
