@@ -468,6 +468,7 @@ fn scan_repo(
     };
     // Keyed by blob path, first stat wins (as upstream's `blob_stats`).
     let mut blob_stats: HashMap<PathBuf, BlobStat> = HashMap::new();
+    let mut resolver = Resolver::default();
     let mut revisions = Vec::new();
     for name in list_dir(&snapshots_path).map_err(ScanError::io(&snapshots_path))? {
         let revision_path = snapshots_path.join(&name);
@@ -494,7 +495,7 @@ fn scan_repo(
                     }
                     Err(_) => file_path.clone(),
                 },
-                Flavour::V0x => python_resolve(&file_path),
+                Flavour::V0x => resolver.resolve(&file_path),
             };
             let stat = match blob_stats.get(&blob_path) {
                 Some(stat) => *stat,
@@ -936,6 +937,44 @@ pub(crate) fn python_resolve(path: &Path) -> PathBuf {
     let mut seen: HashMap<PathBuf, Option<PathBuf>> = HashMap::new();
     let (resolved, _) = join_real(PathBuf::from("/"), &absolute, &mut seen);
     absolute_normalized(&resolved)
+}
+
+/// [`python_resolve`] for many files of few folders: each folder is resolved once, then only a
+/// file's own name (and its link, if it is one) is looked at. `realpath(dir/name)` equals
+/// `realpath(realpath(dir)/name)` whenever `dir` resolves without a loop; otherwise the whole path is
+/// resolved as `python_resolve` does.
+#[derive(Default)]
+struct Resolver {
+    /// Folder → its resolved path, `None` when its resolution hit a loop.
+    folders: HashMap<PathBuf, Option<PathBuf>>,
+}
+
+impl Resolver {
+    fn resolve(&mut self, path: &Path) -> PathBuf {
+        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+            return python_resolve(path);
+        };
+        if !path.is_absolute() {
+            return python_resolve(path);
+        }
+        let folder = self
+            .folders
+            .entry(parent.to_path_buf())
+            .or_insert_with(|| {
+                let mut seen = HashMap::new();
+                let (resolved, ok) = join_real(PathBuf::from("/"), parent, &mut seen);
+                ok.then(|| absolute_normalized(&resolved))
+            })
+            .clone();
+        match folder {
+            Some(folder) => {
+                let mut seen = HashMap::new();
+                let (resolved, _) = join_real(folder, Path::new(name), &mut seen);
+                absolute_normalized(&resolved)
+            }
+            None => python_resolve(path),
+        }
+    }
 }
 
 fn join_real(
