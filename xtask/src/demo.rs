@@ -9,22 +9,12 @@
 //!
 //! Nothing leaves 127.0.0.1.
 
-use std::io::{BufRead, BufReader, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use anyhow::{Context, bail, ensure};
 use hfhub_tests::fixtures::{BIG_MIXED, Fixture};
-
-/// Stops the server when the demo ends, however it ends.
-struct ServerProcess(Child);
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     let work =
@@ -44,7 +34,8 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     )?;
 
     let hfhub = build_hfhub()?;
-    let (_server, endpoint) = serve(&hfhub, &big.cache_dir)?;
+    let server = crate::serve::Server::start(&hfhub, &big.cache_dir, Stdio::inherit())?;
+    let endpoint = server.endpoint.clone();
     writeln!(out, "serving {} at {endpoint}", big.cache_dir.display())?;
 
     let cache = work.join("hub");
@@ -130,42 +121,6 @@ fn build_hfhub() -> anyhow::Result<PathBuf> {
     Ok(hfhub_tests::oracle::target_dir()
         .join("debug")
         .join("hfhub"))
-}
-
-/// Starts `hfhub serve` on a free loopback port and returns it with its endpoint.
-fn serve(hfhub: &Path, dir: &Path) -> anyhow::Result<(ServerProcess, String)> {
-    let child = Command::new(hfhub)
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--cdn-addr",
-            "127.0.0.1:0",
-            "--dir",
-        ])
-        .arg(dir)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .context("starting hfhub serve")?;
-    let mut server = ServerProcess(child);
-    let stdout = server
-        .0
-        .stdout
-        .take()
-        .context("hfhub serve has no stdout")?;
-    let mut first = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut first)
-        .context("reading the endpoint hfhub serve prints")?;
-    let endpoint = first
-        .split_whitespace()
-        .find(|word| word.starts_with("http://127.0.0.1:"))
-        .with_context(|| format!("no endpoint in `{}`", first.trim()))?
-        .to_owned();
-    Ok((server, endpoint))
 }
 
 /// Runs `hfhub download ARGS` against the endpoint into `cache`; returns the one path it prints.

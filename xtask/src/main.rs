@@ -7,6 +7,7 @@ mod bench;
 mod demo;
 mod fixtures;
 mod fuzz;
+mod serve;
 mod test;
 
 use std::fmt;

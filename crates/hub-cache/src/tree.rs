@@ -140,14 +140,17 @@ impl Listing {
     }
 }
 
-fn json_string(s: &str) -> String {
+/// Python's `json.dumps(s)` of a string (`ensure_ascii=True`: everything outside `' '..='~'`
+/// escaped as `\uXXXX`, UTF-16 surrogate pairs beyond the BMP), as the tree cache and 2.x's JSON
+/// output write it.
+pub fn json_string(s: &str) -> String {
     let mut out = String::new();
     push_json_string(&mut out, s);
     out
 }
 
-/// Python's `json.dumps(s, ensure_ascii=True)`.
-fn push_json_string(out: &mut String, s: &str) {
+/// [`json_string`] appended to `out`.
+pub fn push_json_string(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {

@@ -20,7 +20,8 @@ use anyhow::Context;
 use hfhub_tests::oracle::{target_dir, workspace_root};
 
 use self::data::Sizes;
-use self::scenarios::{Bench, Rounds, Server};
+use self::scenarios::{Bench, Rounds};
+use crate::serve::Server;
 
 /// Sizes and rounds of the real benchmark (issue 7).
 const FULL: (Sizes, Rounds) = (
@@ -80,7 +81,10 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         fs::remove_dir_all(&work).with_context(|| format!("cannot remove `{}`", work.display()))?;
     }
     fs::create_dir_all(&work).with_context(|| format!("cannot create `{}`", work.display()))?;
-    let server = Server::start(&peers.hfhub, &data.served, &bench_dir.join("server.log"))?;
+    let log_path = bench_dir.join("server.log");
+    let log = std::fs::File::create(&log_path)
+        .with_context(|| format!("cannot create `{}`", log_path.display()))?;
+    let server = Server::start(&peers.hfhub, &data.served, log.into())?;
     eprintln!(
         "xtask bench: serving {} at {}",
         data.served.display(),

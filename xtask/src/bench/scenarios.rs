@@ -2,9 +2,8 @@
 //! round), discards the warm-up rounds, and checks every run's result before counting it.
 
 use std::fs::{self, File};
-use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::Command;
 
 use anyhow::{Context, bail, ensure};
 use hub_cache::hash::hash_reader;
@@ -40,68 +39,6 @@ pub struct Scenario {
 impl Scenario {
     pub fn row(&self, tool: Tool) -> Option<&Row> {
         self.rows.iter().find(|row| row.tool == tool)
-    }
-}
-
-/// `hfhub serve` as a child process, stopped on drop.
-pub struct Server {
-    child: Child,
-    /// Kept open so the server's later lines never meet a closed pipe.
-    _stdout: BufReader<ChildStdout>,
-    pub endpoint: String,
-}
-
-impl Server {
-    /// Starts `hfhub serve --dir DIR` on 127.0.0.1 and reads its endpoint from the first line.
-    pub fn start(hfhub: &Path, dir: &Path, log: &Path) -> anyhow::Result<Server> {
-        let log_file =
-            File::create(log).with_context(|| format!("cannot create `{}`", log.display()))?;
-        let mut child = Command::new(hfhub)
-            .args([
-                "serve",
-                "--addr",
-                "127.0.0.1:0",
-                "--cdn-addr",
-                "127.0.0.1:0",
-                "--dir",
-            ])
-            .arg(dir)
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log_file)
-            .spawn()
-            .with_context(|| format!("cannot start `{} serve`", hfhub.display()))?;
-        let mut stdout = BufReader::new(child.stdout.take().context("no stdout pipe")?);
-        let mut line = String::new();
-        stdout
-            .read_line(&mut line)
-            .context("reading the server's first line")?;
-        let endpoint = line
-            .trim_end()
-            .strip_suffix(" (HF_ENDPOINT)")
-            .and_then(|rest| rest.rsplit_once(" at "))
-            .map(|(_, endpoint)| endpoint.to_owned());
-        let Some(endpoint) = endpoint else {
-            let _ = child.kill();
-            let _ = child.wait();
-            bail!(
-                "unexpected first line from `hfhub serve`: {line:?} (log: {})",
-                log.display()
-            );
-        };
-        Ok(Server {
-            child,
-            _stdout: stdout,
-            endpoint,
-        })
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
