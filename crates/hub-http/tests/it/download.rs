@@ -1,24 +1,13 @@
 //! Downloads: direct and through the CDN, parallel ranges, resume, verification.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use hub_http::{DownloadRequest, ParallelOptions, Progress};
 use hub_server::Origin;
 
 use crate::support::{self, Setup, gpt2, gpt2_file, serve};
-
-fn open(path: &Path) -> File {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)
-        .unwrap()
-}
 
 pub async fn request_for(client: &hub_http::Client, path: &str) -> DownloadRequest {
     let resolved = client.resolve(&gpt2(), "main", path).await.unwrap();
@@ -43,7 +32,7 @@ async fn regular_and_lfs_files_arrive_verified_and_the_cdn_never_sees_the_token(
         let seen = Arc::new(Mutex::new(Vec::<Progress>::new()));
         let sink = seen.clone();
         let done = client
-            .download(&request, open(&target), move |p| {
+            .download(&request, support::open_rw(&target), move |p| {
                 sink.lock().unwrap().push(p)
             })
             .await
@@ -87,16 +76,12 @@ async fn large_files_use_parallel_ranges_written_in_place() {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("blob");
     client
-        .download(&request, open(&target), |_| {})
+        .download(&request, support::open_rw(&target), |_| {})
         .await
         .unwrap();
     assert_eq!(std::fs::read(&target).unwrap(), expected.content);
-    let ranges: Vec<String> = env
-        .server
-        .request_log()
-        .records()
+    let ranges: Vec<String> = support::cdn_records(&env)
         .into_iter()
-        .filter(|r| r.origin == Origin::Cdn)
         .filter_map(|r| r.range)
         .collect();
     let chunks = expected.size().div_ceil(100 * 1024) as usize;
@@ -119,17 +104,11 @@ async fn a_partial_file_is_resumed_from_its_length() {
         .unwrap();
     request.resume_from = half as u64;
     client
-        .download(&request, open(&target), |_| {})
+        .download(&request, support::open_rw(&target), |_| {})
         .await
         .unwrap();
     assert_eq!(std::fs::read(&target).unwrap(), expected.content);
-    let cdn: Vec<_> = env
-        .server
-        .request_log()
-        .records()
-        .into_iter()
-        .filter(|r| r.origin == Origin::Cdn)
-        .collect();
+    let cdn: Vec<_> = support::cdn_records(&env);
     assert_eq!(cdn.len(), 1);
     assert_eq!(
         cdn[0].range.as_deref(),
@@ -156,7 +135,7 @@ async fn a_wrong_prefix_on_disk_fails_verification() {
         .unwrap();
     request.resume_from = 100;
     let error = client
-        .download(&request, open(&target), |_| {})
+        .download(&request, support::open_rw(&target), |_| {})
         .await
         .unwrap_err();
     assert!(
@@ -178,7 +157,7 @@ async fn a_complete_file_costs_no_request() {
     std::fs::write(&target, &expected.content).unwrap();
     request.resume_from = expected.size();
     client
-        .download(&request, open(&target), |_| {})
+        .download(&request, support::open_rw(&target), |_| {})
         .await
         .unwrap();
     assert!(env.server.request_log().records().is_empty());

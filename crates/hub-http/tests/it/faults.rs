@@ -1,6 +1,5 @@
 //! A flaky or hostile server: retries, resume after a cut, expired CDN links, corrupt bytes.
 
-use std::fs::OpenOptions;
 use std::time::Duration;
 
 use hub_http::{Error, ParallelOptions};
@@ -12,13 +11,7 @@ use crate::support::{self, Setup, gpt2, gpt2_file, serve};
 
 fn temp_file(dir: &tempfile::TempDir) -> (std::path::PathBuf, std::fs::File) {
     let path = dir.path().join("blob");
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .unwrap();
+    let file = support::open_rw(&path);
     (path, file)
 }
 
@@ -41,13 +34,7 @@ async fn a_dropped_connection_resumes_where_it_stopped() {
     let (path, file) = temp_file(&dir);
     client.download(&request, file, |_| {}).await.unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), expected.content);
-    let cdn: Vec<_> = env
-        .server
-        .request_log()
-        .records()
-        .into_iter()
-        .filter(|r| r.origin == Origin::Cdn)
-        .collect();
+    let cdn: Vec<_> = support::cdn_records(&env);
     assert_eq!(cdn.len(), 3, "{cdn:#?}");
     let total: u64 = cdn.iter().map(|r| r.bytes_sent).sum();
     assert_eq!(
@@ -112,12 +99,8 @@ async fn server_errors_and_rate_limits_are_retried() {
         "Retry-After was honoured"
     );
     assert_eq!(std::fs::read(&path).unwrap(), expected.content);
-    let statuses: Vec<u16> = env
-        .server
-        .request_log()
-        .records()
+    let statuses: Vec<u16> = support::cdn_records(&env)
         .into_iter()
-        .filter(|r| r.origin == Origin::Cdn)
         .map(|r| r.status)
         .collect();
     assert_eq!(statuses, vec![429, 500, 200]);

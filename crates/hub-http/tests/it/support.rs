@@ -6,7 +6,7 @@ use hfhub_tests::fixtures::{self, BIG_MIXED, Fixture, FixtureFile};
 use hub_cache::{Repo, RepoId, RepoType};
 use hub_http::{Client, ClientBuilder, Endpoint, ParallelOptions, RetryPolicy, Token};
 use hub_server::fault::{CdnLinks, Fault};
-use hub_server::{RunningServer, Server};
+use hub_server::{Origin, RequestRecord, RunningServer, Server};
 
 pub const TOKEN: &str = "hf_test_token_secret";
 
@@ -88,4 +88,25 @@ pub fn gpt2_file<'a>(env: &'a Env, path: &str) -> (&'a str, &'a FixtureFile) {
     let revision = repo.revision(commit).unwrap();
     let file = revision.files.iter().find(|f| f.path == path).unwrap();
     (commit.as_str(), file)
+}
+
+/// The requests the CDN listener answered, in order.
+pub fn cdn_records(env: &Env) -> Vec<RequestRecord> {
+    env.server
+        .request_log()
+        .records()
+        .into_iter()
+        .filter(|r| r.origin == Origin::Cdn)
+        .collect()
+}
+
+/// `path` opened for reading and writing, created if missing, kept as it is otherwise.
+pub fn open_rw(path: &std::path::Path) -> std::fs::File {
+    std::fs::File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .unwrap()
 }
