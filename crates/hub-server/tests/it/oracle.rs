@@ -389,6 +389,16 @@ async fn huggingface_hub_0x_downloads_from_the_server() {
     server.shutdown().await;
 }
 
+/// A cache serving `org/big`, whose `big.bin` is a 25 MB LFS file; returns it with the file's bytes.
+fn big_file_cache() -> (tempfile::TempDir, Vec<u8>) {
+    let cache = cache();
+    let big = weights(25_000_000);
+    RepoWriter::new(cache.path(), hub_cache::RepoType::Model, "org/big")
+        .reference("main", MAIN)
+        .file(MAIN, "big.bin", &big, true);
+    (cache, big)
+}
+
 /// 0.25 keeps `blobs/<etag>.incomplete` when a download breaks and resumes it with `Range` on the
 /// next call; the client buffers 10 MiB chunks, so a drop after 22 MB resumes at 20 MiB.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -396,11 +406,7 @@ async fn huggingface_hub_0x_resumes_after_a_dropped_connection() {
     let oracle = tokio::task::spawn_blocking(|| Oracle::get(HF_HUB_0X))
         .await
         .expect("oracle");
-    let cache = cache();
-    let big = weights(25_000_000);
-    RepoWriter::new(cache.path(), hub_cache::RepoType::Model, "org/big")
-        .reference("main", MAIN)
-        .file(MAIN, "big.bin", &big, true);
+    let (cache, big) = big_file_cache();
     let server = Server::builder(cache.path())
         .with_fault(
             Fault::new(FaultKind::DropAfter(22_500_000))
@@ -458,11 +464,7 @@ async fn huggingface_hub_2x_retries_and_resumes() {
     let oracle = tokio::task::spawn_blocking(|| Oracle::get(HF_HUB_2X))
         .await
         .expect("oracle");
-    let cache = cache();
-    let big = weights(25_000_000);
-    RepoWriter::new(cache.path(), hub_cache::RepoType::Model, "org/big")
-        .reference("main", MAIN)
-        .file(MAIN, "big.bin", &big, true);
+    let (cache, big) = big_file_cache();
     let server = Server::builder(cache.path())
         .with_fault(Fault::status(429, Some(0)).on(Origin::Cdn).first(1))
         .with_fault(
