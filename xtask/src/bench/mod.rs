@@ -116,9 +116,35 @@ fn parse(args: &[String]) -> Result<Options, crate::UsageError> {
                     .ok_or_else(|| crate::UsageError("`--scratch` needs a folder".to_owned()))?;
                 options.scratch = Some(PathBuf::from(dir).join("hfhub-bench"));
             }
+            "--only" => {
+                let list = args.next().ok_or_else(|| {
+                    crate::UsageError("`--only` needs a list of scenarios".to_owned())
+                })?;
+                for id in list.split(',') {
+                    if !SCENARIO_IDS.contains(&id) {
+                        return Err(crate::UsageError(format!(
+                            "unknown scenario `{id}`; scenarios are {}",
+                            SCENARIO_IDS.join(", ")
+                        )));
+                    }
+                    options.only.push(id.to_owned());
+                }
+            }
+            "--rounds" => {
+                let rounds = args
+                    .next()
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .filter(|&n| n > 0)
+                    .ok_or_else(|| {
+                        crate::UsageError("`--rounds` needs a positive number".to_owned())
+                    })?;
+                options.rounds = Some(rounds);
+            }
+            "--serve" => options.serve = true,
             other => {
                 return Err(crate::UsageError(format!(
-                    "`bench` takes `--smoke`, `--tmpfs` and `--scratch DIR`, got `{other}`"
+                    "`bench` takes `--smoke`, `--tmpfs`, `--scratch DIR`, `--only LIST`, \
+                     `--rounds N` and `--serve`, got `{other}`"
                 )));
             }
         }
