@@ -470,10 +470,7 @@ impl<R: Remote> Downloader<R> {
                     restarted = true;
                     continue;
                 }
-                Err(error) => {
-                    remove_empty_blobs_dir(&dir.blobs_dir());
-                    return Err(error);
-                }
+                Err(error) => return Err(error),
             }
             let published = {
                 let (writer, fresh, etag) = (writer.clone(), fresh.clone(), etag.to_owned());
@@ -562,10 +559,4 @@ impl<R: Remote> Downloader<R> {
             downloaded,
         });
     }
-}
-
-/// Removes `blobs/` when a failed download left it empty: Python creates it only to publish a blob.
-fn remove_empty_blobs_dir(blobs: &Path) {
-    // `remove_dir` refuses a folder that is not empty, so a concurrent download's file is safe.
-    let _ = fs::remove_dir(blobs);
 }
