@@ -126,7 +126,7 @@ pub enum Error {
         source: io::Error,
     },
     /// The repository id is not valid (upstream's `HFValidationError`); nothing was requested.
-    #[error("invalid repository id `{id}`")]
+    #[error("invalid repository id `{}`", Escaped(.id))]
     InvalidRepoId {
         id: String,
         #[source]

@@ -142,5 +142,9 @@ async fn a_held_blob_copy_does_not_stall_a_download_on_a_current_thread_runtime(
         .into_iter()
         .filter(|r| r.method == "GET" && r.path.ends_with("/stream.bin"))
         .collect();
-    assert_eq!(gets.len(), 1, "the stream was abandoned and asked again: {gets:?}");
+    assert_eq!(
+        gets.len(),
+        1,
+        "the stream was abandoned and asked again: {gets:?}"
+    );
 }

@@ -69,8 +69,18 @@ fn a_poisoned_listing_is_never_cached_and_never_makes_an_honest_server_fail() {
         .env("HF_HUB_OFFLINE", "1")
         .output()
         .expect("run");
-    assert!(!stderr(&offline).contains("ghost.bin"), "{}", stderr(&offline));
-    assert!(!repo.join("snapshots").join(COMMIT).join("ghost.bin").exists());
+    assert!(
+        !stderr(&offline).contains("ghost.bin"),
+        "{}",
+        stderr(&offline)
+    );
+    assert!(
+        !repo
+            .join("snapshots")
+            .join(COMMIT)
+            .join("ghost.bin")
+            .exists()
+    );
 
     // 2. A poisoned listing on disk, as Python writes it before downloading; then an honest server.
     let honest_files = served();
@@ -82,7 +92,10 @@ fn a_poisoned_listing_is_never_cached_and_never_makes_an_honest_server_fail() {
     assert_eq!(output.status.code(), Some(0), "{message}");
     assert!(message.contains("disagrees with the Hub"), "{message}");
     let snapshot = repo.join("snapshots").join(COMMIT);
-    assert_eq!(fs::read(snapshot.join("config.json")).expect("file"), CONFIG);
+    assert_eq!(
+        fs::read(snapshot.join("config.json")).expect("file"),
+        CONFIG
+    );
     let cached = tree::read(&repo, COMMIT).expect("the honest listing is cached");
     assert_eq!(
         cached.files.keys().collect::<Vec<_>>(),
@@ -95,7 +108,8 @@ fn a_poisoned_listing_is_never_cached_and_never_makes_an_honest_server_fail() {
     // 3. Poisoned again: --force-download never reads it.
     tree::write(&repo, COMMIT, &poisoned()).expect("plant the listing");
     let before = requests(&honest, "GET", "/tree/").len();
-    let ghosts = requests(&honest, "HEAD", "ghost.bin").len() + requests(&honest, "GET", "ghost.bin").len();
+    let ghosts =
+        requests(&honest, "HEAD", "ghost.bin").len() + requests(&honest, "GET", "ghost.bin").len();
     let output = download(tmp, &honest, &["--force-download"])
         .output()
         .expect("run");
@@ -122,7 +136,11 @@ fn a_poisoned_listing_is_never_cached_and_never_makes_an_honest_server_fail() {
     assert_eq!(offline.status.code(), Some(0), "{}", stderr(&offline));
     assert_eq!(
         stdout(&offline).trim(),
-        snapshot.canonicalize().expect("snapshot").display().to_string()
+        snapshot
+            .canonicalize()
+            .expect("snapshot")
+            .display()
+            .to_string()
     );
     canary.assert_untouched();
 }

@@ -75,7 +75,10 @@ fn upper_case_sha256_etags_are_verified_and_named_as_python_names_them() {
         .expect("run");
     let message = stderr(&output);
     assert_eq!(output.status.code(), Some(1), "{message}");
-    assert!(message.contains("cannot download file `weights.bin`"), "{message}");
+    assert!(
+        message.contains("cannot download file `weights.bin`"),
+        "{message}"
+    );
     assert!(message.contains("sha256"), "{message}");
     assert!(!repo_dir(&wrong).join("blobs").join(&upper).exists());
     assert_eq!(verify_blobs(&wrong.join("hub")), 0);
@@ -107,10 +110,7 @@ fn an_etag_that_is_not_a_hash_is_stated_and_the_size_still_checked() {
     // One file: the HEAD's ETag is no hash; the bytes are kept, and the user is told.
     let server = start(
         vec![],
-        BTreeMap::from([(
-            "notes.txt".to_owned(),
-            Served::with_etag(RIGHT, "abc-123"),
-        )]),
+        BTreeMap::from([("notes.txt".to_owned(), Served::with_etag(RIGHT, "abc-123"))]),
     );
     let one = tmp.path().join("one");
     let output = download(&one, &server, &["notes.txt"])
@@ -127,17 +127,17 @@ fn an_etag_that_is_not_a_hash_is_stated_and_the_size_still_checked() {
     // A snapshot whose listing gives no hash and a size the bytes do not have: refused.
     let server = start(
         vec![entry("notes.txt", "abc-123", 5)],
-        BTreeMap::from([(
-            "notes.txt".to_owned(),
-            Served::with_etag(RIGHT, "abc-123"),
-        )]),
+        BTreeMap::from([("notes.txt".to_owned(), Served::with_etag(RIGHT, "abc-123"))]),
     );
     let listed = tmp.path().join("listed");
     let output = download(&listed, &server, &[]).output().expect("run");
     let message = stderr(&output);
     assert_eq!(output.status.code(), Some(1), "{message}");
     assert!(message.contains(warning), "{message}");
-    assert!(message.contains("cannot download file `notes.txt`"), "{message}");
+    assert!(
+        message.contains("cannot download file `notes.txt`"),
+        "{message}"
+    );
     assert!(message.contains(&RIGHT.len().to_string()), "{message}");
     assert!(!repo_dir(&listed).join("blobs/abc-123").exists());
     canary.assert_untouched();

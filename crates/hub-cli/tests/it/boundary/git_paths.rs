@@ -69,13 +69,9 @@ fn a_listed_git_folder_is_refused_and_the_rest_downloads_when_excluded() {
             "refused before any download"
         );
 
-        let excluded = download(
-            &tmp,
-            &server,
-            &["--local-dir", local, "--exclude", exclude],
-        )
-        .output()
-        .expect("run");
+        let excluded = download(&tmp, &server, &["--local-dir", local, "--exclude", exclude])
+            .output()
+            .expect("run");
         assert_eq!(excluded.status.code(), Some(0), "{}", stderr(&excluded));
         assert_eq!(
             fs::read(checkout.join("README.md")).expect("readme"),
@@ -107,10 +103,7 @@ fn listed_git_folders_and_look_alikes_are_refused_in_cache_mode() {
             entry(name, &bad.etag, HOOK.len() as u64),
             entry("README.md", &readme.etag, readme.content.len() as u64),
         ];
-        let files = BTreeMap::from([
-            (name.to_owned(), bad),
-            ("README.md".to_owned(), readme),
-        ]);
+        let files = BTreeMap::from([(name.to_owned(), bad), ("README.md".to_owned(), readme)]);
         let server = start(listing, files);
         let refused = download(tmp.path(), &server, &[]).output().expect("run");
         let message = stderr(&refused);
@@ -128,7 +121,11 @@ fn listed_git_folders_and_look_alikes_are_refused_in_cache_mode() {
         assert_eq!(excluded.status.code(), Some(0), "{}", stderr(&excluded));
         assert_eq!(
             stdout(&excluded).trim(),
-            snapshot.canonicalize().expect("snapshot").display().to_string()
+            snapshot
+                .canonicalize()
+                .expect("snapshot")
+                .display()
+                .to_string()
         );
         assert!(snapshot.join("README.md").is_file());
         assert!(!snapshot.join(name).exists());

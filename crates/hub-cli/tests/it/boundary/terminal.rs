@@ -24,9 +24,7 @@ fn names_a_server_chose_reach_the_terminal_escaped() {
         (vec!["--include", "gone*"], "gone\\u{7}evil"),
         (vec![gone.as_str()], "gone\\u{7}evil"),
     ] {
-        let output = download(tmp.path(), &server, &args)
-            .output()
-            .expect("run");
+        let output = download(tmp.path(), &server, &args).output().expect("run");
         let message = stderr(&output);
         assert_eq!(output.status.code(), Some(1), "{args:?}: {message}");
         assert!(message.contains(needle), "{args:?}: {message}");
