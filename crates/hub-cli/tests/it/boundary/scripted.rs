@@ -20,6 +20,8 @@ pub const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
 pub struct Served {
     pub content: Vec<u8>,
     pub etag: String,
+    /// The size the `HEAD` announces, when it lies about the content's.
+    pub announced: Option<u64>,
 }
 
 impl Served {
@@ -28,6 +30,7 @@ impl Served {
         Served {
             content: content.to_vec(),
             etag: git_sha1(content),
+            announced: None,
         }
     }
 
@@ -36,6 +39,7 @@ impl Served {
         Served {
             content: content.to_vec(),
             etag: etag.into(),
+            announced: None,
         }
     }
 }
@@ -97,15 +101,16 @@ pub fn start(listing: Vec<Value>, files: BTreeMap<String, Served>) -> Hostile {
         let name = rest.split_once('/').map_or("", |(_revision, name)| name);
         let name = percent_encoding::percent_decode_str(name).decode_utf8_lossy();
         match files.get(name.as_ref()) {
-            Some(file) => answer(
-                "200 OK",
-                &[
+            Some(file) => {
+                let mut headers = vec![
                     ("X-Repo-Commit", COMMIT.to_owned()),
                     ("ETag", format!("\"{}\"", file.etag)),
-                ],
-                &file.content,
-                head,
-            ),
+                ];
+                if let (true, Some(size)) = (head, file.announced) {
+                    headers.push(("Content-Length", size.to_string()));
+                }
+                answer("200 OK", &headers, &file.content, head)
+            }
             None => answer(
                 "404 Not Found",
                 &[

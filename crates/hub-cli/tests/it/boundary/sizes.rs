@@ -50,3 +50,26 @@ fn a_listed_size_of_1e18_is_refused_before_anything_is_fetched() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     canary.assert_untouched();
 }
+
+#[test]
+fn a_head_announcing_1e18_bytes_is_refused_before_anything_is_fetched() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let canary = Canary::plant(tmp.path());
+    let mut body = Served::regular(b"small\n");
+    body.announced = Some(HUGE);
+    let server = start(vec![], BTreeMap::from([("huge.bin".to_owned(), body)]));
+    let output = download(tmp.path(), &server, &["huge.bin"])
+        .output()
+        .expect("run");
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    assert!(message.contains("(file `huge.bin`)"), "{message}");
+    assert!(
+        message.contains(&format!("announced as {HUGE} bytes")),
+        "{message}"
+    );
+    assert_eq!(requests(&server, "HEAD", "huge.bin").len(), 1);
+    assert!(requests(&server, "GET", "/resolve/").is_empty());
+    assert!(!repo_dir(tmp.path()).join("blobs").exists());
+    canary.assert_untouched();
+}
