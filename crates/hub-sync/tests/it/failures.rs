@@ -114,7 +114,7 @@ async fn a_failed_download_leaves_the_folders_python_leaves_and_no_others() {
             .build()
             .expect("client");
         let downloader = Downloader::new(client, Cache::new(&ours)).with_retry(RetryPolicy::none());
-        let repo = Repo::model(*repo_id).expect("id");
+        let repo = Repo::model(repo_id).expect("id");
         let result = match filename {
             Some(name) => {
                 downloader
