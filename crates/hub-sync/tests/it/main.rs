@@ -4,6 +4,7 @@
 mod blocking_disk;
 mod failures;
 mod fake;
+mod listing;
 mod oracle;
 mod patterns;
 mod server;
