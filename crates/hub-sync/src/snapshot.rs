@@ -54,13 +54,11 @@ struct Planned {
     size: u64,
 }
 
-/// Whether a failed run shows that the listing it came from is wrong: a value the rule refuses, a
-/// listed file the server does not have, or other bytes than listed (size or hash).
+/// Whether a failed download shows that the listing it came from is wrong: a listed file the
+/// server does not have, or other bytes than listed (size or hash).
 fn disagrees_with_listing(error: &Error) -> bool {
-    let source = match error {
-        Error::InvalidFilename { .. } | Error::BadAnswer { .. } => return true,
-        Error::Download { source, .. } => source,
-        _ => return false,
+    let Error::Download { source, .. } = error else {
+        return false;
     };
     matches!(
         source,
@@ -118,8 +116,12 @@ impl<R: Remote> Downloader<R> {
             Some(dir) => dir.join(".cache").join("huggingface"),
             None => cache.repo(repo).path().to_path_buf(),
         };
+        // `Err((listing at fault, error))`: a value the rule refuses, or a download that
+        // contradicts the listing.
         let run = async |listing: &Listing| {
-            let files = self.plan(repo, &commit, &filter, listing)?;
+            let files = self
+                .plan(repo, &commit, &filter, listing)
+                .map_err(|error| (true, error))?;
             let listed = !listing.files.is_empty();
             self.fetch_listed(
                 &cache,
@@ -131,6 +133,7 @@ impl<R: Remote> Downloader<R> {
                 listed,
             )
             .await
+            .map_err(|error| (disagrees_with_listing(&error), error))
         };
         let cached = if request.force_download {
             None
@@ -140,7 +143,9 @@ impl<R: Remote> Downloader<R> {
         let mut disagreement = None;
         if let Some(listing) = cached {
             match run(&listing).await {
-                Err(error) if disagrees_with_listing(&error) => {
+                Ok(path) => return Ok(path),
+                Err((false, error)) => return Err(error),
+                Err((true, error)) => {
                     let path = tree::path(&tree_folder, commit.as_str());
                     tracing::warn!(
                         "the cached listing `{}` disagrees with the Hub ({}); listing the commit again",
@@ -155,7 +160,6 @@ impl<R: Remote> Downloader<R> {
                     }
                     disagreement = Some(error);
                 }
-                other => return other,
             }
         }
         let listing = match self.remote.list_tree(repo, commit.as_str()).await {
@@ -175,7 +179,7 @@ impl<R: Remote> Downloader<R> {
                 return self.snapshot_error(&cache, request, &filter, local_dir.as_deref(), error);
             }
         };
-        let path = run(&listing).await?;
+        let path = run(&listing).await.map_err(|(_, error)| error)?;
         if let Err(error) = tree::write(&tree_folder, commit.as_str(), &listing) {
             tracing::warn!("{}", Escaped(&error.to_string()));
         }
