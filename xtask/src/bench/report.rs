@@ -354,8 +354,8 @@ fn write_server(out: &mut String, scenarios: &[Scenario], repo_info: Option<&Rep
     let _ = writeln!(
         out,
         "`GET /api/models/bench/small/revision/main` ({} siblings) from `hfhub serve`, `curl`'s \
-         `time_total`: first answer {}; the {} answers after it: median {}, min {}, max {}; server \
-         CPU per answer (mean) {}.\n",
+         `time_total`: first answer {}; later answers ({}): median {}, min {}, max {}; server \
+         CPU per later answer (mean) {}.\n",
         repo_info.files,
         seconds(repo_info.first),
         repo_info.seconds.len(),
