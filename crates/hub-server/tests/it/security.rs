@@ -56,7 +56,8 @@ async fn paths_escaping_the_cache_are_refused() {
             );
         }
     }
-    // The CDN serves only 64-hex blobs of a repository folder.
+    // The CDN serves only signed links to 64-hex blobs of a repository folder: anything else is
+    // refused before the path is even looked at.
     let cdn = server.cdn_endpoint();
     for path in [
         "/models--org--model/abc.0123abcd.incomplete?x-id=1",
@@ -65,7 +66,7 @@ async fn paths_escaping_the_cache_are_refused() {
         "/../models--org--model/blobs?x-id=1",
     ] {
         let got = fetch("GET", &format!("{cdn}{path}"), &[]).await;
-        assert_eq!(got.status, 404, "{path}");
+        assert!(got.status == 403 || got.status == 404, "{path}: {}", got.status);
     }
     // Listings skip all of it.
     let tree = fetch(
