@@ -26,14 +26,15 @@ pub struct Limits {
     /// An HTTP/1 request head (the first one, or the next one on a kept-alive connection) must arrive
     /// within this time.
     pub header_timeout: Duration,
-    /// A connection with no request in flight for this long is closed (HTTP/2, and connections that
-    /// never send a byte).
+    /// A connection with no request in flight for this long is closed (HTTP/2 between requests;
+    /// a connection that never sent a whole request head is closed after `header_timeout`).
     pub idle_timeout: Duration,
     /// A connection with requests in flight whose responses make no progress for this long is
     /// closed (a client that stops reading, work that never ends).
     pub body_timeout: Duration,
     /// Open connections on both listeners together; past it the oldest idle one is closed, or the
-    /// new one when none is idle.
+    /// new one when none is idle. Lowered at start-up to what the file descriptor limit allows
+    /// (`(soft limit - 32) / 2`).
     pub max_connections: usize,
     /// Concurrent HTTP/2 streams per connection.
     pub max_streams: u32,
@@ -73,7 +74,22 @@ pub(crate) struct Tracked {
     last_progress: AtomicU64,
     /// Set once the connection was asked to close.
     shed: AtomicBool,
+    /// Set when a first request arrived.
+    started: AtomicBool,
     wake: Notify,
+}
+
+/// File descriptors kept free for the files being served and the server's own use.
+const RESERVED_DESCRIPTORS: u64 = 32;
+
+/// The connection cap that fits the process's file descriptor limit: each connection may hold a
+/// socket and an open file, and a few descriptors stay for the rest.
+pub(crate) fn fitting_cap(max: usize) -> usize {
+    let soft = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
+    let fits = soft.map_or(usize::MAX, |soft| {
+        usize::try_from(soft.saturating_sub(RESERVED_DESCRIPTORS) / 2).unwrap_or(usize::MAX)
+    });
+    max.min(fits).max(1)
 }
 
 impl Registry {
@@ -99,6 +115,7 @@ impl Registry {
             active: AtomicUsize::new(0),
             last_progress: AtomicU64::new(0),
             shed: AtomicBool::new(false),
+            started: AtomicBool::new(false),
             wake: Notify::new(),
         });
         tracked.progress();
@@ -178,6 +195,7 @@ impl Tracked {
     /// A request started: the connection is busy until the returned guard is dropped.
     pub(crate) fn start(self: &Arc<Tracked>) -> Active {
         self.active.fetch_add(1, Ordering::Relaxed);
+        self.started.store(true, Ordering::Relaxed);
         self.progress();
         Active {
             tracked: self.clone(),
@@ -194,14 +212,20 @@ impl Tracked {
         self.wake.notified().await;
     }
 
-    /// Whether the connection outlived its idle or body timeout.
+    /// Whether the connection outlived its idle or body timeout; one that never completed a
+    /// request head (silent, or too slow to tell HTTP/1 from HTTP/2) gets the header timeout.
     pub(crate) fn verdict(&self, limits: &Limits) -> Verdict {
         let quiet = Duration::from_millis(
             self.now_ms()
                 .saturating_sub(self.last_progress.load(Ordering::Relaxed)),
         );
+        let idle_limit = if self.started.load(Ordering::Relaxed) {
+            limits.idle_timeout
+        } else {
+            limits.idle_timeout.min(limits.header_timeout)
+        };
         match (self.is_idle(), quiet) {
-            (true, quiet) if quiet >= limits.idle_timeout => Verdict::Idle,
+            (true, quiet) if quiet >= idle_limit => Verdict::Idle,
             (false, quiet) if quiet >= limits.body_timeout => Verdict::Stalled,
             _ => Verdict::Keep,
         }
@@ -301,5 +325,19 @@ mod tests {
             ..limits
         };
         assert_eq!(conn.tracked.verdict(&limits), Verdict::Stalled);
+    }
+
+    #[test]
+    fn a_connection_that_never_sent_a_request_gets_the_header_timeout() {
+        let registry = Arc::new(Registry::new(4));
+        let conn = registry.admit().expect("room");
+        let limits = Limits {
+            header_timeout: Duration::ZERO,
+            idle_timeout: Duration::from_secs(3600),
+            ..Limits::default()
+        };
+        assert_eq!(conn.tracked.verdict(&limits), Verdict::Idle);
+        drop(conn.tracked.start());
+        assert_eq!(conn.tracked.verdict(&limits), Verdict::Keep);
     }
 }

@@ -31,8 +31,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 pub use body::BodyError;
-pub use log::{Origin, RequestLog, RequestRecord};
 pub use conn::Limits;
+pub use log::{Origin, RequestLog, RequestRecord};
 pub use server::{BlockingServer, Builder, DEFAULT_LINK_LIFETIME, RunningServer, Server};
 pub use sign::CdnKey;
 

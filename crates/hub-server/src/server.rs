@@ -21,7 +21,7 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use crate::Error;
 use crate::body::Body;
-use crate::conn::{Admitted, Limits, Registry, Tracked, TrackedBody, Verdict};
+use crate::conn::{Admitted, Limits, Registry, Tracked, TrackedBody, Verdict, fitting_cap};
 use crate::fault::{CdnLinks, Fault, Faults};
 use crate::log::{self, Origin, RequestLog, RequestRecord};
 use crate::route::{self, Route, Target};
@@ -255,7 +255,7 @@ impl Builder {
             log: log.clone(),
             key,
             link_lifetime: self.link_lifetime,
-            registry: Arc::new(Registry::new(self.limits.max_connections)),
+            registry: Arc::new(Registry::new(fitting_cap(self.limits.max_connections))),
             listings: Semaphore::new(self.limits.max_listings.max(1)),
             limits: self.limits,
             public_url: self.public_url,
@@ -426,8 +426,14 @@ impl Shared {
             _ => format!("http://{listener}"),
         };
         Bases {
-            hub: self.public_url.clone().unwrap_or_else(|| reached(self.addr)),
-            cdn: self.cdn_url.clone().unwrap_or_else(|| reached(self.cdn_addr)),
+            hub: self
+                .public_url
+                .clone()
+                .unwrap_or_else(|| reached(self.addr)),
+            cdn: self
+                .cdn_url
+                .clone()
+                .unwrap_or_else(|| reached(self.cdn_addr)),
         }
     }
 
@@ -514,6 +520,7 @@ async fn serve_connection(
     let tick = limits
         .idle_timeout
         .min(limits.body_timeout)
+        .min(limits.header_timeout)
         .div_f32(4.0)
         .clamp(Duration::from_millis(50), Duration::from_secs(1));
     let mut stopping = false;
@@ -880,9 +887,7 @@ fn resolve(
         BlobKind::Lfs { sha256, .. } => {
             let link = shared.next_link.fetch_add(1, Ordering::Relaxed);
             let folder = repo.folder_name();
-            let query = shared
-                .key
-                .sign(&folder, sha256, link, shared.link_lifetime);
+            let query = shared.key.sign(&folder, sha256, link, shared.link_lifetime);
             let location = format!("{}/{folder}/{sha256}?{query}", bases.cdn);
             Ok(Reply::new(StatusCode::FOUND)
                 .header("location", location)

@@ -52,7 +52,10 @@ impl CdnKey {
     /// The query string of a link to `sha256` of the repository `folder`, valid for `lifetime`.
     pub(crate) fn sign(&self, folder: &str, sha256: &str, id: u64, lifetime: Duration) -> String {
         let expires = unix_now().saturating_add(lifetime.as_secs().max(1));
-        let signature = self.mac(folder, sha256, expires, id).finalize().into_bytes();
+        let signature = self
+            .mac(folder, sha256, expires, id)
+            .finalize()
+            .into_bytes();
         let hex: String = signature.iter().map(|b| format!("{b:02x}")).collect();
         format!("x-id={id}&expires={expires}&signature={hex}")
     }

@@ -295,8 +295,10 @@ impl Store {
         let slot = {
             let mut indexes = self.indexes.lock().expect("index map lock");
             let slot = indexes.entry(snapshot_dir.clone()).or_default().clone();
-            slot.last_used
-                .store(self.clock.fetch_add(1, Ordering::Relaxed), Ordering::Relaxed);
+            slot.last_used.store(
+                self.clock.fetch_add(1, Ordering::Relaxed),
+                Ordering::Relaxed,
+            );
             evict(&mut indexes, &snapshot_dir);
             slot
         };
@@ -344,7 +346,9 @@ impl Store {
         for (at, item) in items.iter().enumerate() {
             let path = item.path();
             while let Some((folder, start)) = open.last() {
-                if path.starts_with(folder.as_str()) && path.as_bytes().get(folder.len()) == Some(&b'/') {
+                if path.starts_with(folder.as_str())
+                    && path.as_bytes().get(folder.len()) == Some(&b'/')
+                {
                     break;
                 }
                 folders.insert(folder.clone(), (*start, at));
@@ -396,7 +400,7 @@ impl Store {
         let mut tree_entries: Vec<(String, bool, String)> = Vec::new();
         for name in names {
             walk.visited += 1;
-            if walk.visited % 256 == 0 && walk.cancel.load(Ordering::Relaxed) {
+            if walk.visited.is_multiple_of(256) && walk.cancel.load(Ordering::Relaxed) {
                 return Err(Lookup::Cancelled);
             }
             let path = if prefix.is_empty() {
@@ -452,9 +456,11 @@ impl Store {
             return Ok(None);
         }
         // Upstream's relative link, resolved by name: exact because every folder above it is real.
-        let lexical = fs::read_link(pointer)
-            .ok()
-            .and_then(|target| pointer.parent().map(|parent| normalize(&parent.join(target))));
+        let lexical = fs::read_link(pointer).ok().and_then(|target| {
+            pointer
+                .parent()
+                .map(|parent| normalize(&parent.join(target)))
+        });
         let real = match lexical {
             Some(real) if real.parent() == Some(blobs) => real,
             _ => match canonical(pointer) {

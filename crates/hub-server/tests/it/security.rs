@@ -66,7 +66,11 @@ async fn paths_escaping_the_cache_are_refused() {
         "/../models--org--model/blobs?x-id=1",
     ] {
         let got = fetch("GET", &format!("{cdn}{path}"), &[]).await;
-        assert!(got.status == 403 || got.status == 404, "{path}: {}", got.status);
+        assert!(
+            got.status == 403 || got.status == 404,
+            "{path}: {}",
+            got.status
+        );
     }
     // Listings skip all of it.
     let tree = fetch(
