@@ -236,7 +236,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         "Stopping: no new connections; running transfers have {} s to finish.",
         args.grace.as_secs()
     ));
-    server.shutdown_within(args.grace).await;
+    tokio::select! {
+        () = server.shutdown_within(args.grace) => {}
+        // A second signal: stop now.
+        _ = tokio::signal::ctrl_c() => say("Second signal: not waiting for running transfers.".to_owned()),
+        _ = terminate.recv() => say("Second signal: not waiting for running transfers.".to_owned()),
+    }
     say("Stopped.".to_owned());
     Ok(())
 }
