@@ -7,6 +7,9 @@ use hub_cache::env::Env;
 
 use super::table::{Ansi, tabulate_2x, truncate_columns};
 
+/// The hint under an error: what `HF_DEBUG=1` does in hfhub (debug logs and the whole error chain).
+pub const DEBUG_HINT: &str = "set HF_DEBUG=1 for debug logs and the full error chain.";
+
 /// `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -33,6 +36,29 @@ pub struct OutputArgs {
     /// Do not truncate values in human tables.
     #[arg(long)]
     no_truncate: bool,
+}
+
+impl OutputArgs {
+    /// True when one of `--format`, `--json`, `--quiet` was given.
+    pub fn given(&self) -> bool {
+        self.format.is_some() || self.json || self.quiet
+    }
+
+    /// The first two of `--format`, `--json`, `-q` given together (2.x refuses such a pair).
+    pub fn conflict(&self) -> Option<(&'static str, &'static str)> {
+        let given: Vec<&'static str> = [
+            ("--format", self.format.is_some()),
+            ("--json", self.json),
+            ("-q", self.quiet),
+        ]
+        .into_iter()
+        .filter_map(|(flag, on)| on.then_some(flag))
+        .collect();
+        match given.as_slice() {
+            [first, second, ..] => Some((first, second)),
+            _ => None,
+        }
+    }
 }
 
 /// Where a command's output goes and how it looks.
@@ -290,19 +316,19 @@ impl Output {
         match failure {
             Failure::Cli(message) => {
                 self.error(&message);
-                self.hint("set HF_DEBUG=1 as environment variable for full traceback.");
-                std::process::ExitCode::from(1)
+                self.hint(DEBUG_HINT);
+                crate::Exit::Failure.into()
             }
             Failure::BadParameter(message) => {
                 eprintln!("Usage: hfhub {command} [OPTIONS]");
                 eprintln!("Try 'hfhub {command} --help' for help.");
                 eprintln!();
                 eprintln!("Error: Invalid value: {message}");
-                std::process::ExitCode::from(2)
+                crate::Exit::Usage.into()
             }
             Failure::Aborted => {
                 eprintln!("Aborted!");
-                std::process::ExitCode::from(1)
+                crate::Exit::Failure.into()
             }
         }
     }
