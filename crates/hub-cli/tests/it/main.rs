@@ -2,5 +2,6 @@
 
 mod download;
 mod parity;
+mod progress;
 mod reliability;
 mod serve;

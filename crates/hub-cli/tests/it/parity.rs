@@ -13,7 +13,7 @@ use hub_server::{BlockingServer, Server};
 
 /// The three programs compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Cli {
+enum Program {
     Hfhub,
     /// `hf` of 2.4.
     Hf,
@@ -45,12 +45,12 @@ impl Bench {
 
     /// `<cli> download ARGS` with a clean environment: its own cache under `case/`, the server
     /// as endpoint, `{local}` in an argument replaced by the program's own local folder.
-    fn run(&self, cli: Cli, case: &str, args: &[&str]) -> Run {
+    fn run(&self, cli: Program, case: &str, args: &[&str]) -> Run {
         let root = self.tmp.path().join(case).join(format!("{cli:?}"));
         let cache = root.join("hub");
         let local = root.join("local");
         let mut command = match cli {
-            Cli::Hfhub => {
+            Program::Hfhub => {
                 let mut command = Command::new(env!("CARGO_BIN_EXE_hfhub"));
                 for var in hub_cache::env::ALL {
                     command.env_remove(var.name);
@@ -58,8 +58,8 @@ impl Bench {
                 command.env_remove("RUST_LOG");
                 command
             }
-            Cli::Hf => oracle_bin(&self.hf, "hf"),
-            Cli::HuggingfaceCli => oracle_bin(&self.legacy, "huggingface-cli"),
+            Program::Hf => oracle_bin(&self.hf, "hf"),
+            Program::HuggingfaceCli => oracle_bin(&self.legacy, "huggingface-cli"),
         };
         let args: Vec<String> = args
             .iter()
@@ -102,7 +102,7 @@ fn oracle_bin(oracle: &Oracle, name: &str) -> Command {
 }
 
 struct Run {
-    cli: Cli,
+    cli: Program,
     args: Vec<String>,
     output: Output,
     cache: PathBuf,
@@ -199,7 +199,7 @@ fn assert_same(ours: &Run, theirs: &Run) {
     );
     assert_eq!(Some(0), ours.output.status.code(), "{context}");
     assert_eq!(ours.path(), theirs.path(), "printed path{context}");
-    let like_0x = theirs.cli == Cli::HuggingfaceCli;
+    let like_0x = theirs.cli == Program::HuggingfaceCli;
     assert!(
         tree(&ours.cache, like_0x).len() + tree(&ours.local, like_0x).len() > 2,
         "something was downloaded{context}"
@@ -220,9 +220,9 @@ fn assert_same(ours: &Run, theirs: &Run) {
 #[test]
 fn hfhub_download_matches_hf_and_huggingface_cli() {
     let bench = Bench::new();
-    use Cli::{Hf, HuggingfaceCli};
-    let both: &[Cli] = &[Hf, HuggingfaceCli];
-    let cases: Vec<(&[&str], &[Cli])> = vec![
+    use Program::{Hf, HuggingfaceCli};
+    let both: &[Program] = &[Hf, HuggingfaceCli];
+    let cases: Vec<(&[&str], &[Program])> = vec![
         // Spellings both generations accept.
         (&["gpt2", "config.json"], both),
         (&["gpt2", "config.json", "--revision", "v1.0"], both),
@@ -280,7 +280,7 @@ fn hfhub_download_matches_hf_and_huggingface_cli() {
     ];
     for (index, (args, peers)) in cases.iter().enumerate() {
         let case = format!("case-{index}");
-        let ours = bench.run(Cli::Hfhub, &case, args);
+        let ours = bench.run(Program::Hfhub, &case, args);
         for peer in *peers {
             let theirs = bench.run(*peer, &case, args);
             assert_same(&ours, &theirs);
@@ -323,14 +323,14 @@ fn dry_run_json_matches_hf_field_by_field() {
         for fill in [None, Some(&["gpt2", "config.json"][..])] {
             let case = format!("dry-{index}-{}", fill.is_some());
             if let Some(fill) = fill {
-                for cli in [Cli::Hfhub, Cli::Hf] {
+                for cli in [Program::Hfhub, Program::Hf] {
                     let run = bench.run(cli, &case, fill);
                     assert!(run.output.status.success(), "{}", run.describe());
                 }
             }
             let before = tree(&bench.tmp.path().join(&case).join("Hfhub"), false);
-            let ours = bench.run(Cli::Hfhub, &case, args);
-            let theirs = bench.run(Cli::Hf, &case, args);
+            let ours = bench.run(Program::Hfhub, &case, args);
+            let theirs = bench.run(Program::Hf, &case, args);
             let context = format!("\n{}\n---\n{}", ours.describe(), theirs.describe());
             assert_eq!(
                 ours.output.status.code(),
