@@ -201,7 +201,7 @@ fn assert_same(ours: &Run, theirs: &Run) {
     assert_eq!(ours.path(), theirs.path(), "printed path{context}");
     let like_0x = theirs.cli == Program::HuggingfaceCli;
     assert!(
-        tree(&ours.cache, like_0x).len() + tree(&ours.local, like_0x).len() > 2,
+        tree(&ours.cache, like_0x).len() + tree(&ours.local, like_0x).len() > 0,
         "something was downloaded{context}"
     );
     assert_eq!(
