@@ -116,9 +116,9 @@ fn check_usage(args: &DownloadArgs) -> Result<Plan, String> {
                 args.repo_id
             ));
         }
-        if args.revision.is_some() && parsed.revision.is_some() {
+        if args.revision.is_some() {
             return Err(format!(
-                "'--revision' cannot be used with an 'hf://' URI that names one ('{}')",
+                "'--revision' cannot be used with an 'hf://' URI ('{}')",
                 args.repo_id
             ));
         }

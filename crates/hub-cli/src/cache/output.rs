@@ -7,9 +7,6 @@ use hub_cache::env::Env;
 
 use super::table::{Ansi, tabulate_2x, truncate_columns};
 
-/// The hint under an error: what `HF_DEBUG=1` does in hfhub (debug logs and the whole error chain).
-pub const DEBUG_HINT: &str = "set HF_DEBUG=1 for debug logs and the full error chain.";
-
 /// `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -315,8 +312,9 @@ impl Output {
     pub fn fail(&self, failure: Failure, command: &str) -> std::process::ExitCode {
         match failure {
             Failure::Cli(message) => {
+                // 2.x adds "Hint: set HF_DEBUG=1 ... for full traceback": the message here is
+                // already the whole error chain, and there is no traceback to show.
                 self.error(&message);
-                self.hint(DEBUG_HINT);
                 crate::Exit::Failure.into()
             }
             Failure::BadParameter(message) => {

@@ -31,15 +31,15 @@ fn both(oracle: &Oracle, dir: &Path, args: &[&str]) -> [(Option<i32>, String, St
     ]
 }
 
-/// `hf`'s text as hfhub words it: hints name `hfhub` commands, and the `HF_DEBUG` hint says what
-/// the variable does in hfhub (Python's says "full traceback").
+/// `hf`'s text as hfhub words it: hints name `hfhub` commands, and there is no hint about a Python
+/// traceback (`HF_DEBUG`) under an error.
 fn as_hfhub(text: &str) -> String {
-    text.replace("'hf cache ", "'hfhub cache ")
-        .replace("`hf cache ", "`hfhub cache ")
-        .replace(
-            "set HF_DEBUG=1 as environment variable for full traceback.",
-            "set HF_DEBUG=1 for debug logs and the full error chain.",
-        )
+    let text = text
+        .replace("'hf cache ", "'hfhub cache ")
+        .replace("`hf cache ", "`hfhub cache ");
+    text.split_inclusive('\n')
+        .filter(|line| !line.contains("set HF_DEBUG=1 as environment variable for full traceback."))
+        .collect()
 }
 
 #[test]

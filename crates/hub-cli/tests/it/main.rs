@@ -1,6 +1,7 @@
 //! hub-cli end-to-end tests: the `hfhub` binary run as a user runs it, against hub-server on 127.0.0.1.
 
 mod download;
+mod messages;
 mod parity;
 mod progress;
 mod reliability;
