@@ -3,7 +3,6 @@
 //! exit code, the same path on stdout and the same cache tree (or local folder); `--dry-run
 //! --format json` prints what 2.4 prints, field by field.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -154,39 +153,12 @@ impl Run {
 /// lock files and `.cache/huggingface/` bookkeeping left out, and, to compare with 0.25, what 0.25
 /// never writes (`CACHEDIR.TAG`, `trees/`).
 fn tree(root: &Path, like_0x: bool) -> Vec<String> {
-    if !root.exists() {
-        return Vec::new();
-    }
-    let mut lines: Vec<String> = walkdir::WalkDir::new(root)
-        .min_depth(1)
-        .into_iter()
-        .filter_entry(|e| {
-            let name = e.file_name().to_string_lossy();
-            !(name == ".locks"
-                || name == ".cache"
-                || like_0x && (name == "CACHEDIR.TAG" || name == "trees"))
-        })
-        .map(|entry| {
-            let entry = entry.expect("walkable tree");
-            let relative = entry
-                .path()
-                .strip_prefix(root)
-                .expect("below root")
-                .display()
-                .to_string();
-            if entry.path_is_symlink() {
-                let target = fs::read_link(entry.path()).expect("link");
-                format!("{relative} -> {}", target.display())
-            } else if entry.file_type().is_dir() {
-                format!("{relative}/")
-            } else {
-                let size = entry.metadata().expect("metadata").len();
-                format!("{relative} ({size} bytes)")
-            }
-        })
-        .collect();
-    lines.sort();
-    lines
+    hfhub_tests::tree::listing(root, |entry| {
+        let name = entry.file_name().to_string_lossy();
+        !(name == ".locks"
+            || name == ".cache"
+            || like_0x && (name == "CACHEDIR.TAG" || name == "trees"))
+    })
 }
 
 /// Asserts two runs agree: exit code, printed path, cache tree and local folder.
