@@ -1,39 +1,62 @@
-//! Orchestration of downloads into the Hugging Face cache or a local folder, as `huggingface_hub` 2.4's
-//! `hf_hub_download` and `snapshot_download` do, leaving a cache Python reads (and reading Python's).
+//! Downloads from the Hugging Face Hub into the cache Python's `huggingface_hub` uses, or into a
+//! local folder, as 2.4's `hf_hub_download` and `snapshot_download` do, leaving a cache Python reads
+//! (and reading Python's).
 //!
+//! The front door is [`Hub`]: built from the environment in one call (`HF_ENDPOINT`, `HF_TOKEN`,
+//! `HF_HUB_CACHE`, `HF_HUB_OFFLINE`, `HF_HUB_DISABLE_SYMLINKS`...), then one expression per job.
+//! [`blocking::Hub`] is the same for callers without an async runtime.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let served = tempfile::tempdir()?;
+//! # hfhub_tests::synthetic::write_model(served.path(), "openai-community/gpt2", "c1", "main",
+//! #     &[("config.json".into(), b"{}".to_vec(), false), ("model.safetensors".into(), vec![7; 64], true)])?;
+//! # let server = hub_server::Server::builder(served.path()).start().await?;
+//! # let cache = tempfile::tempdir()?;
+//! # let hub = hub_sync::HubBuilder::new(&hub_cache::env::Env::from_pairs([]))?
+//! #     .with_endpoint(&server.endpoint()).with_cache_dir(cache.path()).build()?;
+//! // let hub = hub_sync::Hub::from_env()?;
+//! let config = hub.model("openai-community/gpt2").get("config.json").await?;
+//! assert_eq!(std::fs::read(&config)?, b"{}");
+//!
+//! let snapshot = hub.model("openai-community/gpt2").snapshot().include(["*.safetensors"]).download().await?;
+//! assert!(snapshot.join("model.safetensors").is_file());
+//!
+//! // Offline, from the cache alone: no request.
+//! let cached = hub.model("openai-community/gpt2").cached("config.json")?;
+//! assert_eq!(cached, Some(config));
+//! # Ok(()) }
+//! ```
+//!
+//! Underneath, [`Downloader`] takes explicit requests:
 //! - [`Downloader::download_file`]: one file; a cached commit revision costs no request, otherwise one
 //!   `HEAD`, then a blob is reused or downloaded under its lock, verified, published atomically and linked
 //!   (see [`hub_cache::write`] for the tree). Network failures fall back to the cache where upstream does.
-//! - [`Downloader::snapshot`]: the commit pinned by one repo-info call, the listing cached in
-//!   `trees/<commit>.json`, files filtered by [`pattern::Filter`] and fetched concurrently without a
-//!   per-file `HEAD`.
+//! - [`Downloader::snapshot`]: the commit pinned by one repo-info call, files filtered by
+//!   [`pattern::Filter`] and fetched concurrently without a per-file `HEAD`; the listing is cached in
+//!   `trees/<commit>.json` once the files it named were fetched and verified.
+//! - The trust boundary: every file name a caller or a server gives is parsed into a
+//!   [`hub_cache::RepoPath`] (no `..`, no `.git` look-alike, nothing under `.cache/huggingface/`)
+//!   and every ETag into a [`hub_cache::Etag`] where it enters; sizes are bounded by
+//!   [`MAX_FILE_SIZE`]; server-chosen strings in errors and logs are escaped.
 //! - `local_dir` mode ([`FileRequest::with_local_dir`]): files in a plain folder with upstream's
 //!   `.cache/huggingface/download/<path>.metadata` bookkeeping (see [`local_dir`]).
 //! - Interrupted downloads leave `blobs/<etag>.<8hex>.incomplete`; the next run adopts it under the blob
 //!   lock and resumes; hub-http verifies the whole content before anything is published.
 //!
 //! The network is a [`Remote`] ([`hub_http::Client`] in production, a fake in tests). Progress is a stream
-//! of [`Event`]s. [`blocking::Downloader`] wraps the async API for callers without a runtime.
-//!
-//! ```no_run
-//! use hub_cache::{Cache, Repo};
-//! use hub_sync::{Downloader, FileRequest};
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let client = hub_http::Client::from_env()?;
-//! let downloader = Downloader::new(client, Cache::new("/tmp/hub"));
-//! let repo = Repo::model("openai-community/gpt2")?;
-//! let path = downloader.download_file(&FileRequest::new(repo, "config.json")).await?;
-//! println!("{}", path.display());
-//! # Ok(()) }
-//! ```
+//! of [`Event`]s.
 
 // Errors carry the repo, revision, file and the Hub's error by design; they are returned once per
 // operation, so their size does not matter.
 #![allow(clippy::result_large_err)]
 
 pub mod blocking;
+mod blocking_hub;
 mod cache_mode;
 pub mod error;
+pub mod hub;
 pub mod local_dir;
 pub mod pattern;
 pub mod progress;
@@ -44,14 +67,20 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use hub_cache::write::WriteOptions;
-use hub_cache::{Cache, Repo};
 
 pub use error::Error;
+pub use hub::{Hub, HubBuilder, RepoHandle, SnapshotHandle};
+pub use hub_cache::{Cache, Repo, RepoType};
 pub use progress::{Event, Events};
 pub use remote::Remote;
 
 /// Default number of files a snapshot downloads at once (upstream's `max_workers`).
 pub const DEFAULT_MAX_WORKERS: usize = 8;
+
+/// The largest file size a server may announce (in a listing or a `HEAD`): 2^50 bytes (1 PiB), far
+/// beyond any file a Hub stores, and far below what would overflow a size sum. A larger one is
+/// refused as an invalid answer before anything is written.
+pub const MAX_FILE_SIZE: u64 = 1 << 50;
 
 /// One file to download.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -226,12 +255,13 @@ impl<R: Remote> Downloader<R> {
     /// under the resolved cache root, or `<local_dir>/<path>`.
     pub async fn download_file(&self, request: &FileRequest) -> Result<PathBuf, Error> {
         check_revision(&request.repo, &request.revision)?;
+        let filename = cache_mode::check_filename(&request.repo, &request.filename)?;
         match &request.local_dir {
             None => {
                 self.file_to_cache(
                     &request.repo,
                     &request.revision,
-                    &request.filename,
+                    &filename,
                     request.force_download,
                 )
                 .await
@@ -241,7 +271,7 @@ impl<R: Remote> Downloader<R> {
                     local_dir,
                     &request.repo,
                     &request.revision,
-                    &request.filename,
+                    &filename,
                     request.force_download,
                     None,
                 )
