@@ -1,8 +1,10 @@
 //! Support code for the workspace integration tests (`it/`) and for `cargo xtask`:
 //! the Python oracle (pinned `huggingface_hub` in a virtualenv this crate creates itself) and the
-//! deterministic fixture caches, and the hostile server and canary of the security tests.
+//! deterministic fixture caches, the hostile server and canary of the security tests, and tree
+//! listings to compare folders.
 
 pub mod fixtures;
 pub mod hostile;
 pub mod oracle;
 pub mod synthetic;
+pub mod tree;

@@ -5,7 +5,8 @@
 //! 3. runs `hfhub download` against it into a fresh cache `DIR/hub`, as a user would: a snapshot of
 //!    every ref of every repo, and one single file;
 //! 4. checks every downloaded file against the bytes the generator wrote, then reports on the new
-//!    cache with `hfhub scan-cache` (0.2x view) and `hfhub cache ls` (2.x view).
+//!    cache with `hfhub scan-cache` (0.2x view) and `hfhub cache ls` (2.x view), each under a
+//!    heading. A fresh clone's demo prints no warning (`xtask/tests/cli.rs` checks it).
 //!
 //! Nothing leaves 127.0.0.1.
 
@@ -87,12 +88,15 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     out.flush()?;
     drop(out);
 
-    // The 0.2x report (`huggingface-cli scan-cache`), whose one warning is the `CACHEDIR.TAG` that
-    // 2.x-style downloads write and 0.2x scans as a repo; then the 2.x report (`hf cache ls`).
-    for args in [
-        &["scan-cache", "--dir"][..],
-        &["cache", "ls", "--no-truncate", "--cache-dir"],
+    // The same cache seen by both generations of the Python CLI.
+    for (heading, args) in [
+        (SCAN_CACHE_HEADING, &["scan-cache", "--dir"][..]),
+        (
+            CACHE_LS_HEADING,
+            &["cache", "ls", "--no-truncate", "--cache-dir"],
+        ),
     ] {
+        println!("{heading}");
         let status = Command::new(&hfhub)
             .args(args)
             .arg(&cache)
@@ -109,11 +113,19 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Builds the `hfhub` binary (debug profile, as the tests do) and returns its path.
+/// The headings of the two reports the demo ends with.
+pub const SCAN_CACHE_HEADING: &str =
+    "The new cache as 0.2x shows it (`hfhub scan-cache`, the `huggingface-cli scan-cache` view):";
+pub const CACHE_LS_HEADING: &str =
+    "The same cache as 2.x shows it (`hfhub cache ls`, the `hf cache ls` view):";
+
+/// Builds the `hfhub` binary (debug profile, as the tests do) and returns its path; cargo's
+/// progress shows on stderr (a first build takes a few minutes).
 fn build_hfhub() -> anyhow::Result<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    eprintln!("xtask: building hfhub (the first build takes a few minutes)");
     let status = Command::new(cargo)
-        .args(["build", "--quiet", "--package", "hub-cli", "--bin", "hfhub"])
+        .args(["build", "--package", "hub-cli", "--bin", "hfhub"])
         .current_dir(hfhub_tests::oracle::workspace_root())
         .status()
         .context("running cargo build")?;

@@ -4,7 +4,8 @@
 //! (cargo-fuzz needs nightly features; `RUSTC_BOOTSTRAP=1` enables them on the stable toolchain),
 //! then runs each for N seconds (default 10) from a fixed seed, with its corpus under
 //! `target/fuzz-corpus/` so the tree stays clean. A crash fails the task and leaves its input in
-//! `fuzz/artifacts/`. `cargo xtask test` runs it; longer runs are in docs/reliability.md.
+//! `fuzz/artifacts/`. libFuzzer's output goes to `target/fuzz-logs/<target>.log`; one line per
+//! target is printed. `cargo xtask test` runs it; longer runs are in docs/reliability.md.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -48,11 +49,16 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         .status()
         .context("running cargo fuzz build")?;
     ensure!(status.success(), "cargo fuzz build failed ({status})");
+    let logs = target_dir().join("fuzz-logs");
+    std::fs::create_dir_all(&logs).with_context(|| format!("creating `{}`", logs.display()))?;
     for target in targets {
         let corpus = target_dir().join("fuzz-corpus").join(target);
         std::fs::create_dir_all(&corpus)
             .with_context(|| format!("creating `{}`", corpus.display()))?;
-        eprintln!("xtask: fuzzing {target} for {seconds} s");
+        // libFuzzer's progress lines (thousands of them) go to a log; one line here per target.
+        let log_path = logs.join(format!("{target}.log"));
+        let log = std::fs::File::create(&log_path)
+            .with_context(|| format!("creating `{}`", log_path.display()))?;
         let status = fuzz_command(&cargo_fuzz, &fuzz_dir)
             .args(["run", "-O", target])
             .arg(&corpus)
@@ -62,15 +68,38 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
                 "-seed=1",
                 "-print_final_stats=1",
             ])
+            .stdout(log.try_clone().context("duplicating the log handle")?)
+            .stderr(log)
             .status()
             .with_context(|| format!("running cargo fuzz run {target}"))?;
+        let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+        eprintln!(
+            "xtask: fuzz {target}: {seconds} s, {}, {} (log: {})",
+            stat(&text, "stat::number_of_executed_units")
+                .map_or_else(|| "runs unknown".to_owned(), |runs| format!("{runs} runs")),
+            if status.success() {
+                "no crash"
+            } else {
+                "FAILED"
+            },
+            log_path.display()
+        );
         if !status.success() {
             bail!(
-                "fuzz target `{target}` failed ({status}); the crashing input is in fuzz/artifacts/{target}/"
+                "fuzz target `{target}` failed ({status}); the crashing input is in fuzz/artifacts/{target}/, the output in `{}`",
+                log_path.display()
             );
         }
     }
     Ok(())
+}
+
+/// The value of a `-print_final_stats=1` line (`stat::name: value`) in libFuzzer's output.
+fn stat<'a>(output: &'a str, name: &str) -> Option<&'a str> {
+    output
+        .lines()
+        .find_map(|line| line.trim().strip_prefix(name)?.strip_prefix(':'))
+        .map(str::trim)
 }
 
 /// `cargo-fuzz` from the PATH, else installed once into `target/tools/`.

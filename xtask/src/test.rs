@@ -1,8 +1,10 @@
 //! `cargo xtask test`: the README's test command and the CI entry point (`.ci/run`): fixtures,
 //! oracles, fmt, clippy, every test, then a bounded fuzz run (`cargo xtask fuzz`) and the benchmark
-//! at tiny sizes (`cargo xtask bench --smoke`).
+//! at tiny sizes (`cargo xtask bench --smoke`). libFuzzer's output is kept in log files; the last
+//! line printed is the test totals (`tests: P passed, F failed`).
 
-use std::process::Command;
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::process::{Command, Stdio};
 
 use anyhow::{Context, bail};
 use hfhub_tests::oracle::{HF_HUB_0X, HF_HUB_2X, Oracle, workspace_root};
@@ -29,12 +31,87 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         "-D",
         "warnings",
     ])?;
-    cargo(&["test", "--workspace", "--locked", "--no-fail-fast"])?;
+    let (totals, tests_passed) =
+        cargo_test(&["test", "--workspace", "--locked", "--no-fail-fast"])?;
+    if !tests_passed {
+        println!("{}", totals.line());
+        bail!("cargo test failed: {} test(s) failed", totals.failed);
+    }
     crate::fuzz::run(&[])?;
     // The benchmark at tiny sizes, so its code cannot rot (writes target/bench/smoke.md).
     eprintln!("xtask: cargo xtask bench --smoke");
     crate::bench::run(&["--smoke".to_owned()])?;
+    eprintln!(
+        "xtask: the smoke benchmark above only proves the benchmark still runs: at its tiny sizes \
+         the figures (and the \"no\" cells) mean nothing; `cargo xtask bench` measures"
+    );
+    // The totals last, as the line a reader (or CI) looks for.
+    println!("{}", totals.line());
     Ok(())
+}
+
+/// The sum of every `test result:` line of a `cargo test` run.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Totals {
+    passed: u64,
+    failed: u64,
+    ignored: u64,
+    binaries: u64,
+}
+
+impl Totals {
+    /// Adds one `test result: ok. 3 passed; 0 failed; 0 ignored; ...` line; other lines are ignored.
+    fn add(&mut self, line: &str) {
+        let Some(rest) = line.trim().strip_prefix("test result: ") else {
+            return;
+        };
+        self.binaries += 1;
+        for part in rest.split(['.', ';']) {
+            let mut words = part.split_whitespace();
+            if let (Some(count), Some(what)) = (words.next(), words.next())
+                && let Ok(count) = count.parse::<u64>()
+            {
+                match what {
+                    "passed" => self.passed += count,
+                    "failed" => self.failed += count,
+                    "ignored" => self.ignored += count,
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// `tests: P passed, F failed` (the closing-line form CI reads), the binaries and ignored
+    /// tests counted on the line before.
+    fn line(&self) -> String {
+        format!(
+            "xtask: {} test binaries, {} ignored\ntests: {} passed, {} failed",
+            self.binaries, self.ignored, self.passed, self.failed
+        )
+    }
+}
+
+/// `cargo test ...` with its stdout shown as it comes and its result lines added up; returns the
+/// totals and whether cargo succeeded.
+fn cargo_test(args: &[&str]) -> anyhow::Result<(Totals, bool)> {
+    eprintln!("xtask: cargo {}", args.join(" "));
+    let mut child = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+        .args(args)
+        .current_dir(workspace_root())
+        .env("HFHUB_SLOW_TESTS", "1")
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("running cargo {}", args.join(" ")))?;
+    let mut totals = Totals::default();
+    let stdout = child.stdout.take().context("cargo test's stdout")?;
+    let mut out = std::io::stdout();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.context("reading cargo test's output")?;
+        totals.add(&line);
+        writeln!(out, "{line}").context("printing cargo test's output")?;
+    }
+    let status = child.wait().context("waiting for cargo test")?;
+    Ok((totals, status.success()))
 }
 
 fn cargo(args: &[&str]) -> anyhow::Result<()> {
@@ -49,4 +126,35 @@ fn cargo(args: &[&str]) -> anyhow::Result<()> {
         bail!("cargo {} failed ({status})", args.join(" "));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Totals;
+
+    #[test]
+    fn totals_add_up_cargo_test_result_lines() {
+        let mut totals = Totals::default();
+        for line in [
+            "running 3 tests",
+            "test result: ok. 3 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.01s",
+            "test result: FAILED. 10 passed; 2 failed; 0 ignored; 0 measured; 5 filtered out; finished in 1.2s",
+            "test something ... ok",
+        ] {
+            totals.add(line);
+        }
+        assert_eq!(
+            totals,
+            Totals {
+                passed: 13,
+                failed: 2,
+                ignored: 1,
+                binaries: 2
+            }
+        );
+        assert_eq!(
+            totals.line(),
+            "xtask: 2 test binaries, 1 ignored\ntests: 13 passed, 2 failed"
+        );
+    }
 }

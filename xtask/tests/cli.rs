@@ -115,4 +115,17 @@ fn demo_serves_the_big_fixture_downloads_it_and_scans_the_result() {
         text.contains(&format!("Scanned {} repo(s)", reference.repos.len())),
         "{text}"
     );
+    // Both reports under a heading, and no warning anywhere (cargo's build, the server's log, the
+    // scans: hfhub's own CACHEDIR.TAG is no corrupted repo).
+    for heading in ["(`hfhub scan-cache`", "(`hfhub cache ls`"] {
+        assert!(text.contains(heading), "`{heading}` not in:\n{text}");
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for (name, stream) in [("stdout", text.as_str()), ("stderr", &*stderr)] {
+        let lower = stream.to_lowercase();
+        assert!(
+            !lower.contains("warning") && !lower.contains("warn "),
+            "a warning on {name}:\n{stream}"
+        );
+    }
 }

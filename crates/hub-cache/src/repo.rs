@@ -278,6 +278,230 @@ pub fn check_revision(revision: &str) -> Result<(), InvalidRevision> {
     }
 }
 
+/// The scheme of a Hub URI (`hf://[TYPE/]ID[@REVISION][/PATH]`).
+pub const HF_URI_SCHEME: &str = "hf://";
+
+/// A repository as a user names it on a command line, with the revision and the path in the repo
+/// an `hf://` URI may carry. The one parser for every repository argument of `hfhub`.
+///
+/// Accepted spellings (the first three as `hf` 2.x parses them):
+/// - a plain id: `gpt2`, `org/name` (a model);
+/// - a plural type prefix: `datasets/org/name`, `spaces/org/name`, `models/org/name`,
+///   `kernels/org/name` (2.x's CLI rewrites these to `org/name --type ...`; only with both a
+///   namespace and a name after the prefix, so `datasets/name` stays the model `datasets/name`);
+/// - an `hf://` URI, `utils/_hf_uris.py::parse_hf_uri`'s grammar:
+///   `hf://[models|datasets|spaces|kernels/]namespace/name[@revision][/path]`, where `@refs/pr/N`
+///   and `@refs/convert/NAME` keep their slashes, other revisions are percent-decoded, and a trailing
+///   `/` on the path is kept (it marks a folder); buckets and web URLs are refused;
+/// - a singular type prefix as `hf cache ls` prints repo ids: `model/gpt2`, `dataset/org/name`.
+///   This one differs from 2.x's `hf download`, which reads `model/gpt2` as the model of the user
+///   `model`; that model is spelled `models/model/gpt2` here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoRef {
+    pub repo: Repo,
+    /// The revision after `@` in an `hf://` URI.
+    pub revision: Option<String>,
+    /// The path in the repository after the id (and revision) in an `hf://` URI.
+    pub path: Option<String>,
+}
+
+/// Why a repository argument was refused. Messages name the argument as typed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidRepoRef {
+    #[error("invalid repository `{spec}`: {source}")]
+    Id {
+        spec: String,
+        #[source]
+        source: InvalidRepoId,
+    },
+    /// An `hf://` URI that does not follow the grammar; `reason` is upstream's `HfUriError` text.
+    #[error("invalid HF URI `{uri}`: {reason}")]
+    Uri { uri: String, reason: String },
+    /// A revision that could not name a ref file (see [`check_revision`]).
+    #[error("invalid HF URI `{uri}`: {source}")]
+    Revision {
+        uri: String,
+        #[source]
+        source: InvalidRevision,
+    },
+    /// A revision or path where only a repository is expected.
+    #[error("`{0}` names a revision or a file; a repository is expected here")]
+    NotARepo(String),
+}
+
+impl FromStr for RepoRef {
+    type Err = InvalidRepoRef;
+    fn from_str(spec: &str) -> Result<Self, Self::Err> {
+        if let Some(body) = spec.strip_prefix(HF_URI_SCHEME) {
+            return parse_hf_uri(spec, body);
+        }
+        let bad_id = |source| InvalidRepoRef::Id {
+            spec: spec.to_owned(),
+            source,
+        };
+        let parts: Vec<&str> = spec.splitn(3, '/').collect();
+        let prefixed = |prefix: &str| {
+            RepoType::from_plural(prefix)
+                .or_else(|| RepoType::ALL.into_iter().find(|t| t.as_str() == prefix))
+        };
+        let (repo_type, id) = match parts.as_slice() {
+            // `datasets/org/name` (2.x's rewrite) or `dataset/org/name` (a `cache ls` id).
+            [prefix, _, _] if prefixed(prefix).is_some() => {
+                (prefixed(prefix), &spec[prefix.len() + 1..])
+            }
+            // `model/gpt2`, `dataset/wikitext` (a `cache ls` id); `datasets/x` stays a model id.
+            [prefix, _] if RepoType::ALL.iter().any(|t| t.as_str() == *prefix) => {
+                (prefixed(prefix), &spec[prefix.len() + 1..])
+            }
+            _ => (Some(RepoType::Model), spec),
+        };
+        let repo_type = repo_type.unwrap_or(RepoType::Model);
+        let id = RepoId::new(id).map_err(bad_id)?;
+        Ok(RepoRef {
+            repo: Repo::new(repo_type, id),
+            revision: None,
+            path: None,
+        })
+    }
+}
+
+impl FromStr for Repo {
+    type Err = InvalidRepoRef;
+    /// Any [`RepoRef`] spelling that names no revision and no path.
+    fn from_str(spec: &str) -> Result<Self, Self::Err> {
+        let parsed: RepoRef = spec.parse()?;
+        if parsed.revision.is_some() || parsed.path.is_some() {
+            return Err(InvalidRepoRef::NotARepo(spec.to_owned()));
+        }
+        Ok(parsed.repo)
+    }
+}
+
+/// `hf://` + `body`, as `parse_hf_uri` (2.x) splits it; messages are upstream's.
+fn parse_hf_uri(uri: &str, body: &str) -> Result<RepoRef, InvalidRepoRef> {
+    let fail = |reason: String| InvalidRepoRef::Uri {
+        uri: uri.to_owned(),
+        reason,
+    };
+    if body.is_empty() {
+        return Err(fail(format!("empty body after '{HF_URI_SCHEME}'")));
+    }
+    let singular = |word: &str| RepoType::ALL.into_iter().find(|t| t.as_str() == word);
+    let (repo_type, location) = match body.split_once('/') {
+        None if RepoType::from_plural(body).is_some() || body == "buckets" => {
+            return Err(fail(format!(
+                "missing identifier after '{body}'; expected '{HF_URI_SCHEME}{body}/<ID>'"
+            )));
+        }
+        None if singular(body).is_some() || body == "bucket" => {
+            return Err(fail(format!(
+                "type prefix must be plural; did you mean '{HF_URI_SCHEME}{body}s/...'?"
+            )));
+        }
+        None => (RepoType::Model, body),
+        Some(("buckets", _)) => {
+            return Err(fail(
+                "buckets are not repositories; `hf sync` handles them".to_owned(),
+            ));
+        }
+        Some((first, rest)) => match RepoType::from_plural(first) {
+            Some(repo_type) => (repo_type, rest),
+            None if singular(first).is_some() || first == "bucket" => {
+                return Err(fail(format!(
+                    "type prefix must be plural, got '{first}/'; did you mean '{first}s/'?"
+                )));
+            }
+            None => (RepoType::Model, body),
+        },
+    };
+    let folder = location.ends_with('/');
+    let location = location.trim_matches('/');
+    if location.is_empty() {
+        return Err(fail("missing repository id".to_owned()));
+    }
+    let (id, revision, path) = match location.find('@') {
+        Some(at) if location[..at].matches('/').count() <= 1 => {
+            let id = &location[..at];
+            if id.is_empty() {
+                return Err(fail("missing repository id before '@'".to_owned()));
+            }
+            let rest = &location[at + 1..];
+            let (revision, path) = match special_ref_len(rest) {
+                Some(len) => (
+                    &rest[..len],
+                    rest[len..].strip_prefix('/').unwrap_or(&rest[len..]),
+                ),
+                None => rest.split_once('/').unwrap_or((rest, "")),
+            };
+            let revision = percent_encoding::percent_decode_str(revision)
+                .decode_utf8_lossy()
+                .into_owned();
+            if revision.is_empty() {
+                return Err(fail("empty revision after '@'".to_owned()));
+            }
+            (id, Some(revision), path)
+        }
+        _ => {
+            let mut parts = location.splitn(3, '/');
+            match (parts.next(), parts.next()) {
+                (Some(namespace), Some(name)) => {
+                    let id = &location[..namespace.len() + 1 + name.len()];
+                    (id, None, parts.next().unwrap_or(""))
+                }
+                _ => {
+                    return Err(fail(format!(
+                        "repository id must be 'namespace/name', got '{location}'"
+                    )));
+                }
+            }
+        }
+    };
+    if id.matches('/').count() != 1 {
+        return Err(fail(format!("id must be 'namespace/name', got '{id}'")));
+    }
+    let id = RepoId::new(id).map_err(|e| fail(e.to_string()))?;
+    if let Some(revision) = &revision {
+        check_revision(revision).map_err(|source| InvalidRepoRef::Revision {
+            uri: uri.to_owned(),
+            source,
+        })?;
+    }
+    if path.starts_with('/') || path.contains("//") {
+        return Err(fail(format!(
+            "path must not contain empty segments (got '{path}')"
+        )));
+    }
+    let path = (!path.is_empty()).then(|| {
+        if folder {
+            format!("{path}/")
+        } else {
+            path.to_owned()
+        }
+    });
+    Ok(RepoRef {
+        repo: Repo::new(repo_type, id),
+        revision,
+        path,
+    })
+}
+
+/// Length of a leading `refs/pr/<digits>` or `refs/convert/<[A-Za-z0-9_.-]+>` (upstream's
+/// `_SPECIAL_REFS_REVISION_REGEX`), which keep their `/` in a URI revision.
+fn special_ref_len(text: &str) -> Option<usize> {
+    let run = |rest: &str, ok: fn(char) -> bool| rest.find(|c: char| !ok(c)).unwrap_or(rest.len());
+    if let Some(rest) = text.strip_prefix("refs/pr/") {
+        let digits = run(rest, |c| c.is_ascii_digit());
+        (digits > 0).then_some("refs/pr/".len() + digits)
+    } else if let Some(rest) = text.strip_prefix("refs/convert/") {
+        let name = run(rest, |c| {
+            c.is_alphanumeric() || matches!(c, '_' | '.' | '-')
+        });
+        (name > 0).then_some("refs/convert/".len() + name)
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -331,5 +555,101 @@ mod tests {
         assert!(check_revision("refs/pr/1").is_ok());
         assert!(check_revision("../x").is_err());
         assert!(check_revision("a//b").is_err());
+    }
+
+    #[test]
+    fn command_line_repo_spellings() {
+        let parse = |s: &str| s.parse::<RepoRef>();
+        let repo = |t: RepoType, id: &str| Repo::new(t, RepoId::new(id).unwrap());
+        let plain = |t, id: &str| RepoRef {
+            repo: repo(t, id),
+            revision: None,
+            path: None,
+        };
+        assert_eq!(parse("gpt2"), Ok(plain(RepoType::Model, "gpt2")));
+        assert_eq!(parse("org/name"), Ok(plain(RepoType::Model, "org/name")));
+        assert_eq!(
+            parse("datasets/org/name"),
+            Ok(plain(RepoType::Dataset, "org/name"))
+        );
+        assert_eq!(parse("spaces/o/n"), Ok(plain(RepoType::Space, "o/n")));
+        assert_eq!(parse("models/o/n"), Ok(plain(RepoType::Model, "o/n")));
+        assert_eq!(parse("kernels/o/n"), Ok(plain(RepoType::Kernel, "o/n")));
+        // 2.x rewrites a prefix only before `namespace/name`.
+        assert_eq!(
+            parse("datasets/x"),
+            Ok(plain(RepoType::Model, "datasets/x"))
+        );
+        assert_eq!(parse("dataset/o/n"), Ok(plain(RepoType::Dataset, "o/n")));
+        assert_eq!(parse("model/gpt2"), Ok(plain(RepoType::Model, "gpt2")));
+        assert_eq!(
+            parse("dataset/wikitext"),
+            Ok(plain(RepoType::Dataset, "wikitext"))
+        );
+        assert!(parse("datasets/o/n/x").is_err());
+        assert!(parse("a/b/c").is_err());
+        assert!(parse("datasets/bad--name").is_err());
+    }
+
+    #[test]
+    fn hf_uris_as_2x_parses_them() {
+        let parse = |s: &str| s.parse::<RepoRef>();
+        let full = |t, id: &str, rev: Option<&str>, path: Option<&str>| RepoRef {
+            repo: Repo::new(t, RepoId::new(id).unwrap()),
+            revision: rev.map(str::to_owned),
+            path: path.map(str::to_owned),
+        };
+        use RepoType::*;
+        assert_eq!(
+            parse("hf://org/name"),
+            Ok(full(Model, "org/name", None, None))
+        );
+        assert_eq!(
+            parse("hf://datasets/org/name"),
+            Ok(full(Dataset, "org/name", None, None))
+        );
+        assert_eq!(
+            parse("hf://org/name@v1.0"),
+            Ok(full(Model, "org/name", Some("v1.0"), None))
+        );
+        assert_eq!(
+            parse("hf://datasets/o/n@refs/pr/3/train.json"),
+            Ok(full(Dataset, "o/n", Some("refs/pr/3"), Some("train.json")))
+        );
+        assert_eq!(
+            parse("hf://o/n@refs/convert/parquet"),
+            Ok(full(Model, "o/n", Some("refs/convert/parquet"), None))
+        );
+        assert_eq!(
+            parse("hf://o/n@feature%2Fx/a/b.txt"),
+            Ok(full(Model, "o/n", Some("feature/x"), Some("a/b.txt")))
+        );
+        assert_eq!(
+            parse("hf://spaces/o/n/data/"),
+            Ok(full(Space, "o/n", None, Some("data/")))
+        );
+        assert_eq!(
+            parse("hf://o/n/file@1.txt"),
+            Ok(full(Model, "o/n", None, Some("file@1.txt")))
+        );
+        for bad in [
+            "hf://",
+            "hf://gpt2",
+            "hf://datasets",
+            "hf://dataset/o/n",
+            "hf://buckets/o/n",
+            "hf://o/n@",
+            "hf://o/n@../x",
+            "hf://o/n/a//b",
+            "hf://a/b--c",
+            "hf://@main",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            "hf://datasets/o/n".parse::<Repo>(),
+            Ok(Repo::new(Dataset, RepoId::new("o/n").unwrap()))
+        );
+        assert!("hf://o/n@main".parse::<Repo>().is_err());
     }
 }

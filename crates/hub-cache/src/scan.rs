@@ -48,6 +48,7 @@ pub const SHARED_BLOBS_MARKER: &str = ".huggingface-shared-blobs";
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Options {
     flavour: Flavour,
+    skip_2x_entries: bool,
 }
 
 impl Options {
@@ -60,6 +61,14 @@ impl Options {
     /// resolution of blob paths, the old type-prefix message, logical total size, no incomplete files).
     pub fn with_flavour(mut self, flavour: Flavour) -> Options {
         self.flavour = flavour;
+        self
+    }
+
+    /// Skip the top-level entries 2.x skips (`CACHEDIR.TAG`, `.DS_Store`, `Thumbs.db`,
+    /// `desktop.ini`, a marked shared `blobs/`) whatever the flavour: `hfhub scan-cache` prints
+    /// 0.2x's report, but no warning about files 0.2x never wrote. Always on for 2.x.
+    pub fn with_2x_skips(mut self, skip: bool) -> Options {
+        self.skip_2x_entries = skip;
         self
     }
 
@@ -342,7 +351,7 @@ pub fn scan_with(cache_dir: impl AsRef<Path>, options: &Options) -> Result<Repor
     let mut warnings = Vec::new();
     for name in list_dir(&cache_dir).map_err(ScanError::io(&cache_dir))? {
         let path = cache_dir.join(&name);
-        if skipped_top_level(&name, &path, flavour) {
+        if skipped_top_level(&name, &path, flavour, options.skip_2x_entries) {
             continue;
         }
         match scan_repo(&path, flavour)? {
@@ -369,18 +378,14 @@ pub fn scan_with(cache_dir: impl AsRef<Path>, options: &Options) -> Result<Repor
     })
 }
 
-fn skipped_top_level(name: &OsStr, path: &Path, flavour: Flavour) -> bool {
+fn skipped_top_level(name: &OsStr, path: &Path, flavour: Flavour, skip_2x: bool) -> bool {
     if name == LOCKS_DIR {
         return true;
     }
-    match flavour {
-        Flavour::V0x => false,
-        Flavour::V2x => {
-            OS_HELPER_FILES.iter().any(|helper| name == *helper)
-                || name == CACHEDIR_TAG_NAME
-                || (name == SHARED_BLOBS_DIR && is_shared_blobs_dir(path))
-        }
-    }
+    (flavour == Flavour::V2x || skip_2x)
+        && (OS_HELPER_FILES.iter().any(|helper| name == *helper)
+            || name == CACHEDIR_TAG_NAME
+            || (name == SHARED_BLOBS_DIR && is_shared_blobs_dir(path)))
 }
 
 /// The outer `Result` is a scan-stopping I/O error, the inner one a corrupted repo.

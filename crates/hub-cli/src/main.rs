@@ -1,8 +1,9 @@
 //! `hfhub`: the command line. The only crate that prints to the terminal.
 
 mod cache;
+mod env;
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,7 +27,7 @@ struct Cli {
 
 #[derive(Debug, clap::Subcommand)]
 enum Command {
-    /// Print where the hub cache, assets cache and token file are, as the environment selects them.
+    /// Print the version, platform, endpoint, cache paths and settings (as `hf env`; never the token).
     Env,
     /// Serve a hub cache directory as a Hugging Face Hub endpoint (point HF_ENDPOINT at it).
     ///
@@ -108,30 +109,87 @@ struct ServeArgs {
     grace: std::time::Duration,
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(cli) {
-        Ok(code) => code,
-        Err(error) => {
-            if is_broken_pipe(&error) {
-                return ExitCode::SUCCESS;
-            }
-            eprintln!("Error: {error:#}");
-            ExitCode::FAILURE
+/// The exit codes of `hfhub`, named once at the edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Success,
+    /// The command ran and failed (an error, problems found, a declined confirmation).
+    Failure,
+    /// Bad command-line input, found before any request or write (clap's code too).
+    Usage,
+    /// Stopped by Ctrl-C (128 + SIGINT, as shells report it).
+    Interrupted,
+}
+
+impl Exit {
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Success => 0,
+            Exit::Failure => 1,
+            Exit::Usage => 2,
+            Exit::Interrupted => 130,
         }
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command {
-        Command::Env => {
-            let locations = hub_cache::env::Env::from_process().locations();
-            println!("HF_HOME: {}", locations.hf_home.display());
-            println!("HF_HUB_CACHE: {}", locations.hub_cache.display());
-            println!("HF_ASSETS_CACHE: {}", locations.assets_cache.display());
-            println!("HF_TOKEN_PATH: {}", locations.token_path.display());
-            Ok(ExitCode::SUCCESS)
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        ExitCode::from(exit.code())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let env = hub_cache::env::Env::from_process();
+    let debug = env.is_true(hub_cache::env::HF_DEBUG);
+    match run(cli, &env) {
+        Ok(code) => code,
+        Err(error) => {
+            if is_broken_pipe(&error) {
+                return Exit::Success.into();
+            }
+            if debug {
+                // `HF_DEBUG=1`: every cause on its own line, and a backtrace when RUST_BACKTRACE
+                // asks for one.
+                eprintln!("Error: {error:?}");
+            } else {
+                eprintln!("Error: {error:#}");
+            }
+            Exit::Failure.into()
         }
+    }
+}
+
+/// Logs to stderr: `default` unless `RUST_LOG` says otherwise, everything at debug level with
+/// `HF_DEBUG=1`; ANSI colours only on a terminal and without `NO_COLOR`.
+pub fn init_logging(env: &hub_cache::env::Env, default: &str) {
+    let filter = if env.is_true(hub_cache::env::HF_DEBUG) {
+        tracing_subscriber::EnvFilter::new("debug")
+    } else {
+        tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default))
+    };
+    let colour = std::io::stderr().is_terminal()
+        && env.get(hub_cache::env::NO_COLOR).is_none_or(str::is_empty);
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(colour)
+        .without_time()
+        .with_target(false)
+        .try_init();
+}
+
+fn run(cli: Cli, env: &hub_cache::env::Env) -> anyhow::Result<ExitCode> {
+    // The cache commands print what upstream prints, byte for byte: their logs show only when
+    // asked for with HF_DEBUG (`download` and `serve` set up their own).
+    if env.is_true(hub_cache::env::HF_DEBUG)
+        && !matches!(cli.command, Command::Download(_) | Command::Serve(_))
+    {
+        init_logging(env, "debug");
+    }
+    match cli.command {
+        Command::Env => env::run(env),
         Command::Download(args) => download::run(args),
         Command::ScanCache(args) => cache::scan_cache::run(args),
         Command::Cache(command) => cache::run(command),
@@ -140,7 +198,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let runtime =
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
             runtime.block_on(serve(args))?;
-            Ok(ExitCode::SUCCESS)
+            Ok(Exit::Success.into())
         }
     }
 }
@@ -246,16 +304,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `org/name` (a model), `datasets/org/name`, `spaces/org/name`, `kernels/org/name`; a bad one is a
-/// usage error (exit code 2).
+/// Any repository spelling of `FromStr for Repo` (`org/name`, `datasets/org/name`,
+/// `hf://spaces/org/name`...); a bad one is a usage error (exit code 2).
 fn parse_repo_arg(spec: &str) -> Result<hub_cache::Repo, String> {
-    use hub_cache::RepoType;
-    let (repo_type, id) = [RepoType::Dataset, RepoType::Space, RepoType::Kernel]
-        .into_iter()
-        .find_map(|t| spec.strip_prefix(t.url_prefix()).map(|id| (t, id)))
-        .unwrap_or((RepoType::Model, spec));
-    let id = hub_cache::RepoId::new(id).map_err(|e| format!("invalid repository `{spec}`: {e}"))?;
-    Ok(hub_cache::Repo::new(repo_type, id))
+    spec.parse()
+        .map_err(|e: hub_cache::repo::InvalidRepoRef| e.to_string())
 }
 
 /// Seconds, whole or decimal (`30`, `0.5`).

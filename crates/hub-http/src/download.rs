@@ -25,6 +25,8 @@ const MAX_GET_REDIRECTS: usize = 10;
 
 /// Bytes gathered before one positional write.
 const WRITE_BUFFER: usize = 1 << 20;
+/// While bytes keep arriving, the buffer is written (and progress reported) at least this often.
+const PROGRESS_INTERVAL: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// When and how a file is fetched over several ranged connections.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -507,6 +509,9 @@ impl Transfer {
         }
         let mut body = response.into_body();
         let mut buffer: Vec<u8> = Vec::with_capacity(WRITE_BUFFER);
+        // On a slow link the buffer also goes to disk every PROGRESS_INTERVAL, so progress (and a
+        // resumable partial file) advances steadily rather than once per WRITE_BUFFER.
+        let mut last_flush = tokio::time::Instant::now();
         loop {
             let frame = match tokio::time::timeout(timeout, body.frame()).await {
                 Err(_) => Some(Err(Error::Timeout {
@@ -537,8 +542,9 @@ impl Transfer {
                 .into());
             }
             buffer.extend_from_slice(&chunk);
-            if buffer.len() >= WRITE_BUFFER {
+            if buffer.len() >= WRITE_BUFFER || last_flush.elapsed() >= PROGRESS_INTERVAL {
                 self.flush(&mut buffer, position, &url).await?;
+                last_flush = tokio::time::Instant::now();
             }
         }
         self.flush(&mut buffer, position, &url).await?;

@@ -63,13 +63,13 @@ pub fn run(args: DeleteCacheArgs) -> anyhow::Result<ExitCode> {
     } else {
         if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
             eprintln!("{}", super::tui::NOT_A_TERMINAL);
-            return Ok(ExitCode::from(2));
+            return Ok(crate::Exit::Usage.into());
         }
         match super::tui::select(&report, &groups)? {
             super::tui::Selection::Chosen(hashes) => hashes,
             super::tui::Selection::TooSmall => {
                 eprintln!("{}", super::tui::TOO_SMALL);
-                return Ok(ExitCode::from(2));
+                return Ok(crate::Exit::Usage.into());
             }
         }
     };

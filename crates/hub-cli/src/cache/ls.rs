@@ -223,7 +223,7 @@ fn ls(args: &LsArgs, out: &Output, env: &hub_cache::env::Env) -> Result<(), Fail
     }
     if !report.incomplete_files.is_empty() {
         out.hint(&format!(
-            "Found {} incomplete download(s) totalling {}. Remove them with 'hf cache prune'.",
+            "Found {} incomplete download(s) totalling {}. Remove them with 'hfhub cache prune'.",
             report.incomplete_files.len(),
             format_size(report.incomplete_size_on_disk())
         ));
@@ -231,7 +231,7 @@ fn ls(args: &LsArgs, out: &Output, env: &hub_cache::env::Env) -> Result<(), Fail
     let unreferenced = hub_cache::delete::unreferenced_shared_blobs(&report.cache_dir);
     if !unreferenced.is_empty() {
         out.hint(&format!(
-            "Found {} unreferenced shared blob(s) totalling {}. Remove them with 'hf cache prune'.",
+            "Found {} unreferenced shared blob(s) totalling {}. Remove them with 'hfhub cache prune'.",
             unreferenced.len(),
             format_size(unreferenced.values().sum::<u64>())
         ));

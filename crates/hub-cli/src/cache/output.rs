@@ -35,6 +35,29 @@ pub struct OutputArgs {
     no_truncate: bool,
 }
 
+impl OutputArgs {
+    /// True when one of `--format`, `--json`, `--quiet` was given.
+    pub fn given(&self) -> bool {
+        self.format.is_some() || self.json || self.quiet
+    }
+
+    /// The first two of `--format`, `--json`, `-q` given together (2.x refuses such a pair).
+    pub fn conflict(&self) -> Option<(&'static str, &'static str)> {
+        let given: Vec<&'static str> = [
+            ("--format", self.format.is_some()),
+            ("--json", self.json),
+            ("-q", self.quiet),
+        ]
+        .into_iter()
+        .filter_map(|(flag, on)| on.then_some(flag))
+        .collect();
+        match given.as_slice() {
+            [first, second, ..] => Some((first, second)),
+            _ => None,
+        }
+    }
+}
+
 /// Where a command's output goes and how it looks.
 #[derive(Debug, Clone)]
 pub struct Output {
@@ -289,20 +312,21 @@ impl Output {
     pub fn fail(&self, failure: Failure, command: &str) -> std::process::ExitCode {
         match failure {
             Failure::Cli(message) => {
+                // 2.x adds "Hint: set HF_DEBUG=1 ... for full traceback": the message here is
+                // already the whole error chain, and there is no traceback to show.
                 self.error(&message);
-                self.hint("set HF_DEBUG=1 as environment variable for full traceback.");
-                std::process::ExitCode::from(1)
+                crate::Exit::Failure.into()
             }
             Failure::BadParameter(message) => {
                 eprintln!("Usage: hfhub {command} [OPTIONS]");
                 eprintln!("Try 'hfhub {command} --help' for help.");
                 eprintln!();
                 eprintln!("Error: Invalid value: {message}");
-                std::process::ExitCode::from(2)
+                crate::Exit::Usage.into()
             }
             Failure::Aborted => {
                 eprintln!("Aborted!");
-                std::process::ExitCode::from(1)
+                crate::Exit::Failure.into()
             }
         }
     }

@@ -64,7 +64,7 @@ fn parse_hf_uri(target: &str) -> Result<HfUri, Failure> {
             "kernels" => ("kernel", rest),
             "buckets" => {
                 return Err(Failure::Cli(
-                    "Only repository hf:// URIs are supported by `hf cache rm`.".to_owned(),
+                    "Only repository hf:// URIs are supported by `hfhub cache rm`.".to_owned(),
                 ));
             }
             _ => ("model", body),
@@ -78,10 +78,10 @@ fn parse_hf_uri(target: &str) -> Result<HfUri, Failure> {
         let hint = if has_path {
             "Drop '@<revision>' to delete the file from all cached revisions."
         } else {
-            "Pass the revision hash instead, see 'hf cache ls --revisions'."
+            "Pass the revision hash instead, see 'hfhub cache ls --revisions'."
         };
         return Err(Failure::Cli(format!(
-            "Revisions in hf:// URIs are not supported by `hf cache rm`. {hint}"
+            "Revisions in hf:// URIs are not supported by `hfhub cache rm`. {hint}"
         )));
     }
     let parts: Vec<&str> = location.splitn(3, '/').collect();

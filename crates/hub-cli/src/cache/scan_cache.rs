@@ -1,5 +1,7 @@
 //! `hfhub scan-cache`: the report `huggingface-cli scan-cache` of huggingface_hub 0.25 prints, byte for
-//! byte except the elapsed time.
+//! byte except the elapsed time, on caches 0.25 wrote. The top-level entries 2.x skips
+//! (`CACHEDIR.TAG`, which hfhub itself writes, OS helper files, a marked shared `blobs/`) are skipped
+//! too, where 0.25 would report each as a corrupted repo.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,7 +29,10 @@ pub fn run(args: ScanCacheArgs) -> anyhow::Result<ExitCode> {
     let ansi = Ansi::from_env(&env);
     let dir = args.dir.unwrap_or_else(|| super::default_cache_dir(&env));
     let started = Instant::now();
-    let report = match scan_with(&dir, &Options::new().with_flavour(Flavour::V0x)) {
+    let options = Options::new()
+        .with_flavour(Flavour::V0x)
+        .with_2x_skips(true);
+    let report = match scan_with(&dir, &options) {
         Ok(report) => report,
         Err(ScanError::NotFound { path }) => {
             println!("Cache directory not found: {}", path.display());

@@ -21,7 +21,8 @@ use hub_cache::hash::{HashKind, hash_reader};
 /// Arguments of `hfhub cache verify`.
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
-    /// Repos to verify: `model/gpt2`, `dataset/org/name`, or a model id (`org/name`) [default: all].
+    /// Repos to verify: `model/gpt2`, `dataset/org/name`, `org/name`, `datasets/org/name`,
+    /// `hf://...` [default: all].
     #[arg(value_name = "REPO", value_parser = parse_repo)]
     repos: Vec<Repo>,
     /// Cache directory [default: the hub cache the environment selects].
@@ -112,19 +113,12 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// `model/gpt2`, `dataset/org/name`, `space/...`, `kernel/...`, or a bare model id; a bad one is a
-/// usage error (exit code 2).
+/// Any repository spelling of `FromStr for Repo`: `model/gpt2` and `dataset/org/name` (as
+/// `cache ls` prints them), `org/name`, `datasets/org/name`, `hf://datasets/org/name`; a bad one is
+/// a usage error (exit code 2).
 fn parse_repo(spec: &str) -> Result<Repo, String> {
-    use hub_cache::{RepoId, RepoType};
-    let (repo_type, id) = match spec.split_once('/') {
-        Some((prefix, rest)) => match RepoType::ALL.into_iter().find(|t| t.as_str() == prefix) {
-            Some(repo_type) => (repo_type, rest),
-            None => (RepoType::Model, spec),
-        },
-        None => (RepoType::Model, spec),
-    };
-    let id = RepoId::new(id).map_err(|e| format!("invalid repository `{spec}`: {e}"))?;
-    Ok(Repo::new(repo_type, id))
+    spec.parse()
+        .map_err(|e: hub_cache::repo::InvalidRepoRef| e.to_string())
 }
 
 /// Verifies every repo folder of `cache_dir` (or only `wanted` ones).

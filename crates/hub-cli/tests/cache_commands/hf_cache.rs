@@ -6,15 +6,22 @@ use hfhub_tests::oracle::{HF_HUB_2X, Oracle};
 
 use crate::support::{copy_tree, fixtures, hfhub, oracle_cli, output, stderr, stdout, tree};
 
-/// Runs `<cli> cache <args> --cache-dir <dir>`; returns (exit code, stdout, stderr).
+/// Runs `<cli> cache <args> --cache-dir <dir>`; returns (exit code, stdout, stderr), `hf`'s worded
+/// as hfhub words it ([`as_hfhub`]).
 fn run(
     mut command: std::process::Command,
     dir: &Path,
     args: &[&str],
 ) -> (Option<i32>, String, String) {
+    let is_hfhub = Path::new(command.get_program()).ends_with("hfhub");
     command.arg("cache").args(args).arg("--cache-dir").arg(dir);
     let result = output(&mut command);
-    (result.status.code(), stdout(&result), stderr(&result))
+    let (out, err) = (stdout(&result), stderr(&result));
+    if is_hfhub {
+        (result.status.code(), out, err)
+    } else {
+        (result.status.code(), as_hfhub(&out), as_hfhub(&err))
+    }
 }
 
 fn both(oracle: &Oracle, dir: &Path, args: &[&str]) -> [(Option<i32>, String, String); 2] {
@@ -22,6 +29,17 @@ fn both(oracle: &Oracle, dir: &Path, args: &[&str]) -> [(Option<i32>, String, St
         run(hfhub(oracle), dir, args),
         run(oracle_cli(oracle, "hf"), dir, args),
     ]
+}
+
+/// `hf`'s text as hfhub words it: hints name `hfhub` commands, and there is no hint about a Python
+/// traceback (`HF_DEBUG`) under an error.
+fn as_hfhub(text: &str) -> String {
+    let text = text
+        .replace("'hf cache ", "'hfhub cache ")
+        .replace("`hf cache ", "`hfhub cache ");
+    text.split_inclusive('\n')
+        .filter(|line| !line.contains("set HF_DEBUG=1 as environment variable for full traceback."))
+        .collect()
 }
 
 #[test]

@@ -54,31 +54,9 @@ pub fn fixtures(root: &Path) -> Vec<(String, PathBuf)> {
         .collect()
 }
 
-/// A sorted listing of a tree: `path` for directories and files, `path -> target` for symlinks.
+/// A sorted listing of a tree: `dir/`, `file (N bytes)`, `link -> target`.
 pub fn tree(root: &Path) -> Vec<String> {
-    let mut lines: Vec<String> = walkdir::WalkDir::new(root)
-        .min_depth(1)
-        .into_iter()
-        .map(|entry| {
-            let entry = entry.expect("walkable tree");
-            let relative = entry
-                .path()
-                .strip_prefix(root)
-                .expect("below root")
-                .display()
-                .to_string();
-            if entry.path_is_symlink() {
-                let target = std::fs::read_link(entry.path()).expect("readable link");
-                format!("{relative} -> {}", target.display())
-            } else if entry.file_type().is_dir() {
-                format!("{relative}/")
-            } else {
-                relative
-            }
-        })
-        .collect();
-    lines.sort();
-    lines
+    hfhub_tests::tree::listing(root, |_| true)
 }
 
 /// Copies a tree, keeping symlinks as symlinks and file times.

@@ -2,5 +2,8 @@
 
 mod boundary;
 mod download;
+mod messages;
+mod parity;
+mod progress;
 mod reliability;
 mod serve;
