@@ -23,11 +23,15 @@ pub mod fs;
 pub mod hash;
 pub mod layout;
 pub mod lock;
+pub mod local_dir;
 pub mod lookup;
+pub mod partial;
+pub mod refs;
 pub mod repo;
 pub mod repo_path;
 pub mod scan;
 pub mod tree;
+pub mod verify;
 pub mod write;
 
 pub use delete::Plan;

@@ -19,12 +19,15 @@
 
 use std::fs;
 use std::io;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use crate::layout::{self, Cache, InvalidRepoPath, RepoDir};
+use crate::refs::read_ref_file;
 use crate::repo::{self, Repo};
 use crate::tree;
-use crate::write::universal_newlines;
+
+pub use crate::fs::resolve_path;
+pub use crate::repo_path::{InvalidFilename, validate_filename};
 
 /// What the cache knows about one file (upstream returns a path, `_CACHED_NO_EXIST` or `None`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,37 +38,6 @@ pub enum CachedFile {
     CachedNoExist,
     /// The cache knows nothing about it.
     Unknown,
-}
-
-/// A repo file name upstream refuses (`_local_folder.py::_validate_relative_filename`).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum InvalidFilename {
-    #[error("invalid filename `{0}`: cannot contain a `..` path segment")]
-    ParentSegment(String),
-    #[error("invalid filename `{0}`: cannot be an absolute, drive-relative or UNC path")]
-    Anchored(String),
-}
-
-/// Upstream's filename check, exactly: no `..` segment when split on `/` or `\`; not anchored (root,
-/// drive or UNC) as a POSIX path, nor any of its `/`-separated parts as a Windows path. Names it accepts
-/// such as `a//b`, `./a` or `a/` pass here too (see [`layout::check_repo_path`] for the stricter rule
-/// used where we write).
-pub fn validate_filename(filename: &str) -> Result<(), InvalidFilename> {
-    if filename.replace('\\', "/").split('/').any(|s| s == "..") {
-        return Err(InvalidFilename::ParentSegment(filename.to_owned()));
-    }
-    // PurePosixPath: a root is a leading `/`. PureWindowsPath of each part (no `/` left in it): a root is a
-    // leading `\` (also the start of UNC), a drive is an ASCII letter followed by `:` (Python 3.11's
-    // pathlib, the oracle's; 3.12+ takes any character before `:` as a drive).
-    let windows_anchored = |part: &str| {
-        let bytes = part.as_bytes();
-        part.starts_with('\\')
-            || (bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':')
-    };
-    if filename.starts_with('/') || filename.split('/').any(windows_anchored) {
-        return Err(InvalidFilename::Anchored(filename.to_owned()));
-    }
-    Ok(())
 }
 
 /// Why a lookup failed.
@@ -202,11 +174,8 @@ impl Cache {
         }
         if is_dir(&dir.refs_dir()) && joinable(&revision) {
             let ref_file = dir.ref_path(&revision);
-            if is_file(&ref_file) {
-                revision = read_raw(&ref_file).map_err(|source| LookupError::Io {
-                    path: ref_file,
-                    source,
-                })?;
+            if let Some(content) = read_raw(&ref_file)? {
+                revision = content;
             }
         }
         if joinable(&revision) && is_file(&dir.no_exist_dir().join(&revision).join(filename)) {
@@ -367,54 +336,15 @@ fn commit_for_revision(dir: &RepoDir, revision: &str) -> Result<Option<String>, 
     if !joinable(revision) {
         return Ok(None);
     }
-    let ref_file = dir.ref_path(revision);
-    if !is_file(&ref_file) {
-        return Ok(None);
-    }
-    read_raw(&ref_file)
-        .map(Some)
-        .map_err(|source| LookupError::Io {
-            path: ref_file,
-            source,
-        })
+    read_raw(&dir.ref_path(revision))
 }
 
-fn read_raw(path: &Path) -> io::Result<String> {
-    fs::read_to_string(path).map(universal_newlines)
-}
-
-/// Python's `Path(path).resolve()` (non-strict): absolute, with the symlinks of the longest existing prefix
-/// resolved and the rest normalised lexically (`.` dropped, `..` pops).
-pub fn resolve_path(path: &Path) -> io::Result<PathBuf> {
-    let absolute = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        std::env::current_dir()?.join(path)
-    };
-    if let Ok(resolved) = fs::canonicalize(&absolute) {
-        return Ok(resolved);
-    }
-    let mut resolved = PathBuf::new();
-    let mut existing = true;
-    for component in absolute.components() {
-        match component {
-            Component::Prefix(_) | Component::RootDir => resolved.push(component.as_os_str()),
-            Component::CurDir => {}
-            Component::ParentDir => {
-                resolved.pop();
-            }
-            Component::Normal(part) => {
-                resolved.push(part);
-                if existing {
-                    match fs::canonicalize(&resolved) {
-                        Ok(real) => resolved = real,
-                        Err(_) => existing = false,
-                    }
-                }
-            }
-        }
-    }
-    Ok(resolved)
+/// A ref's content when it is a regular file within the size cap ([`read_ref_file`]).
+fn read_raw(path: &Path) -> Result<Option<String>, LookupError> {
+    read_ref_file(path).map_err(|error| LookupError::Io {
+        path: path.to_path_buf(),
+        source: io::Error::other(error.to_string()),
+    })
 }
 
 #[cfg(test)]
