@@ -226,11 +226,17 @@ impl FileLock {
                 }
                 Ok(file)
             }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open(&self.path)
-                .map_err(fail("open")),
+            // An existing lock file is opened without following a link at its name.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                let mut open = OpenOptions::new();
+                open.read(true).write(true);
+                #[cfg(unix)]
+                std::os::unix::fs::OpenOptionsExt::custom_flags(
+                    &mut open,
+                    rustix::fs::OFlags::NOFOLLOW.bits() as i32,
+                );
+                open.open(&self.path).map_err(fail("open"))
+            }
             Err(e) => Err(fail("create")(e)),
         }
     }

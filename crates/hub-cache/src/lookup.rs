@@ -211,6 +211,39 @@ impl Cache {
         })
     }
 
+    /// The cached file `filename` at `revision`, opened for reading, when it is a regular file that
+    /// resolves inside this cache ([`layout::resolve_inside`]); a pointer that leads outside the cache
+    /// is named in a warning and never opened. `Ok(None)` when not cached.
+    pub fn open_cached_file(
+        &self,
+        repo: &Repo,
+        filename: &str,
+        revision: Option<&str>,
+    ) -> Result<Option<fs::File>, LookupError> {
+        let CachedFile::Found(pointer) = self.try_to_load_from_cache(repo, filename, revision)?
+        else {
+            return Ok(None);
+        };
+        let io = |source| LookupError::Io {
+            path: pointer.clone(),
+            source,
+        };
+        let Some(real) = layout::resolve_inside(self.root(), &pointer).map_err(io)? else {
+            tracing::warn!(
+                "not using `{}`: it resolves outside the cache",
+                crate::display::Escaped(&pointer.to_string_lossy())
+            );
+            return Ok(None);
+        };
+        match crate::fs::Dir::open(real.parent().unwrap_or(Path::new("/"))) {
+            Ok(dir) => match dir.open_read(real.file_name().unwrap_or_default()) {
+                Ok(file) => Ok(Some(file)),
+                Err(error) => Err(io(io::Error::other(error.to_string()))),
+            },
+            Err(error) => Err(io(error)),
+        }
+    }
+
     /// The commit a revision names offline: the revision itself when it is a full commit hash, else the raw
     /// content of `refs/<revision>` when that is a file, else `None`.
     pub fn commit_for_revision(
