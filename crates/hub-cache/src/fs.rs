@@ -16,6 +16,7 @@
 //!
 //! This module is a leaf: it uses nothing else from the crate.
 
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::fs::File;
 use std::hash::{BuildHasher as _, Hasher as _};
@@ -197,38 +198,103 @@ pub fn random_uuid() -> String {
     )
 }
 
-/// Python's `Path(path).resolve()` (non-strict): absolute, with the symlinks of the longest existing prefix
-/// resolved and the rest normalised lexically (`.` dropped, `..` pops).
+/// Python's `Path(path).resolve()` (non-strict), the one resolution of the crate: see
+/// [`python_resolve`]; fails only when the current directory cannot be read for a relative path.
 pub fn resolve_path(path: &Path) -> io::Result<PathBuf> {
+    if !path.is_absolute() {
+        std::env::current_dir()?;
+    }
+    Ok(python_resolve(path))
+}
+
+/// `os.path.abspath`: joined to the current directory and normalised lexically (`.`, `..`, `//`).
+pub fn abspath(path: &Path) -> PathBuf {
     let absolute = if path.is_absolute() {
         path.to_path_buf()
     } else {
-        std::env::current_dir()?.join(path)
+        std::env::current_dir()
+            .unwrap_or_else(|_| PathBuf::from("/"))
+            .join(path)
     };
-    if let Ok(resolved) = std::fs::canonicalize(&absolute) {
-        return Ok(resolved);
-    }
-    let mut resolved = PathBuf::new();
-    let mut existing = true;
+    let mut normalized = PathBuf::new();
     for component in absolute.components() {
         match component {
-            Component::Prefix(_) | Component::RootDir => resolved.push(component.as_os_str()),
             Component::CurDir => {}
             Component::ParentDir => {
-                resolved.pop();
-            }
-            Component::Normal(part) => {
-                resolved.push(part);
-                if existing {
-                    match std::fs::canonicalize(&resolved) {
-                        Ok(real) => resolved = real,
-                        Err(_) => existing = false,
-                    }
+                if normalized.parent().is_some() {
+                    normalized.pop();
                 }
             }
+            other => normalized.push(other),
         }
     }
-    Ok(resolved)
+    normalized
+}
+
+/// `Path.resolve()` (non-strict `os.path.realpath` of Python 3.11): symlinks resolved as far as they
+/// exist, the rest appended lexically; a symlink loop stops resolution there.
+pub fn python_resolve(path: &Path) -> PathBuf {
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .unwrap_or_else(|_| PathBuf::from("/"))
+            .join(path)
+    };
+    let mut seen: HashMap<PathBuf, Option<PathBuf>> = HashMap::new();
+    let (resolved, _) = join_real(PathBuf::from("/"), &absolute, &mut seen);
+    abspath(&resolved)
+}
+
+/// The core of [`python_resolve`]: `rest` joined to the resolved `current`, each link on the way
+/// replaced by its target; `false` when a loop stopped resolution.
+pub(crate) fn join_real(
+    mut current: PathBuf,
+    rest: &Path,
+    seen: &mut HashMap<PathBuf, Option<PathBuf>>,
+) -> (PathBuf, bool) {
+    if rest.is_absolute() {
+        current = PathBuf::from("/");
+    }
+    let mut components = rest.components();
+    while let Some(component) = components.next() {
+        let name = match component {
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => continue,
+            Component::ParentDir => {
+                current.pop();
+                continue;
+            }
+            Component::Normal(name) => name,
+        };
+        let candidate = current.join(name);
+        let is_link =
+            std::fs::symlink_metadata(&candidate).is_ok_and(|m| m.file_type().is_symlink());
+        if !is_link {
+            current = candidate;
+            continue;
+        }
+        if let Some(known) = seen.get(&candidate) {
+            match known {
+                Some(resolved) => {
+                    current = resolved.clone();
+                    continue;
+                }
+                None => return (candidate.join(components.as_path()), false),
+            }
+        }
+        seen.insert(candidate.clone(), None);
+        let Ok(target) = std::fs::read_link(&candidate) else {
+            current = candidate;
+            continue;
+        };
+        let (resolved, ok) = join_real(current.clone(), &target, seen);
+        if !ok {
+            return (resolved.join(components.as_path()), false);
+        }
+        seen.insert(candidate, Some(resolved.clone()));
+        current = resolved;
+    }
+    (current, true)
 }
 
 /// How [`write_atomic`] names its temporary file and what it gives the result.
@@ -300,7 +366,10 @@ impl DirError {
 /// What a no-follow `stat` of a name in a [`Dir`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EntryKind {
-    File { len: u64, modified: std::time::SystemTime },
+    File {
+        len: u64,
+        modified: std::time::SystemTime,
+    },
     Dir,
     Symlink,
     Other,
@@ -430,7 +499,8 @@ impl Dir {
     /// and writing.
     pub fn create_new(&self, name: impl AsRef<Path>, mode: u32) -> io::Result<File> {
         check_name(name.as_ref().as_os_str())?;
-        let flags = OFlags::RDWR | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let flags =
+            OFlags::RDWR | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         Ok(File::from(rustix::fs::openat(
             &self.fd,
             name.as_ref(),

@@ -209,7 +209,10 @@ impl LocalDir {
     pub fn prepare(&self) -> Result<Dir, LocalDirError> {
         let dir = self.root.walk([".cache", "huggingface"], true)?;
         for (name, content) in [
-            (crate::layout::CACHEDIR_TAG_NAME, crate::layout::CACHEDIR_TAG),
+            (
+                crate::layout::CACHEDIR_TAG_NAME,
+                crate::layout::CACHEDIR_TAG,
+            ),
             (".gitignore", GITIGNORE),
         ] {
             match dir.create_new(name, 0o666) {
@@ -230,7 +233,9 @@ impl LocalDir {
         filename: &'a RepoPath,
         create: bool,
     ) -> Result<(Dir, &'a str), LocalDirError> {
-        let dir = self.root.walk(parent_components(filename.as_str()), create)?;
+        let dir = self
+            .root
+            .walk(parent_components(filename.as_str()), create)?;
         Ok((dir, base_name(filename.as_str())))
     }
 
@@ -399,14 +404,19 @@ mod tests {
         assert_eq!(std::fs::read_to_string(hf.join(".gitignore")).unwrap(), "*");
         assert!(hf.join("CACHEDIR.TAG").is_file());
         let file = path("sub/dir/notes.txt");
-        local.write_metadata(&file, &"a".repeat(40), "etag").unwrap();
+        local
+            .write_metadata(&file, &"a".repeat(40), "etag")
+            .unwrap();
         assert!(local.paths(&file).metadata.is_file());
         // No file yet: the metadata is not trusted.
         assert_eq!(local.read_metadata(&file), None);
         let (dir, name) = local.file_dir(&file, true).unwrap();
         std::fs::write(dir.join(name), b"x").unwrap();
         let metadata = local.read_metadata(&file).unwrap();
-        assert_eq!((metadata.commit.len(), metadata.etag.as_str()), (40, "etag"));
+        assert_eq!(
+            (metadata.commit.len(), metadata.etag.as_str()),
+            (40, "etag")
+        );
         assert_eq!(
             local.incomplete_prefix(&file, "e"),
             local.paths(&file).incomplete_prefix("e")

@@ -32,10 +32,7 @@ pub fn read_ref_file(path: &Path) -> Result<Option<String>, ReadError> {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) => Ok(Some(universal_newlines(text))),
             Err(_) => {
-                tracing::warn!(
-                    "ignoring ref `{}`: it is not valid UTF-8",
-                    path.display()
-                );
+                tracing::warn!("ignoring ref `{}`: it is not valid UTF-8", path.display());
                 Ok(None)
             }
         },
@@ -48,9 +45,12 @@ pub fn read_ref_file(path: &Path) -> Result<Option<String>, ReadError> {
     }
 }
 
-/// At most the first [`SHOWN_REF_LEN`] characters of a ref's content, with `…` when cut.
+/// At most the first [`SHOWN_REF_LEN`] characters of a ref's content (and the one line break a
+/// hand-written ref may end with, so a Python-filled cache shows as Python shows it), with `…` when
+/// cut.
 pub fn shown_ref(content: &str) -> std::borrow::Cow<'_, str> {
     match content.char_indices().nth(SHOWN_REF_LEN) {
+        Some((index, _)) if &content[index..] == "\n" => content.into(),
         Some((index, _)) => format!("{}…", &content[..index]).into(),
         None => content.into(),
     }
@@ -94,5 +94,7 @@ mod tests {
         assert_eq!(read_ref_file(&plain).unwrap(), None);
         assert_eq!(shown_ref(&"a".repeat(40)), "a".repeat(40));
         assert_eq!(shown_ref(&"b".repeat(41)), format!("{}…", "b".repeat(40)));
+        let with_newline = format!("{}\n", "c".repeat(40));
+        assert_eq!(shown_ref(&with_newline), with_newline);
     }
 }

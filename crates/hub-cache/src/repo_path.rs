@@ -98,9 +98,7 @@ impl RepoPath {
         if path.len() > MAX_REPO_PATH_LEN {
             return Err(refuse(RepoPathReason::TooLong));
         }
-        if validate_filename(path).is_err()
-            || crate::layout::check_repo_path(path).is_err()
-        {
+        if validate_filename(path).is_err() || crate::layout::check_repo_path(path).is_err() {
             return Err(refuse(RepoPathReason::Escapes));
         }
         let options = gix_validate::path::component::Options {

@@ -36,6 +36,9 @@ use std::path::{Component, Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::format::Flavour;
+pub(crate) use crate::fs::abspath as absolute_normalized;
+use crate::fs::{Links, ReadError, SMALL_FILE_CAP, read_capped};
+use crate::fs::{join_real, python_resolve};
 use crate::layout::{CACHEDIR_TAG_NAME, LOCKS_DIR, OS_HELPER_FILES};
 use crate::repo::{Repo, RepoId, RepoType};
 
@@ -205,7 +208,7 @@ impl fmt::Display for CorruptedCache {
                     if index > 0 {
                         f.write_str(", ")?;
                     }
-                    write!(f, "{}: {{", python_str_repr(hash))?;
+                    write!(f, "{}: {{", python_str_repr(&crate::refs::shown_ref(hash)))?;
                     for (index, name) in refs.iter().enumerate() {
                         if index > 0 {
                             f.write_str(", ")?;
@@ -221,6 +224,36 @@ impl fmt::Display for CorruptedCache {
 }
 
 impl std::error::Error for CorruptedCache {}
+
+/// Something on disk the scan would not take as part of the cache (beyond upstream, which counts it):
+/// the entry is left out of the report and named here, for front ends to warn about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// A snapshot pointer (or the blob it names) that resolves outside the cache.
+    OutsideCache { pointer: PathBuf, target: PathBuf },
+    /// A ref that is not a regular file (a link, a FIFO...), too large, or unreadable.
+    Ref { path: PathBuf, reason: String },
+}
+
+impl fmt::Display for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shown = |path: &Path| crate::display::Escaped(&path.to_string_lossy()).to_string();
+        match self {
+            Refused::OutsideCache { pointer, target } => write!(
+                f,
+                "ignoring `{}`: it resolves outside the cache (`{}`)",
+                shown(pointer),
+                shown(target)
+            ),
+            Refused::Ref { path, reason } => write!(
+                f,
+                "ignoring ref `{}`: {}",
+                shown(path),
+                crate::display::Escaped(reason)
+            ),
+        }
+    }
+}
 
 /// Everything a scan found: `HFCacheInfo`.
 #[derive(Debug, Clone, PartialEq)]
@@ -238,6 +271,9 @@ pub struct Report {
     pub incomplete_files: Vec<IncompleteFile>,
     /// Skipped repos, in the order the cache directory listed them.
     pub warnings: Vec<CorruptedCache>,
+    /// Entries left out because they lead outside the cache or are not plain files (empty for any
+    /// cache Python filled).
+    pub refused: Vec<Refused>,
 }
 
 impl Report {
@@ -340,12 +376,13 @@ pub fn scan_with(cache_dir: impl AsRef<Path>, options: &Options) -> Result<Repor
 
     let mut repos = Vec::new();
     let mut warnings = Vec::new();
+    let mut refused = Vec::new();
     for name in list_dir(&cache_dir).map_err(ScanError::io(&cache_dir))? {
         let path = cache_dir.join(&name);
         if skipped_top_level(&name, &path, flavour) {
             continue;
         }
-        match scan_repo(&path, flavour)? {
+        match scan_repo(&cache_dir, &path, flavour, &mut refused)? {
             Ok(repo) => repos.push(repo),
             Err(warning) => warnings.push(warning),
         }
@@ -366,6 +403,7 @@ pub fn scan_with(cache_dir: impl AsRef<Path>, options: &Options) -> Result<Repor
         size_on_disk,
         incomplete_files,
         warnings,
+        refused,
     })
 }
 
@@ -385,8 +423,10 @@ fn skipped_top_level(name: &OsStr, path: &Path, flavour: Flavour) -> bool {
 
 /// The outer `Result` is a scan-stopping I/O error, the inner one a corrupted repo.
 fn scan_repo(
+    cache_dir: &Path,
     repo_path: &Path,
     flavour: Flavour,
+    refused: &mut Vec<Refused>,
 ) -> Result<Result<CachedRepo, CorruptedCache>, ScanError> {
     let corrupted = |warning: CorruptedCache| Ok(Err(warning));
     if !is_dir(repo_path) {
@@ -452,7 +492,22 @@ fn scan_repo(
                 continue;
             }
             let ref_name = relative_posix(&ref_path, &refs_path);
-            let commit = read_text(&ref_path).map_err(ScanError::io(&ref_path))?;
+            let commit = match read_ref(&ref_path) {
+                Ok(commit) => commit,
+                Err(error @ (ReadError::Io { .. } | ReadError::Missing { .. })) => {
+                    return Err(ScanError::Io {
+                        path: ref_path,
+                        source: io::Error::other(error.to_string()),
+                    });
+                }
+                Err(error) => {
+                    refused.push(Refused::Ref {
+                        path: ref_path,
+                        reason: error.to_string(),
+                    });
+                    continue;
+                }
+            };
             match refs_by_hash.iter_mut().find(|(hash, _)| *hash == commit) {
                 Some((_, names)) => {
                     names.insert(ref_name);
@@ -497,6 +552,13 @@ fn scan_repo(
                 },
                 Flavour::V0x => resolver.resolve(&file_path),
             };
+            if let Some(target) = outside(cache_dir, repo_path, &file_path, &blob_path, flavour) {
+                refused.push(Refused::OutsideCache {
+                    pointer: file_path,
+                    target,
+                });
+                continue;
+            }
             let stat = match blob_stats.get(&blob_path) {
                 Some(stat) => *stat,
                 None => match fs::metadata(&blob_path) {
@@ -882,11 +944,39 @@ fn relative_posix(path: &Path, base: &Path) -> String {
         .join("/")
 }
 
-/// `open(path).read()`: UTF-8 (lossy here) with universal newlines (`\r\n` and `\r` become `\n`).
-fn read_text(path: &Path) -> io::Result<String> {
-    let bytes = fs::read(path)?;
+/// `open(path).read()` of a ref: UTF-8 (lossy here) with universal newlines (`\r\n` and `\r` become
+/// `\n`), only from a regular file (not a link) within the size cap.
+fn read_ref(path: &Path) -> Result<String, ReadError> {
+    let bytes = read_capped(path, SMALL_FILE_CAP, Links::Refuse)?;
     let text = String::from_utf8_lossy(&bytes);
     Ok(text.replace("\r\n", "\n").replace('\r', "\n"))
+}
+
+/// Where a snapshot entry really leads when that is outside the cache, `None` when it stays inside
+/// (or cannot be resolved: then the usual missing-blob rules apply). Cheap for a normal cache: the
+/// blob path is first checked lexically (2.x) and only a blob that is itself a link is resolved.
+fn outside(
+    cache_dir: &Path,
+    repo_path: &Path,
+    file_path: &Path,
+    blob_path: &Path,
+    flavour: Flavour,
+) -> Option<PathBuf> {
+    let inside = |path: &Path| path.starts_with(cache_dir) || path.starts_with(repo_path);
+    let is_link =
+        |path: &Path| fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    match flavour {
+        Flavour::V2x if inside(blob_path) && !(blob_path != file_path && is_link(blob_path)) => {
+            return None;
+        }
+        Flavour::V0x if inside(blob_path) => return None,
+        _ => {}
+    }
+    // Resolve fully, and allow a repo folder that is itself a link (its own target is inside).
+    let real = fs::canonicalize(blob_path).ok()?;
+    let real_repo = fs::canonicalize(repo_path).ok()?;
+    let real_cache = fs::canonicalize(cache_dir).ok()?;
+    (!real.starts_with(&real_cache) && !real.starts_with(&real_repo)).then_some(real)
 }
 
 /// `Path.expanduser()` for the forms that matter: `~` and `~/...` with `$HOME`.
@@ -898,45 +988,6 @@ fn expand_user(path: &Path) -> PathBuf {
         return PathBuf::from(home).join(components.as_path());
     }
     path.to_path_buf()
-}
-
-/// `os.path.abspath`: joined to the current directory and normalised lexically (`.`, `..`, `//`).
-pub(crate) fn absolute_normalized(path: &Path) -> PathBuf {
-    let absolute = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        std::env::current_dir()
-            .unwrap_or_else(|_| PathBuf::from("/"))
-            .join(path)
-    };
-    let mut normalized = PathBuf::new();
-    for component in absolute.components() {
-        match component {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if normalized.parent().is_some() {
-                    normalized.pop();
-                }
-            }
-            other => normalized.push(other),
-        }
-    }
-    normalized
-}
-
-/// `Path.resolve()` (non-strict `os.path.realpath` of Python 3.11): symlinks resolved as far as they
-/// exist, the rest appended lexically; a symlink loop stops resolution there.
-pub(crate) fn python_resolve(path: &Path) -> PathBuf {
-    let absolute = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        std::env::current_dir()
-            .unwrap_or_else(|_| PathBuf::from("/"))
-            .join(path)
-    };
-    let mut seen: HashMap<PathBuf, Option<PathBuf>> = HashMap::new();
-    let (resolved, _) = join_real(PathBuf::from("/"), &absolute, &mut seen);
-    absolute_normalized(&resolved)
 }
 
 /// [`python_resolve`] for many files of few folders: each folder is resolved once, then only a
@@ -975,54 +1026,6 @@ impl Resolver {
             None => python_resolve(path),
         }
     }
-}
-
-fn join_real(
-    mut current: PathBuf,
-    rest: &Path,
-    seen: &mut HashMap<PathBuf, Option<PathBuf>>,
-) -> (PathBuf, bool) {
-    if rest.is_absolute() {
-        current = PathBuf::from("/");
-    }
-    let mut components = rest.components();
-    while let Some(component) = components.next() {
-        let name = match component {
-            Component::RootDir | Component::CurDir | Component::Prefix(_) => continue,
-            Component::ParentDir => {
-                current.pop();
-                continue;
-            }
-            Component::Normal(name) => name,
-        };
-        let candidate = current.join(name);
-        let is_link = fs::symlink_metadata(&candidate).is_ok_and(|m| m.file_type().is_symlink());
-        if !is_link {
-            current = candidate;
-            continue;
-        }
-        if let Some(known) = seen.get(&candidate) {
-            match known {
-                Some(resolved) => {
-                    current = resolved.clone();
-                    continue;
-                }
-                None => return (candidate.join(components.as_path()), false),
-            }
-        }
-        seen.insert(candidate.clone(), None);
-        let Ok(target) = fs::read_link(&candidate) else {
-            current = candidate;
-            continue;
-        };
-        let (resolved, ok) = join_real(current.clone(), &target, seen);
-        if !ok {
-            return (resolved.join(components.as_path()), false);
-        }
-        seen.insert(candidate, Some(resolved.clone()));
-        current = resolved;
-    }
-    (current, true)
 }
 
 /// Python's `repr()` of a `str`: single quotes unless the text has a `'` and no `"`; backslash,

@@ -288,8 +288,12 @@ pub fn write(folder: &Path, commit: &str, listing: &Listing) -> Result<bool, Wri
         exact_mode: false,
         sync: true,
     };
-    dir.write_atomic(format!("{commit}.json"), listing.to_json().as_bytes(), options)
-        .map_err(fail)?;
+    dir.write_atomic(
+        format!("{commit}.json"),
+        listing.to_json().as_bytes(),
+        options,
+    )
+    .map_err(fail)?;
     Ok(true)
 }
 

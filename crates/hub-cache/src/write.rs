@@ -450,7 +450,6 @@ fn check_etag(etag: &str) -> Result<Etag, WriteError> {
     Ok(Etag::parse(etag)?)
 }
 
-
 /// Gives `file` the permission bits a new file in its directory gets (upstream's `tmp_<uuid4>` probe,
 /// which avoids reading the process umask). Failures are logged and ignored, as upstream.
 fn apply_default_mode(file: &Path) {

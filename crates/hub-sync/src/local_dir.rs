@@ -188,11 +188,9 @@ impl<R: Remote> Downloader<R> {
         // 5. The file is in the main cache at that commit, inside the cache: copy it. A pointer that
         // leads outside the cache is never copied (the file is downloaded instead).
         if !force
-            && let Ok(Some(cached)) = self.resolved_cache().open_cached_file(
-                repo,
-                filename,
-                Some(commit.as_str()),
-            )
+            && let Ok(Some(cached)) =
+                self.resolved_cache()
+                    .open_cached_file(repo, filename, Some(commit.as_str()))
         {
             local.remove_file(&path).map_err(local_error)?;
             let (local, copied_path) = (local, path.clone());
@@ -220,15 +218,16 @@ impl<R: Remote> Downloader<R> {
             let download_dir = local.download_dir(&path, true).map_err(local_error)?;
             let fresh = format!("{prefix}{}.incomplete", hub_cache::fs::random_hex8());
             let fresh_path = download_dir.join(&fresh);
-            let claimed = claim_partial_in(&download_dir, &prefix, &fresh, !force).map_err(
-                |source| Error::Io {
-                    repo: repo.clone(),
-                    filename: filename.to_owned(),
-                    action: "prepare the download file",
-                    path: fresh_path.clone(),
-                    source,
-                },
-            )?;
+            let claimed =
+                claim_partial_in(&download_dir, &prefix, &fresh, !force).map_err(|source| {
+                    Error::Io {
+                        repo: repo.clone(),
+                        filename: filename.to_owned(),
+                        action: "prepare the download file",
+                        path: fresh_path.clone(),
+                        source,
+                    }
+                })?;
             local.remove_file(&path).map_err(local_error)?;
             match self
                 .fetch_into(
@@ -305,4 +304,3 @@ impl<R: Remote> Downloader<R> {
         }
     }
 }
-

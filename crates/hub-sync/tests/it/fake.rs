@@ -4,8 +4,8 @@ use std::fs;
 use std::sync::{Arc, Mutex};
 
 use hub_cache::Cache;
-use hub_cache::layout::pointer_target;
 use hub_cache::RepoPath;
+use hub_cache::layout::pointer_target;
 use hub_cache::local_dir::LocalDir;
 use hub_sync::local_dir::LocalPaths;
 use hub_sync::{Downloader, Error, Event, FileRequest, SnapshotRequest};
