@@ -51,6 +51,7 @@ pub const SHARED_BLOBS_MARKER: &str = ".huggingface-shared-blobs";
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Options {
     flavour: Flavour,
+    confined: bool,
 }
 
 impl Options {
@@ -69,6 +70,14 @@ impl Options {
     /// The upstream generation followed.
     pub fn flavour(&self) -> Flavour {
         self.flavour
+    }
+
+    /// Leave snapshot entries that resolve outside the cache out of every count (front ends that
+    /// show a cache to a user set this). Without it the numbers are upstream's, which counts them;
+    /// either way they are named in [`Report::refused`].
+    pub fn with_confined(mut self, confined: bool) -> Options {
+        self.confined = confined;
+        self
     }
 }
 
@@ -241,7 +250,7 @@ impl fmt::Display for Refused {
         match self {
             Refused::OutsideCache { pointer, target } => write!(
                 f,
-                "ignoring `{}`: it resolves outside the cache (`{}`)",
+                "`{}`: it resolves outside the cache (`{}`)",
                 shown(pointer),
                 shown(target)
             ),
@@ -382,7 +391,7 @@ pub fn scan_with(cache_dir: impl AsRef<Path>, options: &Options) -> Result<Repor
         if skipped_top_level(&name, &path, flavour) {
             continue;
         }
-        match scan_repo(&cache_dir, &path, flavour, &mut refused)? {
+        match scan_repo(&cache_dir, &path, options, &mut refused)? {
             Ok(repo) => repos.push(repo),
             Err(warning) => warnings.push(warning),
         }
@@ -425,9 +434,10 @@ fn skipped_top_level(name: &OsStr, path: &Path, flavour: Flavour) -> bool {
 fn scan_repo(
     cache_dir: &Path,
     repo_path: &Path,
-    flavour: Flavour,
+    options: &Options,
     refused: &mut Vec<Refused>,
 ) -> Result<Result<CachedRepo, CorruptedCache>, ScanError> {
+    let flavour = options.flavour;
     let corrupted = |warning: CorruptedCache| Ok(Err(warning));
     if !is_dir(repo_path) {
         return corrupted(CorruptedCache::NotADirectory {
@@ -554,10 +564,12 @@ fn scan_repo(
             };
             if let Some(target) = outside(cache_dir, repo_path, &file_path, &blob_path, flavour) {
                 refused.push(Refused::OutsideCache {
-                    pointer: file_path,
+                    pointer: file_path.clone(),
                     target,
                 });
-                continue;
+                if options.confined {
+                    continue;
+                }
             }
             let stat = match blob_stats.get(&blob_path) {
                 Some(stat) => *stat,

@@ -69,7 +69,7 @@ pub fn scan(dir: Option<&PathBuf>, env: &hub_cache::env::Env) -> Result<Report, 
     let dir = dir
         .cloned()
         .unwrap_or_else(|| super::default_cache_dir(env));
-    match hub_cache::scan::scan(&dir) {
+    match hub_cache::scan::scan_with(&dir, &hub_cache::scan::Options::new().with_confined(true)) {
         Ok(report) => Ok(report),
         Err(hub_cache::scan::ScanError::NotFound { path }) => Err(Failure::Cli(format!(
             "Cache directory not found: {}",
@@ -223,7 +223,7 @@ fn ls(args: &LsArgs, out: &Output, env: &hub_cache::env::Env) -> Result<(), Fail
         }
     }
     for refused in &report.refused {
-        out.warning(&refused.to_string());
+        out.warning(&format!("not counted: {refused}"));
     }
     if !report.incomplete_files.is_empty() {
         out.hint(&format!(

@@ -28,7 +28,12 @@ pub fn run(args: ScanCacheArgs) -> anyhow::Result<ExitCode> {
     let ansi = Ansi::from_env(&env);
     let dir = args.dir.unwrap_or_else(|| super::default_cache_dir(&env));
     let started = Instant::now();
-    let report = match scan_with(&dir, &Options::new().with_flavour(Flavour::V0x)) {
+    let report = match scan_with(
+        &dir,
+        &Options::new()
+            .with_flavour(Flavour::V0x)
+            .with_confined(true),
+    ) {
         Ok(report) => report,
         Err(ScanError::NotFound { path }) => {
             println!("Cache directory not found: {}", path.display());
@@ -38,7 +43,7 @@ pub fn run(args: ScanCacheArgs) -> anyhow::Result<ExitCode> {
     };
     let elapsed = started.elapsed().as_secs_f64();
     for refused in &report.refused {
-        eprintln!("warning: {refused}");
+        eprintln!("warning: not counted: {refused}");
     }
     println!("{}", table(&report, args.verbose));
     println!();
