@@ -483,7 +483,7 @@ impl Dir {
                 Ok(Some(match kind {
                     rustix::fs::FileType::RegularFile => EntryKind::File {
                         len: stat.st_size as u64,
-                        modified: system_time(stat.st_mtime as i64, stat.st_mtime_nsec as i64),
+                        modified: system_time(stat.st_mtime, stat.st_mtime_nsec as i64),
                     },
                     rustix::fs::FileType::Directory => EntryKind::Dir,
                     rustix::fs::FileType::Symlink => EntryKind::Symlink,

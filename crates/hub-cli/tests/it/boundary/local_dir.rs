@@ -60,7 +60,7 @@ impl Setup {
     }
 
     fn served(&self) -> BlockingServer {
-        Server::builder(&self.path("served"))
+        Server::builder(self.path("served"))
             .start_blocking()
             .expect("server")
     }
@@ -192,7 +192,7 @@ fn a_folder_swapped_for_a_link_during_a_download_does_not_receive_the_file() {
     .expect("served repo");
     let canary = Canary::plant(tmp.path());
     // Every body stalls for a while after its first 256 KiB: the swap happens then.
-    let server = Server::builder(&tmp.path().join("served"))
+    let server = Server::builder(tmp.path().join("served"))
         .with_fault(
             Fault::new(FaultKind::Stall {
                 after: 256 * 1024,
