@@ -4,6 +4,7 @@ mod assets;
 mod boundary_cache;
 mod cache_write;
 mod delete;
+mod downstream;
 mod fixtures;
 mod format;
 mod locks;
