@@ -297,6 +297,13 @@ pub(crate) fn join_real(
     (current, true)
 }
 
+/// Names in a directory, in the order the OS lists them (as `os.scandir`).
+pub fn list_dir(path: &Path) -> io::Result<Vec<std::ffi::OsString>> {
+    std::fs::read_dir(path)?
+        .map(|entry| entry.map(|entry| entry.file_name()))
+        .collect()
+}
+
 /// How [`write_atomic`] names its temporary file and what it gives the result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AtomicOptions {

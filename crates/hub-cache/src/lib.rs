@@ -30,6 +30,7 @@ pub mod refs;
 pub mod repo;
 pub mod repo_path;
 pub mod scan;
+pub mod shared_store;
 pub mod tree;
 pub mod verify;
 pub mod write;

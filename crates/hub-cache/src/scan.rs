@@ -38,14 +38,13 @@ use std::time::SystemTime;
 use crate::format::Flavour;
 pub(crate) use crate::fs::abspath as absolute_normalized;
 use crate::fs::{Links, ReadError, SMALL_FILE_CAP, read_capped};
-use crate::fs::{join_real, python_resolve};
+use crate::fs::{join_real, list_dir, python_resolve};
 use crate::layout::{CACHEDIR_TAG_NAME, LOCKS_DIR, OS_HELPER_FILES};
 use crate::repo::{Repo, RepoId, RepoType};
-
-/// Name of the cache-wide shared blob store directory (2.x, `utils/_shared_blobs.py`).
-pub const SHARED_BLOBS_DIR: &str = "blobs";
-/// Marker file that makes `<cache>/blobs` a shared store; its content must be exactly `"1\n"`.
-pub const SHARED_BLOBS_MARKER: &str = ".huggingface-shared-blobs";
+pub use crate::shared_store::{
+    SHARED_BLOBS_DIR, SHARED_BLOBS_MARKER, is_shared_blobs_dir, shared_blob_target,
+    shared_store_payloads,
+};
 
 /// Behaviour switches of [`scan_with`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -741,139 +740,6 @@ fn incomplete_files(cache_dir: &Path) -> Result<Vec<IncompleteFile>, ScanError> 
 // ---------------------------------------------------------------------------------------------
 // The shared blob store (2.x `utils/_shared_blobs.py`), read side only.
 
-/// True when `path` is a real directory (not a symlink) holding a regular marker file whose content is
-/// exactly `"1\n"` (`is_shared_blobs_dir`).
-pub fn is_shared_blobs_dir(path: &Path) -> bool {
-    let is_real_dir = fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_dir());
-    let marker = path.join(SHARED_BLOBS_MARKER);
-    let marker_is_file = fs::symlink_metadata(&marker).is_ok_and(|m| m.file_type().is_file());
-    is_real_dir && marker_is_file && fs::read(&marker).is_ok_and(|content| content == b"1\n")
-}
-
-fn is_xet_hash(name: &str) -> bool {
-    name.len() == 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
-/// For a repo blob `<cache>/<type>s--<id>/blobs/<etag>` that is a symlink to a regular payload
-/// `<cache>/blobs/<2hex>/<64hex>`, that payload (`shared_blob_target`); `None` otherwise.
-pub fn shared_blob_target(blob_path: &Path, cache_dir: &Path) -> Option<PathBuf> {
-    let payload = shared_link_target(blob_path, cache_dir)?;
-    fs::symlink_metadata(&payload)
-        .ok()?
-        .file_type()
-        .is_file()
-        .then_some(payload)
-}
-
-/// Like [`shared_blob_target`] without requiring the payload to exist (`_shared_blob_target`).
-pub(crate) fn shared_link_target(blob_path: &Path, cache_dir: &Path) -> Option<PathBuf> {
-    shared_link_target_checked(blob_path, cache_dir)
-        .ok()
-        .flatten()
-}
-
-/// [`shared_link_target`] reporting I/O failures other than a missing entry, as upstream's
-/// `_shared_blob_target(..., raise_on_io_error=True)` does (a manifest with such an entry is unusable).
-pub(crate) fn shared_link_target_checked(
-    blob_path: &Path,
-    cache_dir: &Path,
-) -> io::Result<Option<PathBuf>> {
-    let Some(blob) = repo_blob_name(blob_path, cache_dir) else {
-        return Ok(None);
-    };
-    let metadata = match fs::symlink_metadata(&blob) {
-        Ok(metadata) => metadata,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(error) => return Err(error),
-    };
-    if !metadata.file_type().is_symlink() {
-        return Ok(None);
-    }
-    let link = match fs::read_link(&blob) {
-        Ok(link) => link,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(error) => return Err(error),
-    };
-    let Some(parent) = blob.parent() else {
-        return Ok(None);
-    };
-    let target = absolute_normalized(&parent.join(link));
-    let store = absolute_normalized(cache_dir).join(SHARED_BLOBS_DIR);
-    let Ok(relative) = target.strip_prefix(&store) else {
-        return Ok(None);
-    };
-    let parts: Option<Vec<&str>> = relative
-        .components()
-        .map(|c| c.as_os_str().to_str())
-        .collect();
-    let valid = parts.is_some_and(|parts| {
-        parts.len() == 2 && is_xet_hash(parts[1]) && parts[0] == &parts[1][..2]
-    });
-    Ok(valid.then(|| cache_dir.join(SHARED_BLOBS_DIR).join(relative)))
-}
-
-/// The absolute, normalised path of `blob_path` when it names `<cache>/<type>s--<id>/blobs/<name>`
-/// (`_relative_blob_path` accepts it); `None` otherwise.
-fn repo_blob_name(blob_path: &Path, cache_dir: &Path) -> Option<PathBuf> {
-    let blob = absolute_normalized(blob_path);
-    let cache = absolute_normalized(cache_dir);
-    let relative = blob.strip_prefix(&cache).ok()?;
-    let parts: Vec<&str> = relative
-        .components()
-        .map(|c| c.as_os_str().to_str())
-        .collect::<Option<_>>()?;
-    let repo_folder_ok = parts.first().is_some_and(|folder| {
-        folder.split_once("--").is_some_and(|(prefix, rest)| {
-            RepoType::from_plural(prefix).is_some() && !rest.is_empty() && !rest.contains('\n')
-        })
-    });
-    if parts.len() != 3
-        || !repo_folder_ok
-        || parts[1] != "blobs"
-        || parts[2].is_empty()
-        || parts.iter().any(|p| p.contains(['\n', '\r']))
-    {
-        return None;
-    }
-    Some(blob)
-}
-
-/// Every valid payload of a marked shared store (`shared_store_blob_paths`).
-pub fn shared_store_payloads(cache_dir: &Path) -> BTreeSet<PathBuf> {
-    let store = cache_dir.join(SHARED_BLOBS_DIR);
-    let mut payloads = BTreeSet::new();
-    if !is_shared_blobs_dir(&store) {
-        return payloads;
-    }
-    for prefix in list_dir(&store).unwrap_or_default() {
-        let Some(prefix) = prefix.to_str().map(str::to_owned) else {
-            continue;
-        };
-        let prefix_dir = store.join(&prefix);
-        let prefix_ok = prefix.len() == 2
-            && prefix
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        if !prefix_ok || !fs::symlink_metadata(&prefix_dir).is_ok_and(|m| m.is_dir()) {
-            continue;
-        }
-        for entry in list_dir(&prefix_dir).unwrap_or_default() {
-            let Some(name) = entry.to_str() else { continue };
-            let path = prefix_dir.join(name);
-            if is_xet_hash(name)
-                && name.starts_with(&prefix)
-                && fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file())
-            {
-                payloads.insert(path);
-            }
-        }
-    }
-    payloads
-}
-
 // ---------------------------------------------------------------------------------------------
 // Python path semantics the scan relies on.
 
@@ -909,13 +775,6 @@ fn file_name_lossy(path: &Path) -> String {
     path.file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_default()
-}
-
-/// Names in a directory, in the order the OS lists them (as `os.scandir`).
-fn list_dir(path: &Path) -> io::Result<Vec<std::ffi::OsString>> {
-    fs::read_dir(path)?
-        .map(|entry| entry.map(|entry| entry.file_name()))
-        .collect()
 }
 
 /// `path.glob("**/*")` of Python 3.11 in its order: a directory's entries, then each real (not
