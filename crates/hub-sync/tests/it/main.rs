@@ -2,6 +2,7 @@
 //! remote, `server` against hub-server on 127.0.0.1, `oracle` against Python huggingface_hub 2.4.
 
 mod fake;
+mod local_dir_blocking;
 mod oracle;
 mod patterns;
 mod server;
