@@ -591,7 +591,7 @@ impl Dir {
     }
 
     /// A temporary file with a unique name in this folder: `<stem>.<8hex>.<suffix>` (or
-    /// `tmp<8hex>.tmp` with an empty stem), created new.
+    /// `tmp<8hex>.<suffix>` with an empty stem), created new.
     pub fn create_unique(&self, stem: &str, suffix: &str, mode: u32) -> io::Result<(String, File)> {
         loop {
             let name = if stem.is_empty() {

@@ -327,7 +327,12 @@ impl LocalDir {
         let dir = self.download_dir(filename, true)?;
         let name = format!("{}.metadata", base_name(filename.as_str()));
         let text = format!("{commit}\n{etag}\n{}\n", timestamp_text(SystemTime::now()));
-        dir.write_atomic(&name, text.as_bytes(), AtomicOptions::default())
+        // `tmp<8hex>.tmp`: a temporary name no longer than the metadata's own.
+        let options = AtomicOptions {
+            tmp_prefix: true,
+            ..AtomicOptions::default()
+        };
+        dir.write_atomic(&name, text.as_bytes(), options)
             .map_err(io_error("write", &self.paths(filename).metadata))
     }
 
@@ -347,7 +352,7 @@ impl LocalDir {
             Err(error) if error.kind() == io::ErrorKind::CrossesDevices => {
                 let mut source = from.open_read(from_name).map_err(|e| read_error(&e))?;
                 let (tmp, mut target) = dir
-                    .create_unique(name, "tmp", 0o666)
+                    .create_unique("", "tmp", 0o666)
                     .map_err(io_error("create a file in", dir.path()))?;
                 let copied = io::copy(&mut source, &mut target)
                     .and_then(|_| dir.rename(&tmp, &dir, name))
@@ -368,7 +373,7 @@ impl LocalDir {
     pub fn copy_in(&self, mut source: File, filename: &RepoPath) -> Result<PathBuf, LocalDirError> {
         let dir = self.download_dir(filename, true)?;
         let (tmp, mut target) = dir
-            .create_unique(base_name(filename.as_str()), "copy", 0o666)
+            .create_unique("", "copy", 0o666)
             .map_err(io_error("create a file in", dir.path()))?;
         let result = io::copy(&mut source, &mut target)
             .map_err(io_error("copy into", &dir.join(&tmp)))
