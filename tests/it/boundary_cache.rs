@@ -121,6 +121,15 @@ fn a_cached_pointer_that_leads_outside_the_cache_is_never_opened() {
         .open_cached_file(&id, "leak.txt", Some(&repo.commit))
         .expect("lookup");
     assert!(outside.is_none());
+    // Nor is it found by the lookups that hand out paths (the offline branch included).
+    assert_eq!(
+        cache
+            .try_to_load_from_cache(&id, "leak.txt", Some(&repo.commit))
+            .expect("lookup"),
+        hub_cache::CachedFile::Unknown
+    );
+    assert!(cache.cached_file(&id, Some("main"), "leak.txt").is_err());
+    assert!(cache.cached_file(&id, Some("main"), "model.bin").is_ok());
     // A ref linked to an outside file is not read either.
     symlink(canary.dir.join("passwd"), repo.path.join("refs/evil")).expect("plant");
     assert_eq!(cache.repo(&id).read_ref("evil").expect("read"), None);

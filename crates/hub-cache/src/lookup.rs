@@ -156,7 +156,8 @@ impl Cache {
     /// 4. `.no_exist/<revision>/<filename>` is a file → [`CachedFile::CachedNoExist`];
     /// 5. no `snapshots/`, or `<revision>` not an entry of it → [`CachedFile::Unknown`] (never another
     ///    revision);
-    /// 6. `snapshots/<revision>/<filename>` is a file (following links) → [`CachedFile::Found`].
+    /// 6. `snapshots/<revision>/<filename>` is a file (following links) that resolves inside the cache →
+    ///    [`CachedFile::Found`] (one that leads outside is named in a warning and is `Unknown`).
     ///
     /// Upstream joins any revision string; a revision (or ref content) that could leave its folder
     /// (`..`, absolute, `\`) is not joined here, which can only turn a sentinel into `Unknown`.
@@ -204,11 +205,27 @@ impl Cache {
             return Ok(CachedFile::Unknown);
         }
         let cached = snapshots.join(&revision).join(filename);
-        Ok(if is_file(&cached) {
+        Ok(if is_file(&cached) && self.is_inside(&cached) {
             CachedFile::Found(cached)
         } else {
             CachedFile::Unknown
         })
+    }
+
+    /// Whether an existing `path` resolves inside this cache ([`layout::resolve_inside`]); one that
+    /// leads outside is named in a warning and is not a cache file.
+    fn is_inside(&self, path: &Path) -> bool {
+        match layout::resolve_inside(self.root(), path) {
+            Ok(Some(_)) => true,
+            Ok(None) => {
+                tracing::warn!(
+                    "not using `{}`: it resolves outside the cache",
+                    crate::display::Escaped(&path.to_string_lossy())
+                );
+                false
+            }
+            Err(_) => false,
+        }
     }
 
     /// The cached file `filename` at `revision`, opened for reading, when it is a regular file that
@@ -229,10 +246,6 @@ impl Cache {
             source,
         };
         let Some(real) = layout::resolve_inside(self.root(), &pointer).map_err(io)? else {
-            tracing::warn!(
-                "not using `{}`: it resolves outside the cache",
-                crate::display::Escaped(&pointer.to_string_lossy())
-            );
             return Ok(None);
         };
         match crate::fs::Dir::open(real.parent().unwrap_or(Path::new("/"))) {
@@ -255,7 +268,8 @@ impl Cache {
     }
 
     /// The offline branch of `hf_hub_download` (spec 4.11): `snapshots/<commit>/<filename>` under the
-    /// resolved cache root if it exists, where the commit comes from [`Cache::commit_for_revision`].
+    /// resolved cache root if it exists (and resolves inside the cache), where the commit comes from
+    /// [`Cache::commit_for_revision`].
     pub fn cached_file(
         &self,
         repo: &Repo,
@@ -283,7 +297,7 @@ impl Cache {
             .filter(|c| joinable(c))
             .ok_or_else(not_cached)?;
         let pointer = dir.pointer_path(&commit, filename);
-        if pointer.exists() {
+        if pointer.exists() && resolved.is_inside(&pointer) {
             Ok(pointer)
         } else {
             Err(not_cached())
