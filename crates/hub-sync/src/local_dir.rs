@@ -13,9 +13,9 @@ use hub_cache::hash::{HashKind, hash_reader};
 use hub_cache::local_dir::{LocalDir, LocalDirError};
 use hub_cache::repo::is_commit_hash;
 use hub_cache::write::claim_partial_in;
-use hub_cache::{CommitHash, Etag, Repo, RepoPath};
+use hub_cache::{CommitHash, Repo, RepoPath};
 
-use crate::cache_mode::{BlobSource, check_filename, lock};
+use crate::cache_mode::{BlobSource, lock};
 use crate::{Downloader, Error, Remote};
 
 pub use hub_cache::local_dir::{
@@ -39,17 +39,17 @@ impl<R: Remote> Downloader<R> {
         local_dir: &Path,
         repo: &Repo,
         revision: &str,
-        filename: &str,
+        repo_path: &RepoPath,
         force: bool,
         known: Option<(CommitHash, BlobSource)>,
     ) -> Result<PathBuf, Error> {
-        check_filename(repo, filename)?;
+        let filename = repo_path.as_str();
+        let path = repo_path.clone();
         let invalid = |reason: String| Error::InvalidFilename {
             repo: repo.clone(),
             filename: filename.to_owned(),
             reason,
         };
-        let path = RepoPath::parse(filename).map_err(|e| invalid(e.reason.to_string()))?;
         let local_error = |error: LocalDirError| match error {
             error if error.is_unsafe() => invalid(error.to_string()),
             LocalDirError::Io {
@@ -119,12 +119,8 @@ impl<R: Remote> Downloader<R> {
                                 reason: format!("`{}` is not a commit hash", resolved.commit),
                             })?;
                         let url = self.remote.resolve_url(repo, commit.as_str(), filename);
-                        let source = BlobSource {
-                            etag: resolved.etag,
-                            size: resolved.size,
-                            location: resolved.location,
-                            resolve_url: url,
-                        };
+                        let source =
+                            BlobSource::from_resolved(repo, revision, repo_path, resolved, url)?;
                         (commit, source)
                     }
                     Err(error) => {
@@ -140,12 +136,7 @@ impl<R: Remote> Downloader<R> {
                 }
             }
         };
-        let etag = Etag::parse(&source.etag).map_err(|e| Error::BadAnswer {
-            repo: repo.clone(),
-            revision: revision.to_owned(),
-            filename: Some(filename.to_owned()),
-            reason: e.to_string(),
-        })?;
+        let etag = source.etag.clone();
         let _guard = lock(paths.lock.clone())
             .await
             .map_err(|source| Error::Lock {
