@@ -69,7 +69,13 @@ pub fn ref_and_metadata_files(data: &[u8]) {
     }
     let _ = fs::write(local.join("file.txt"), b"x");
     let _ = fs::write(&paths.metadata, data);
-    let _ = hub_sync::local_dir::read_metadata(&paths);
+    let _ = hub_cache::local_dir::Metadata::parse(&String::from_utf8_lossy(data));
+    if let (Ok(local), Ok(file)) = (
+        hub_cache::local_dir::LocalDir::open(&local),
+        hub_cache::RepoPath::parse("file.txt"),
+    ) {
+        let _ = local.read_metadata(&file);
+    }
 }
 
 /// Pattern compilation and matching (Python fnmatch rules), and a filter of several patterns.

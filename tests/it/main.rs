@@ -1,6 +1,7 @@
 //! Workspace integration tests: one binary, one module per feature.
 
 mod assets;
+mod boundary_cache;
 mod cache_write;
 mod delete;
 mod downstream;

@@ -30,7 +30,10 @@ use std::io;
 use std::path::{Component, Path, PathBuf};
 
 use crate::format::Flavour;
-use crate::scan::{CachedRepo, IncompleteFile, Report, shared_blob_target};
+use crate::scan::{CachedRepo, IncompleteFile, Report};
+use crate::shared_store::{
+    SHARED_BLOBS_DIR, is_shared_blobs_dir, manifest_references, shared_blob_target, sweep_payload,
+};
 
 /// What to delete, computed by [`Report::delete_revisions`] without touching the disk (except, with a
 /// marked shared store, reading its manifests to size shared payloads).
@@ -112,8 +115,8 @@ impl Plan {
 
     /// Shared-store payloads that the plan's blobs, or the blobs of its repos, link to.
     fn linked_payloads(&self) -> BTreeSet<PathBuf> {
-        let store = self.cache_dir.join(crate::scan::SHARED_BLOBS_DIR);
-        if !crate::scan::is_shared_blobs_dir(&store) {
+        let store = self.cache_dir.join(SHARED_BLOBS_DIR);
+        if !is_shared_blobs_dir(&store) {
             return BTreeSet::new();
         }
         let mut blobs: BTreeSet<PathBuf> = self.blobs.clone();
@@ -457,7 +460,7 @@ impl Report {
 /// Payloads of a marked shared store whose manifest is readable and lists no valid reference
 /// (`unreferenced_shared_blobs`); a payload with a missing or unreadable manifest is not listed.
 pub fn unreferenced_shared_blobs(cache_dir: &Path) -> BTreeMap<PathBuf, u64> {
-    crate::scan::shared_store_payloads(cache_dir)
+    crate::shared_store::shared_store_payloads(cache_dir)
         .into_iter()
         .filter(|payload| manifest_references(payload, cache_dir).is_some_and(|r| r.is_empty()))
         .filter_map(|payload| {
@@ -521,8 +524,8 @@ fn plan_partial(
 /// marked shared store counts its payload once, and only when every valid manifest reference to that
 /// payload is being unlinked.
 fn expected_freed_size(unlinked: &BTreeMap<PathBuf, u64>, cache_dir: &Path) -> u64 {
-    let store = cache_dir.join(crate::scan::SHARED_BLOBS_DIR);
-    if !crate::scan::is_shared_blobs_dir(&store) {
+    let store = cache_dir.join(SHARED_BLOBS_DIR);
+    if !is_shared_blobs_dir(&store) {
         return unlinked.values().sum();
     }
     let mut total = 0;
@@ -548,166 +551,6 @@ fn expected_freed_size(unlinked: &BTreeMap<PathBuf, u64>, cache_dir: &Path) -> u
         }
     }
     total
-}
-
-/// The valid references listed in `<payload>.refs` (repo blob symlinks that still point at the
-/// payload); `None` when the manifest is missing or unreadable (`_read_valid_manifest_references`).
-fn manifest_references(payload: &Path, cache_dir: &Path) -> Option<BTreeSet<PathBuf>> {
-    let mut manifest = payload.as_os_str().to_owned();
-    manifest.push(".refs");
-    let manifest = PathBuf::from(manifest);
-    if !fs::symlink_metadata(&manifest).ok()?.file_type().is_file() {
-        return None;
-    }
-    let text = String::from_utf8(fs::read(&manifest).ok()?).ok()?;
-    let mut references = BTreeSet::new();
-    // Python's `str.splitlines()` boundaries.
-    let boundaries = [
-        '\n', '\r', '\u{b}', '\u{c}', '\u{1c}', '\u{1d}', '\u{1e}', '\u{85}', '\u{2028}',
-        '\u{2029}',
-    ];
-    let text = text.replace("\r\n", "\n");
-    let mut lines: Vec<&str> = text.split(boundaries).collect();
-    if text.ends_with(boundaries) || text.is_empty() {
-        lines.pop();
-    }
-    for line in lines {
-        let relative = Path::new(line);
-        if relative.is_absolute()
-            || relative
-                .components()
-                .any(|c| matches!(c, Component::ParentDir))
-        {
-            continue;
-        }
-        let candidate = cache_dir.join(relative);
-        // Any I/O failure but a missing entry makes the whole manifest unusable (nothing is swept).
-        let target = crate::scan::shared_link_target_checked(&candidate, cache_dir).ok()?;
-        if target.as_deref() == Some(payload) {
-            references.insert(candidate);
-        }
-    }
-    Some(references)
-}
-
-/// `sweep_shared_blob`: under the payload's lock, delete it and its manifest when no valid reference
-/// remains, else rewrite the manifest with the remaining ones. Returns the bytes freed, or `None` when
-/// nothing could be decided (any failure leaves the payload in place, as upstream does).
-fn sweep_payload(payload: &Path, cache_dir: &Path) -> Option<u64> {
-    let store = cache_dir.join(crate::scan::SHARED_BLOBS_DIR);
-    let relative = payload.strip_prefix(&store).ok()?;
-    let name = payload.file_name()?.to_str()?;
-    let prefix = payload.parent()?.file_name()?.to_str()?;
-    if relative.components().count() != 2
-        || !crate::scan::is_shared_blobs_dir(&store)
-        || name.len() != 64
-        || !name
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        || prefix != &name[..2]
-    {
-        return None;
-    }
-    // Our rule for every deletion: no symlink between the cache root and the path.
-    if !fs::symlink_metadata(payload.parent()?).is_ok_and(|m| m.file_type().is_dir()) {
-        return None;
-    }
-    let lock = open_lock(&payload.with_file_name(format!("{name}.lock"))).ok()?;
-    lock.lock().ok()?;
-    let references = manifest_references(payload, cache_dir)?;
-    let manifest = payload.with_file_name(format!("{name}.refs"));
-    if !references.is_empty() {
-        rewrite_manifest(&manifest, &references, cache_dir).ok()?;
-        return Some(0);
-    }
-    let metadata = fs::symlink_metadata(payload).ok()?;
-    if !metadata.file_type().is_file() {
-        return None;
-    }
-    fs::remove_file(payload).ok()?;
-    match fs::remove_file(&manifest) {
-        Ok(()) => {}
-        Err(error) if error.kind() == io::ErrorKind::NotFound => {}
-        Err(_) => return None,
-    }
-    Some(metadata.len())
-}
-
-/// Opens (creating, mode 0666) a lock file, refusing a symlink or anything but a regular file.
-fn open_lock(path: &Path) -> io::Result<fs::File> {
-    if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
-        return Err(io::Error::other("lock file is a symlink"));
-    }
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o666);
-    let file = options.open(path)?;
-    if !file.metadata()?.file_type().is_file() {
-        return Err(io::Error::other("lock file is not a regular file"));
-    }
-    // Other users of a shared cache must be able to take the same lock; best effort.
-    let _ = make_world_writable(&file);
-    Ok(file)
-}
-
-/// Mode 0666 on Unix (upstream's shared-store files ignore the umask); nothing elsewhere.
-fn make_world_writable(file: &fs::File) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(fs::Permissions::from_mode(0o666))
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = file;
-        Ok(())
-    }
-}
-
-/// Replaces a manifest atomically with one `relative/posix/path\n` line per reference, sorted.
-fn rewrite_manifest(
-    manifest: &Path,
-    references: &BTreeSet<PathBuf>,
-    cache_dir: &Path,
-) -> io::Result<()> {
-    use std::io::Write;
-    let mut content = String::new();
-    for reference in references {
-        let relative = reference
-            .strip_prefix(cache_dir)
-            .map_err(|_| io::Error::other("reference outside the cache"))?;
-        let parts: Vec<_> = relative.iter().map(|p| p.to_string_lossy()).collect();
-        content.push_str(&parts.join("/"));
-        content.push('\n');
-    }
-    let name = manifest
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| io::Error::other("manifest name"))?;
-    let tmp = manifest.with_file_name(format!("{name}.{:08x}.tmp", random_suffix()));
-    let result = (|| {
-        let mut file = fs::File::create(&tmp)?;
-        file.write_all(content.as_bytes())?;
-        make_world_writable(&file)?;
-        file.sync_all()?;
-        fs::rename(&tmp, manifest)
-    })();
-    let _ = fs::remove_file(&tmp);
-    result
-}
-
-/// Eight hex digits that differ between calls and processes (not cryptographic).
-fn random_suffix() -> u32 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    hasher.write_u32(std::process::id());
-    hasher.finish() as u32
 }
 
 fn delete_one(

@@ -1,14 +1,32 @@
-//! File-system primitives for files hfhub does not trust: a read that is bounded in size, that
-//! never blocks on a FIFO or a device, and that refuses anything but a regular file.
+//! File-system primitives: bounded reads of files hfhub does not trust, folders reached without
+//! following symbolic links, atomic writes and unique names.
 //!
-//! Every small file hfhub reads from a user's folder or a cache (a token, a ref, a `.metadata`
-//! file, a cached listing) goes through [`read_capped`], so a file that is a FIFO, `/dev/zero`, a
-//! directory or a multi-gigabyte blob planted where a ref should be gives a named error, never a hang
-//! or an unbounded allocation. This module is a leaf: it uses nothing else from the crate.
+//! - Every small file hfhub reads from a user's folder or a cache (a token, a ref, a `.metadata`
+//!   file, a cached listing) goes through [`read_capped`] (or [`Dir::read_capped`]), so a file that
+//!   is a FIFO, `/dev/zero`, a directory or a multi-gigabyte blob planted where a ref should be gives
+//!   a named error, never a hang or an unbounded allocation.
+//! - [`Dir`] is an open folder: files and sub-folders are created, opened, renamed and removed
+//!   relative to it with no-follow semantics (`openat`/`mkdirat`/`renameat` with `O_NOFOLLOW`), so a
+//!   symbolic link planted at any component, the last one included, is refused rather than followed,
+//!   and a folder swapped for a link after it was opened does not redirect a write (no time-of-check
+//!   to time-of-use gap).
+//! - [`write_atomic`] / [`Dir::write_atomic`]: a temporary file with a unique name in the same
+//!   folder, then a rename over the destination, so a reader never sees half a file.
+//! - [`random_hex8`], [`random_u64`], [`random_uuid`]: names unique to a call (not cryptographic).
+//!
+//! This module is a leaf: it uses nothing else from the crate.
 
-use std::fs::{File, OpenOptions};
-use std::io::{self, Read};
-use std::path::{Path, PathBuf};
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::fs::File;
+use std::hash::{BuildHasher as _, Hasher as _};
+use std::io::{self, Read, Write as _};
+use std::os::fd::{AsFd as _, OwnedFd};
+use std::os::unix::ffi::OsStrExt as _;
+use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rustix::fs::{AtFlags, Mode, OFlags};
 
 /// Cap for the small bookkeeping files: refs, tokens, `.metadata` files (64 KiB; a ref is 40 bytes).
 pub const SMALL_FILE_CAP: u64 = 64 * 1024;
@@ -51,6 +69,17 @@ impl ReadError {
     pub fn is_missing(&self) -> bool {
         matches!(self, ReadError::Missing { .. })
     }
+
+    /// The path that was not read.
+    pub fn path(&self) -> &Path {
+        match self {
+            ReadError::Missing { path }
+            | ReadError::NotRegular { path }
+            | ReadError::TooLarge { path, .. }
+            | ReadError::NotUtf8 { path }
+            | ReadError::Io { path, .. } => path,
+        }
+    }
 }
 
 /// Reads a whole regular file of at most `cap` bytes.
@@ -60,20 +89,7 @@ impl ReadError {
 /// so a file that grows or lies about its size cannot make the read unbounded.
 pub fn read_capped(path: &Path, cap: u64, links: Links) -> Result<Vec<u8>, ReadError> {
     let file = open_regular(path, links)?;
-    let mut bytes = Vec::new();
-    file.take(cap.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(|source| ReadError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
-    if bytes.len() as u64 > cap {
-        return Err(ReadError::TooLarge {
-            path: path.to_owned(),
-            cap,
-        });
-    }
-    Ok(bytes)
+    read_all_capped(file, path, cap)
 }
 
 /// [`read_capped`], then UTF-8.
@@ -84,17 +100,25 @@ pub fn read_capped_string(path: &Path, cap: u64, links: Links) -> Result<String,
 }
 
 fn open_regular(path: &Path, links: Links) -> Result<File, ReadError> {
-    let mut flags = rustix::fs::OFlags::NONBLOCK | rustix::fs::OFlags::NOCTTY;
+    open_regular_at(rustix::fs::CWD, path, path, links)
+}
+
+/// Opens `name` relative to `dir` for reading, non-blocking, and checks on the handle that it is a
+/// regular file; `shown` is the path errors name.
+fn open_regular_at(
+    dir: std::os::fd::BorrowedFd<'_>,
+    name: &Path,
+    shown: &Path,
+    links: Links,
+) -> Result<File, ReadError> {
+    let path = shown;
+    let mut flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
     if links == Links::Refuse {
-        flags |= rustix::fs::OFlags::NOFOLLOW;
+        flags |= OFlags::NOFOLLOW;
     }
-    let opened = {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        OpenOptions::new()
-            .read(true)
-            .custom_flags(flags.bits() as i32)
-            .open(path)
-    };
+    let opened = rustix::fs::openat(dir, name, flags, Mode::empty())
+        .map(File::from)
+        .map_err(io::Error::from);
     let file = match opened {
         Ok(file) => file,
         Err(error) if error.kind() == io::ErrorKind::NotFound => {
@@ -125,6 +149,517 @@ fn open_regular(path: &Path, links: Links) -> Result<File, ReadError> {
         });
     }
     Ok(file)
+}
+
+fn read_all_capped(file: File, path: &Path, cap: u64) -> Result<Vec<u8>, ReadError> {
+    let mut bytes = Vec::new();
+    file.take(cap.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|source| ReadError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+    if bytes.len() as u64 > cap {
+        return Err(ReadError::TooLarge {
+            path: path.to_owned(),
+            cap,
+        });
+    }
+    Ok(bytes)
+}
+
+/// 64 random bits that differ between calls, threads and processes (not cryptographic).
+pub fn random_u64() -> u64 {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    hasher.write_u32(std::process::id());
+    if let Ok(now) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        hasher.write_u128(now.as_nanos());
+    }
+    hasher.finish()
+}
+
+/// 8 random lowercase hex characters (upstream: `uuid4().hex[:8]`).
+pub fn random_hex8() -> String {
+    format!("{:08x}", random_u64() as u32)
+}
+
+/// A uuid4-shaped random string (upstream's `tmp_<uuid4>` probe names).
+pub fn random_uuid() -> String {
+    let (a, b) = (random_u64(), random_u64());
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xfff,
+        0x8000 | (b >> 48) & 0x3fff,
+        b & 0xffff_ffff_ffff
+    )
+}
+
+/// Python's `Path(path).resolve()` (non-strict), the one resolution of the crate: see
+/// [`python_resolve`]; fails only when the current directory cannot be read for a relative path.
+pub fn resolve_path(path: &Path) -> io::Result<PathBuf> {
+    if !path.is_absolute() {
+        std::env::current_dir()?;
+    }
+    Ok(python_resolve(path))
+}
+
+/// `os.path.abspath`: joined to the current directory and normalised lexically (`.`, `..`, `//`).
+pub fn abspath(path: &Path) -> PathBuf {
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .unwrap_or_else(|_| PathBuf::from("/"))
+            .join(path)
+    };
+    let mut normalized = PathBuf::new();
+    for component in absolute.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if normalized.parent().is_some() {
+                    normalized.pop();
+                }
+            }
+            other => normalized.push(other),
+        }
+    }
+    normalized
+}
+
+/// `Path.resolve()` (non-strict `os.path.realpath` of Python 3.11): symlinks resolved as far as they
+/// exist, the rest appended lexically; a symlink loop stops resolution there.
+pub fn python_resolve(path: &Path) -> PathBuf {
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .unwrap_or_else(|_| PathBuf::from("/"))
+            .join(path)
+    };
+    let mut seen: HashMap<PathBuf, Option<PathBuf>> = HashMap::new();
+    let (resolved, _) = join_real(PathBuf::from("/"), &absolute, &mut seen);
+    abspath(&resolved)
+}
+
+/// The core of [`python_resolve`]: `rest` joined to the resolved `current`, each link on the way
+/// replaced by its target; `false` when a loop stopped resolution.
+pub(crate) fn join_real(
+    mut current: PathBuf,
+    rest: &Path,
+    seen: &mut HashMap<PathBuf, Option<PathBuf>>,
+) -> (PathBuf, bool) {
+    if rest.is_absolute() {
+        current = PathBuf::from("/");
+    }
+    let mut components = rest.components();
+    while let Some(component) = components.next() {
+        let name = match component {
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => continue,
+            Component::ParentDir => {
+                current.pop();
+                continue;
+            }
+            Component::Normal(name) => name,
+        };
+        let candidate = current.join(name);
+        let is_link =
+            std::fs::symlink_metadata(&candidate).is_ok_and(|m| m.file_type().is_symlink());
+        if !is_link {
+            current = candidate;
+            continue;
+        }
+        if let Some(known) = seen.get(&candidate) {
+            match known {
+                Some(resolved) => {
+                    current = resolved.clone();
+                    continue;
+                }
+                None => return (candidate.join(components.as_path()), false),
+            }
+        }
+        seen.insert(candidate.clone(), None);
+        let Ok(target) = std::fs::read_link(&candidate) else {
+            current = candidate;
+            continue;
+        };
+        let (resolved, ok) = join_real(current.clone(), &target, seen);
+        if !ok {
+            return (resolved.join(components.as_path()), false);
+        }
+        seen.insert(candidate, Some(resolved.clone()));
+        current = resolved;
+    }
+    (current, true)
+}
+
+/// Names in a directory, in the order the OS lists them (as `os.scandir`).
+pub fn list_dir(path: &Path) -> io::Result<Vec<std::ffi::OsString>> {
+    std::fs::read_dir(path)?
+        .map(|entry| entry.map(|entry| entry.file_name()))
+        .collect()
+}
+
+/// How [`write_atomic`] names its temporary file and what it gives the result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AtomicOptions {
+    /// `tmp<8hex>.tmp` (upstream's `tempfile.mkstemp` for listings) instead of `<name>.<8hex>.tmp`.
+    pub tmp_prefix: bool,
+    /// Mode bits at creation (the umask applies unless `exact_mode`).
+    pub mode: u32,
+    /// Set `mode` exactly after creation (ignoring the umask), best effort.
+    pub exact_mode: bool,
+    /// `fsync` before the rename.
+    pub sync: bool,
+}
+
+impl Default for AtomicOptions {
+    /// `<name>.<8hex>.tmp`, mode 0666 less the umask, no sync (what `open(..., "w")` gives).
+    fn default() -> Self {
+        AtomicOptions {
+            tmp_prefix: false,
+            mode: 0o666,
+            exact_mode: false,
+            sync: false,
+        }
+    }
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file unique to this call in the same folder,
+/// renamed over `path` (which is replaced even when it is a symlink: the link itself, never its
+/// target). The folder must exist; the temporary file is removed on failure.
+pub fn write_atomic(path: &Path, bytes: &[u8], options: AtomicOptions) -> io::Result<()> {
+    let (parent, name) = split_parent(path)?;
+    Dir::open(parent)?.write_atomic(name, bytes, options)
+}
+
+fn split_parent(path: &Path) -> io::Result<(&Path, &OsStr)> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "a path without a file name"))?;
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    Ok((parent, name))
+}
+
+/// Why a folder could not be reached without following a link.
+#[derive(Debug, thiserror::Error)]
+pub enum DirError {
+    /// A component is a symbolic link (or a file where a folder should be): refused, not followed.
+    #[error("`{path}` is a symbolic link or not a folder; refusing to write through it")]
+    NotAFolder { path: PathBuf },
+    /// Any other failure.
+    #[error("cannot open the folder `{path}`")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl DirError {
+    /// True when nothing exists at the path (and it was not to be created).
+    pub fn is_missing(&self) -> bool {
+        matches!(self, DirError::Io { source, .. } if source.kind() == io::ErrorKind::NotFound)
+    }
+}
+
+/// What a no-follow `stat` of a name in a [`Dir`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    File {
+        len: u64,
+        modified: std::time::SystemTime,
+    },
+    Dir,
+    Symlink,
+    Other,
+}
+
+/// An open folder, and its path for messages. Every operation takes a single file name (no `/`)
+/// and never follows a symbolic link at that name.
+#[derive(Debug)]
+pub struct Dir {
+    fd: OwnedFd,
+    path: PathBuf,
+}
+
+impl Dir {
+    /// Opens a folder by path, following links on the way (the caller trusts this path: the cache
+    /// root, a `local_dir` the user named).
+    pub fn open(path: &Path) -> io::Result<Dir> {
+        let fd = rustix::fs::openat(
+            rustix::fs::CWD,
+            path,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        Ok(Dir {
+            fd,
+            path: path.to_owned(),
+        })
+    }
+
+    /// The path this folder was reached by (for messages and for callers that need a path).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The path of `name` in this folder.
+    pub fn join(&self, name: impl AsRef<Path>) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// Opens the sub-folder `name`, creating it when asked and absent; a symlink is refused.
+    pub fn child(&self, name: &str, create: bool) -> Result<Dir, DirError> {
+        let path = self.path.join(name);
+        check_name(OsStr::new(name)).map_err(|source| DirError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let mut created = false;
+        loop {
+            match rustix::fs::openat(&self.fd, name, flags, Mode::empty()) {
+                Ok(fd) => return Ok(Dir { fd, path }),
+                Err(rustix::io::Errno::NOENT) if create && !created => {
+                    match rustix::fs::mkdirat(&self.fd, name, Mode::from_raw_mode(0o777)) {
+                        Ok(()) | Err(rustix::io::Errno::EXIST) => created = true,
+                        Err(errno) => {
+                            return Err(DirError::Io {
+                                path,
+                                source: errno.into(),
+                            });
+                        }
+                    }
+                }
+                Err(rustix::io::Errno::LOOP | rustix::io::Errno::NOTDIR) => {
+                    return Err(DirError::NotAFolder { path });
+                }
+                Err(errno) => {
+                    return Err(DirError::Io {
+                        path,
+                        source: errno.into(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Walks `components` below this folder without following any link, creating missing folders
+    /// when asked.
+    pub fn walk<'a>(
+        &self,
+        components: impl IntoIterator<Item = &'a str>,
+        create: bool,
+    ) -> Result<Dir, DirError> {
+        let mut current: Option<Dir> = None;
+        for component in components {
+            let next = current.as_ref().unwrap_or(self).child(component, create)?;
+            current = Some(next);
+        }
+        match current {
+            Some(dir) => Ok(dir),
+            None => self.try_clone().map_err(|source| DirError::Io {
+                path: self.path.clone(),
+                source,
+            }),
+        }
+    }
+
+    /// A second handle on the same folder.
+    pub fn try_clone(&self) -> io::Result<Dir> {
+        Ok(Dir {
+            fd: self.fd.try_clone()?,
+            path: self.path.clone(),
+        })
+    }
+
+    /// What `name` is, without following a link; `None` when absent.
+    pub fn entry(&self, name: impl AsRef<Path>) -> io::Result<Option<EntryKind>> {
+        check_name(name.as_ref().as_os_str())?;
+        match rustix::fs::statat(&self.fd, name.as_ref(), AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(stat) => {
+                let kind = rustix::fs::FileType::from_raw_mode(stat.st_mode);
+                Ok(Some(match kind {
+                    rustix::fs::FileType::RegularFile => EntryKind::File {
+                        len: stat.st_size as u64,
+                        modified: system_time(stat.st_mtime, stat.st_mtime_nsec as i64),
+                    },
+                    rustix::fs::FileType::Directory => EntryKind::Dir,
+                    rustix::fs::FileType::Symlink => EntryKind::Symlink,
+                    _ => EntryKind::Other,
+                }))
+            }
+            Err(rustix::io::Errno::NOENT) => Ok(None),
+            Err(errno) => Err(errno.into()),
+        }
+    }
+
+    /// Creates `name` (it must not exist: never through a link, even a dangling one), for reading
+    /// and writing.
+    pub fn create_new(&self, name: impl AsRef<Path>, mode: u32) -> io::Result<File> {
+        check_name(name.as_ref().as_os_str())?;
+        let flags =
+            OFlags::RDWR | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        Ok(File::from(rustix::fs::openat(
+            &self.fd,
+            name.as_ref(),
+            flags,
+            Mode::from_raw_mode(mode),
+        )?))
+    }
+
+    /// Opens an existing regular file `name` for reading and writing (a link is refused).
+    pub fn open_rw(&self, name: impl AsRef<Path>) -> io::Result<File> {
+        check_name(name.as_ref().as_os_str())?;
+        let flags = OFlags::RDWR | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+        let file = File::from(rustix::fs::openat(
+            &self.fd,
+            name.as_ref(),
+            flags,
+            Mode::empty(),
+        )?);
+        if !file.metadata()?.is_file() {
+            return Err(io::Error::other(format!(
+                "`{}` is not a regular file",
+                self.path.join(name).display()
+            )));
+        }
+        Ok(file)
+    }
+
+    /// Opens an existing regular file `name` for reading (a link is refused, a FIFO does not block).
+    pub fn open_read(&self, name: impl AsRef<Path>) -> Result<File, ReadError> {
+        let shown = self.path.join(name.as_ref());
+        check_name(name.as_ref().as_os_str()).map_err(|source| ReadError::Io {
+            path: shown.clone(),
+            source,
+        })?;
+        open_regular_at(self.fd.as_fd(), name.as_ref(), &shown, Links::Refuse)
+    }
+
+    /// [`read_capped`] of the regular file `name` in this folder (never through a link).
+    pub fn read_capped(&self, name: impl AsRef<Path>, cap: u64) -> Result<Vec<u8>, ReadError> {
+        let shown = self.path.join(name.as_ref());
+        let file = self.open_read(name)?;
+        read_all_capped(file, &shown, cap)
+    }
+
+    /// Removes the entry `name` (a link itself, never its target); absent is not an error.
+    pub fn remove_file(&self, name: impl AsRef<Path>) -> io::Result<()> {
+        check_name(name.as_ref().as_os_str())?;
+        match rustix::fs::unlinkat(&self.fd, name.as_ref(), AtFlags::empty()) {
+            Ok(()) | Err(rustix::io::Errno::NOENT) => Ok(()),
+            Err(errno) => Err(errno.into()),
+        }
+    }
+
+    /// Renames `name` to `dest_name` in `dest` (replacing it; a link there is replaced, not followed).
+    pub fn rename(
+        &self,
+        name: impl AsRef<Path>,
+        dest: &Dir,
+        dest_name: impl AsRef<Path>,
+    ) -> io::Result<()> {
+        check_name(name.as_ref().as_os_str())?;
+        check_name(dest_name.as_ref().as_os_str())?;
+        rustix::fs::renameat(&self.fd, name.as_ref(), &dest.fd, dest_name.as_ref())?;
+        Ok(())
+    }
+
+    /// The names in this folder (`.` and `..` left out; names that are not UTF-8 left out).
+    pub fn names(&self) -> io::Result<Vec<String>> {
+        let mut names = Vec::new();
+        for entry in rustix::fs::Dir::read_from(&self.fd)? {
+            let entry = entry?;
+            let bytes = entry.file_name().to_bytes();
+            if bytes == b"." || bytes == b".." {
+                continue;
+            }
+            if let Ok(name) = std::str::from_utf8(bytes) {
+                names.push(name.to_owned());
+            }
+        }
+        Ok(names)
+    }
+
+    /// A temporary file with a unique name in this folder: `<stem>.<8hex>.<suffix>` (or
+    /// `tmp<8hex>.<suffix>` with an empty stem), created new.
+    pub fn create_unique(&self, stem: &str, suffix: &str, mode: u32) -> io::Result<(String, File)> {
+        loop {
+            let name = if stem.is_empty() {
+                format!("tmp{}.{suffix}", random_hex8())
+            } else {
+                format!("{stem}.{}.{suffix}", random_hex8())
+            };
+            match self.create_new(&name, mode) {
+                Ok(file) => return Ok((name, file)),
+                Err(error) if error.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// [`write_atomic`] of `name` in this folder.
+    pub fn write_atomic(
+        &self,
+        name: impl AsRef<Path>,
+        bytes: &[u8],
+        options: AtomicOptions,
+    ) -> io::Result<()> {
+        let name = name.as_ref();
+        check_name(name.as_os_str())?;
+        let stem = if options.tmp_prefix {
+            String::new()
+        } else {
+            name.to_string_lossy().into_owned()
+        };
+        let (tmp, mut file) = self.create_unique(&stem, "tmp", options.mode)?;
+        let result = (|| {
+            if options.exact_mode {
+                let _ = rustix::fs::fchmod(&file, Mode::from_raw_mode(options.mode));
+            }
+            file.write_all(bytes)?;
+            if options.sync {
+                file.sync_all()?;
+            }
+            drop(file);
+            self.rename(&tmp, self, name)
+        })();
+        if result.is_err() {
+            let _ = self.remove_file(&tmp);
+        }
+        result
+    }
+}
+
+/// One plain file name: not empty, not `.`/`..`, no `/`.
+fn check_name(name: &OsStr) -> io::Result<()> {
+    let bytes = name.as_bytes();
+    if bytes.is_empty() || bytes == b"." || bytes == b".." || bytes.contains(&b'/') {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("`{}` is not a single file name", name.to_string_lossy()),
+        ));
+    }
+    Ok(())
+}
+
+fn system_time(seconds: i64, nanos: i64) -> std::time::SystemTime {
+    let base = std::time::UNIX_EPOCH;
+    let nanos = std::time::Duration::from_nanos(nanos.clamp(0, 999_999_999) as u64);
+    if seconds >= 0 {
+        base + std::time::Duration::from_secs(seconds as u64) + nanos
+    } else {
+        base - std::time::Duration::from_secs(seconds.unsigned_abs()) + nanos
+    }
 }
 
 #[cfg(test)]

@@ -145,6 +145,16 @@ pub fn pointer_target(repo_path: &str, etag: &str) -> String {
     target
 }
 
+/// Where `path` (a snapshot pointer, a blob) really is: its canonical path when that lies inside the
+/// canonical `root` (the cache), `Ok(None)` when it resolves outside (a pointer planted to
+/// `/etc/passwd`), `Err` when it cannot be resolved (missing, dangling, unreadable). This is the one
+/// rule for "a cache file": scan, verify and the copy into a `local_dir` all apply it.
+pub fn resolve_inside(root: &Path, path: &Path) -> std::io::Result<Option<PathBuf>> {
+    let root = std::fs::canonicalize(root)?;
+    let real = std::fs::canonicalize(path)?;
+    Ok(real.starts_with(&root).then_some(real))
+}
+
 /// Why a path inside a repository is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(

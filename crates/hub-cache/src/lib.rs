@@ -22,12 +22,17 @@ pub mod format;
 pub mod fs;
 pub mod hash;
 pub mod layout;
+pub mod local_dir;
 pub mod lock;
 pub mod lookup;
+pub mod partial;
+pub mod refs;
 pub mod repo;
 pub mod repo_path;
 pub mod scan;
+pub mod shared_store;
 pub mod tree;
+pub mod verify;
 pub mod write;
 
 pub use delete::Plan;

@@ -27,6 +27,7 @@ pub const LOCK_FILE_MODE: u32 = 0o664;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileLock {
     path: PathBuf,
+    mode: u32,
     timeout: Option<Duration>,
     log_every: Duration,
     poll_interval: Duration,
@@ -72,10 +73,18 @@ impl FileLock {
     pub fn new(path: impl Into<PathBuf>) -> FileLock {
         FileLock {
             path: path.into(),
+            mode: LOCK_FILE_MODE,
             timeout: None,
             log_every: LOG_EVERY,
             poll_interval: Duration::from_millis(50),
         }
+    }
+
+    /// Mode of a newly created lock file, set exactly (the umask ignored); [`LOCK_FILE_MODE`] unless
+    /// changed (the shared blob store's locks are 0o666).
+    pub fn with_mode(mut self, mode: u32) -> FileLock {
+        self.mode = mode;
+        self
     }
 
     /// Give up with [`LockError::Timeout`] after this long (upstream's optional `timeout=`).
@@ -215,22 +224,32 @@ impl FileLock {
         let mut create = OpenOptions::new();
         create.read(true).write(true).create_new(true);
         #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut create, LOCK_FILE_MODE);
+        std::os::unix::fs::OpenOptionsExt::mode(&mut create, self.mode);
         match create.open(&self.path) {
             Ok(file) => {
                 // The umask may have narrowed the mode; filelock sets it explicitly too.
                 #[cfg(unix)]
                 {
                     use std::os::unix::fs::PermissionsExt;
-                    let _ = file.set_permissions(fs::Permissions::from_mode(LOCK_FILE_MODE));
+                    let _ = file.set_permissions(fs::Permissions::from_mode(self.mode));
                 }
                 Ok(file)
             }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open(&self.path)
-                .map_err(fail("open")),
+            // An existing lock file is opened without following a link at its name.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                let mut open = OpenOptions::new();
+                open.read(true).write(true);
+                #[cfg(unix)]
+                std::os::unix::fs::OpenOptionsExt::custom_flags(
+                    &mut open,
+                    rustix::fs::OFlags::NOFOLLOW.bits() as i32,
+                );
+                let file = open.open(&self.path).map_err(fail("open"))?;
+                if !file.metadata().map_err(fail("inspect"))?.is_file() {
+                    return Err(fail("open")(io::Error::other("not a regular file")));
+                }
+                Ok(file)
+            }
             Err(e) => Err(fail("create")(e)),
         }
     }

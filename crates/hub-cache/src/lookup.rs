@@ -19,12 +19,15 @@
 
 use std::fs;
 use std::io;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use crate::layout::{self, Cache, InvalidRepoPath, RepoDir};
+use crate::refs::read_ref_file;
 use crate::repo::{self, Repo};
 use crate::tree;
-use crate::write::universal_newlines;
+
+pub use crate::fs::resolve_path;
+pub use crate::repo_path::{InvalidFilename, validate_filename};
 
 /// What the cache knows about one file (upstream returns a path, `_CACHED_NO_EXIST` or `None`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,37 +38,6 @@ pub enum CachedFile {
     CachedNoExist,
     /// The cache knows nothing about it.
     Unknown,
-}
-
-/// A repo file name upstream refuses (`_local_folder.py::_validate_relative_filename`).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum InvalidFilename {
-    #[error("invalid filename `{0}`: cannot contain a `..` path segment")]
-    ParentSegment(String),
-    #[error("invalid filename `{0}`: cannot be an absolute, drive-relative or UNC path")]
-    Anchored(String),
-}
-
-/// Upstream's filename check, exactly: no `..` segment when split on `/` or `\`; not anchored (root,
-/// drive or UNC) as a POSIX path, nor any of its `/`-separated parts as a Windows path. Names it accepts
-/// such as `a//b`, `./a` or `a/` pass here too (see [`layout::check_repo_path`] for the stricter rule
-/// used where we write).
-pub fn validate_filename(filename: &str) -> Result<(), InvalidFilename> {
-    if filename.replace('\\', "/").split('/').any(|s| s == "..") {
-        return Err(InvalidFilename::ParentSegment(filename.to_owned()));
-    }
-    // PurePosixPath: a root is a leading `/`. PureWindowsPath of each part (no `/` left in it): a root is a
-    // leading `\` (also the start of UNC), a drive is an ASCII letter followed by `:` (Python 3.11's
-    // pathlib, the oracle's; 3.12+ takes any character before `:` as a drive).
-    let windows_anchored = |part: &str| {
-        let bytes = part.as_bytes();
-        part.starts_with('\\')
-            || (bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':')
-    };
-    if filename.starts_with('/') || filename.split('/').any(windows_anchored) {
-        return Err(InvalidFilename::Anchored(filename.to_owned()));
-    }
-    Ok(())
 }
 
 /// Why a lookup failed.
@@ -184,7 +156,8 @@ impl Cache {
     /// 4. `.no_exist/<revision>/<filename>` is a file → [`CachedFile::CachedNoExist`];
     /// 5. no `snapshots/`, or `<revision>` not an entry of it → [`CachedFile::Unknown`] (never another
     ///    revision);
-    /// 6. `snapshots/<revision>/<filename>` is a file (following links) → [`CachedFile::Found`].
+    /// 6. `snapshots/<revision>/<filename>` is a file (following links) that resolves inside the cache →
+    ///    [`CachedFile::Found`] (one that leads outside is named in a warning and is `Unknown`).
     ///
     /// Upstream joins any revision string; a revision (or ref content) that could leave its folder
     /// (`..`, absolute, `\`) is not joined here, which can only turn a sentinel into `Unknown`.
@@ -202,11 +175,8 @@ impl Cache {
         }
         if is_dir(&dir.refs_dir()) && joinable(&revision) {
             let ref_file = dir.ref_path(&revision);
-            if is_file(&ref_file) {
-                revision = read_raw(&ref_file).map_err(|source| LookupError::Io {
-                    path: ref_file,
-                    source,
-                })?;
+            if let Some(content) = read_raw(&ref_file)? {
+                revision = content;
             }
         }
         if joinable(&revision) && is_file(&dir.no_exist_dir().join(&revision).join(filename)) {
@@ -235,11 +205,56 @@ impl Cache {
             return Ok(CachedFile::Unknown);
         }
         let cached = snapshots.join(&revision).join(filename);
-        Ok(if is_file(&cached) {
+        Ok(if is_file(&cached) && self.is_inside(&cached) {
             CachedFile::Found(cached)
         } else {
             CachedFile::Unknown
         })
+    }
+
+    /// Whether an existing `path` resolves inside this cache ([`layout::resolve_inside`]); one that
+    /// leads outside is named in a warning and is not a cache file.
+    fn is_inside(&self, path: &Path) -> bool {
+        match layout::resolve_inside(self.root(), path) {
+            Ok(Some(_)) => true,
+            Ok(None) => {
+                tracing::warn!(
+                    "not using `{}`: it resolves outside the cache",
+                    crate::display::Escaped(&path.to_string_lossy())
+                );
+                false
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// The cached file `filename` at `revision`, opened for reading, when it is a regular file that
+    /// resolves inside this cache ([`layout::resolve_inside`]); a pointer that leads outside the cache
+    /// is named in a warning and never opened. `Ok(None)` when not cached.
+    pub fn open_cached_file(
+        &self,
+        repo: &Repo,
+        filename: &str,
+        revision: Option<&str>,
+    ) -> Result<Option<fs::File>, LookupError> {
+        let CachedFile::Found(pointer) = self.try_to_load_from_cache(repo, filename, revision)?
+        else {
+            return Ok(None);
+        };
+        let io = |source| LookupError::Io {
+            path: pointer.clone(),
+            source,
+        };
+        let Some(real) = layout::resolve_inside(self.root(), &pointer).map_err(io)? else {
+            return Ok(None);
+        };
+        match crate::fs::Dir::open(real.parent().unwrap_or(Path::new("/"))) {
+            Ok(dir) => match dir.open_read(real.file_name().unwrap_or_default()) {
+                Ok(file) => Ok(Some(file)),
+                Err(error) => Err(io(io::Error::other(error.to_string()))),
+            },
+            Err(error) => Err(io(error)),
+        }
     }
 
     /// The commit a revision names offline: the revision itself when it is a full commit hash, else the raw
@@ -253,7 +268,8 @@ impl Cache {
     }
 
     /// The offline branch of `hf_hub_download` (spec 4.11): `snapshots/<commit>/<filename>` under the
-    /// resolved cache root if it exists, where the commit comes from [`Cache::commit_for_revision`].
+    /// resolved cache root if it exists (and resolves inside the cache), where the commit comes from
+    /// [`Cache::commit_for_revision`].
     pub fn cached_file(
         &self,
         repo: &Repo,
@@ -281,7 +297,7 @@ impl Cache {
             .filter(|c| joinable(c))
             .ok_or_else(not_cached)?;
         let pointer = dir.pointer_path(&commit, filename);
-        if pointer.exists() {
+        if pointer.exists() && resolved.is_inside(&pointer) {
             Ok(pointer)
         } else {
             Err(not_cached())
@@ -367,54 +383,15 @@ fn commit_for_revision(dir: &RepoDir, revision: &str) -> Result<Option<String>, 
     if !joinable(revision) {
         return Ok(None);
     }
-    let ref_file = dir.ref_path(revision);
-    if !is_file(&ref_file) {
-        return Ok(None);
-    }
-    read_raw(&ref_file)
-        .map(Some)
-        .map_err(|source| LookupError::Io {
-            path: ref_file,
-            source,
-        })
+    read_raw(&dir.ref_path(revision))
 }
 
-fn read_raw(path: &Path) -> io::Result<String> {
-    fs::read_to_string(path).map(universal_newlines)
-}
-
-/// Python's `Path(path).resolve()` (non-strict): absolute, with the symlinks of the longest existing prefix
-/// resolved and the rest normalised lexically (`.` dropped, `..` pops).
-pub fn resolve_path(path: &Path) -> io::Result<PathBuf> {
-    let absolute = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        std::env::current_dir()?.join(path)
-    };
-    if let Ok(resolved) = fs::canonicalize(&absolute) {
-        return Ok(resolved);
-    }
-    let mut resolved = PathBuf::new();
-    let mut existing = true;
-    for component in absolute.components() {
-        match component {
-            Component::Prefix(_) | Component::RootDir => resolved.push(component.as_os_str()),
-            Component::CurDir => {}
-            Component::ParentDir => {
-                resolved.pop();
-            }
-            Component::Normal(part) => {
-                resolved.push(part);
-                if existing {
-                    match fs::canonicalize(&resolved) {
-                        Ok(real) => resolved = real,
-                        Err(_) => existing = false,
-                    }
-                }
-            }
-        }
-    }
-    Ok(resolved)
+/// A ref's content when it is a regular file within the size cap ([`read_ref_file`]).
+fn read_raw(path: &Path) -> Result<Option<String>, LookupError> {
+    read_ref_file(path).map_err(|error| LookupError::Io {
+        path: path.to_path_buf(),
+        source: io::Error::other(error.to_string()),
+    })
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The one path rule of the workspace: which file paths inside a repository hfhub will download,
 //! write into a snapshot or a `local_dir`, or serve.
 //!
-//! A [`RepoPath`] passed upstream's filename check ([`crate::lookup::validate_filename`]) and the
+//! A [`RepoPath`] passed upstream's filename check ([`validate_filename`]) and the
 //! stricter shape of [`crate::layout::check_repo_path`], and in addition has no component that git
 //! treats as its own folder (`.git`, and the case, NTFS and HFS+ look-alikes git itself refuses, by
 //! `gix-validate`), and does not lie under `.cache/huggingface/`, where a `local_dir` keeps hfhub's
@@ -11,6 +11,37 @@
 use std::fmt;
 
 use crate::display::Escaped;
+
+/// A repo file name upstream refuses (`_local_folder.py::_validate_relative_filename`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidFilename {
+    #[error("invalid filename `{0}`: cannot contain a `..` path segment")]
+    ParentSegment(String),
+    #[error("invalid filename `{0}`: cannot be an absolute, drive-relative or UNC path")]
+    Anchored(String),
+}
+
+/// Upstream's filename check, exactly: no `..` segment when split on `/` or `\`; not anchored (root,
+/// drive or UNC) as a POSIX path, nor any of its `/`-separated parts as a Windows path. Names it accepts
+/// such as `a//b`, `./a` or `a/` pass here too (see [`crate::layout::check_repo_path`] for the stricter rule
+/// used where we write).
+pub fn validate_filename(filename: &str) -> Result<(), InvalidFilename> {
+    if filename.replace('\\', "/").split('/').any(|s| s == "..") {
+        return Err(InvalidFilename::ParentSegment(filename.to_owned()));
+    }
+    // PurePosixPath: a root is a leading `/`. PureWindowsPath of each part (no `/` left in it): a root is a
+    // leading `\` (also the start of UNC), a drive is an ASCII letter followed by `:` (Python 3.11's
+    // pathlib, the oracle's; 3.12+ takes any character before `:` as a drive).
+    let windows_anchored = |part: &str| {
+        let bytes = part.as_bytes();
+        part.starts_with('\\')
+            || (bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':')
+    };
+    if filename.starts_with('/') || filename.split('/').any(windows_anchored) {
+        return Err(InvalidFilename::Anchored(filename.to_owned()));
+    }
+    Ok(())
+}
 
 /// A validated file path inside a repository, `/`-separated.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -67,9 +98,7 @@ impl RepoPath {
         if path.len() > MAX_REPO_PATH_LEN {
             return Err(refuse(RepoPathReason::TooLong));
         }
-        if crate::lookup::validate_filename(path).is_err()
-            || crate::layout::check_repo_path(path).is_err()
-        {
+        if validate_filename(path).is_err() || crate::layout::check_repo_path(path).is_err() {
             return Err(refuse(RepoPathReason::Escapes));
         }
         let options = gix_validate::path::component::Options {

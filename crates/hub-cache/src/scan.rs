@@ -36,19 +36,22 @@ use std::path::{Component, Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::format::Flavour;
+pub(crate) use crate::fs::abspath as absolute_normalized;
+use crate::fs::{Links, ReadError, SMALL_FILE_CAP, read_capped};
+use crate::fs::{join_real, list_dir, python_resolve};
 use crate::layout::{CACHEDIR_TAG_NAME, LOCKS_DIR, OS_HELPER_FILES};
 use crate::repo::{Repo, RepoId, RepoType};
-
-/// Name of the cache-wide shared blob store directory (2.x, `utils/_shared_blobs.py`).
-pub const SHARED_BLOBS_DIR: &str = "blobs";
-/// Marker file that makes `<cache>/blobs` a shared store; its content must be exactly `"1\n"`.
-pub const SHARED_BLOBS_MARKER: &str = ".huggingface-shared-blobs";
+pub use crate::shared_store::{
+    SHARED_BLOBS_DIR, SHARED_BLOBS_MARKER, is_shared_blobs_dir, shared_blob_target,
+    shared_store_payloads,
+};
 
 /// Behaviour switches of [`scan_with`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Options {
     flavour: Flavour,
     skip_2x_entries: bool,
+    confined: bool,
 }
 
 impl Options {
@@ -75,6 +78,14 @@ impl Options {
     /// The upstream generation followed.
     pub fn flavour(&self) -> Flavour {
         self.flavour
+    }
+
+    /// Leave snapshot entries that resolve outside the cache out of every count (front ends that
+    /// show a cache to a user set this). Without it the numbers are upstream's, which counts them;
+    /// either way they are named in [`Report::refused`].
+    pub fn with_confined(mut self, confined: bool) -> Options {
+        self.confined = confined;
+        self
     }
 }
 
@@ -214,7 +225,7 @@ impl fmt::Display for CorruptedCache {
                     if index > 0 {
                         f.write_str(", ")?;
                     }
-                    write!(f, "{}: {{", python_str_repr(hash))?;
+                    write!(f, "{}: {{", python_str_repr(&crate::refs::shown_ref(hash)))?;
                     for (index, name) in refs.iter().enumerate() {
                         if index > 0 {
                             f.write_str(", ")?;
@@ -230,6 +241,36 @@ impl fmt::Display for CorruptedCache {
 }
 
 impl std::error::Error for CorruptedCache {}
+
+/// Something on disk the scan would not take as part of the cache (beyond upstream, which counts it):
+/// the entry is left out of the report and named here, for front ends to warn about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// A snapshot pointer (or the blob it names) that resolves outside the cache.
+    OutsideCache { pointer: PathBuf, target: PathBuf },
+    /// A ref that is not a regular file (a link, a FIFO...), too large, or unreadable.
+    Ref { path: PathBuf, reason: String },
+}
+
+impl fmt::Display for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shown = |path: &Path| crate::display::Escaped(&path.to_string_lossy()).to_string();
+        match self {
+            Refused::OutsideCache { pointer, target } => write!(
+                f,
+                "`{}`: it resolves outside the cache (`{}`)",
+                shown(pointer),
+                shown(target)
+            ),
+            Refused::Ref { path, reason } => write!(
+                f,
+                "ignoring ref `{}`: {}",
+                shown(path),
+                crate::display::Escaped(reason)
+            ),
+        }
+    }
+}
 
 /// Everything a scan found: `HFCacheInfo`.
 #[derive(Debug, Clone, PartialEq)]
@@ -247,6 +288,9 @@ pub struct Report {
     pub incomplete_files: Vec<IncompleteFile>,
     /// Skipped repos, in the order the cache directory listed them.
     pub warnings: Vec<CorruptedCache>,
+    /// Entries left out because they lead outside the cache or are not plain files (empty for any
+    /// cache Python filled).
+    pub refused: Vec<Refused>,
 }
 
 impl Report {
@@ -349,12 +393,13 @@ pub fn scan_with(cache_dir: impl AsRef<Path>, options: &Options) -> Result<Repor
 
     let mut repos = Vec::new();
     let mut warnings = Vec::new();
+    let mut refused = Vec::new();
     for name in list_dir(&cache_dir).map_err(ScanError::io(&cache_dir))? {
         let path = cache_dir.join(&name);
         if skipped_top_level(&name, &path, flavour, options.skip_2x_entries) {
             continue;
         }
-        match scan_repo(&path, flavour)? {
+        match scan_repo(&cache_dir, &path, options, &mut refused)? {
             Ok(repo) => repos.push(repo),
             Err(warning) => warnings.push(warning),
         }
@@ -375,6 +420,7 @@ pub fn scan_with(cache_dir: impl AsRef<Path>, options: &Options) -> Result<Repor
         size_on_disk,
         incomplete_files,
         warnings,
+        refused,
     })
 }
 
@@ -390,9 +436,12 @@ fn skipped_top_level(name: &OsStr, path: &Path, flavour: Flavour, skip_2x: bool)
 
 /// The outer `Result` is a scan-stopping I/O error, the inner one a corrupted repo.
 fn scan_repo(
+    cache_dir: &Path,
     repo_path: &Path,
-    flavour: Flavour,
+    options: &Options,
+    refused: &mut Vec<Refused>,
 ) -> Result<Result<CachedRepo, CorruptedCache>, ScanError> {
+    let flavour = options.flavour;
     let corrupted = |warning: CorruptedCache| Ok(Err(warning));
     if !is_dir(repo_path) {
         return corrupted(CorruptedCache::NotADirectory {
@@ -457,7 +506,22 @@ fn scan_repo(
                 continue;
             }
             let ref_name = relative_posix(&ref_path, &refs_path);
-            let commit = read_text(&ref_path).map_err(ScanError::io(&ref_path))?;
+            let commit = match read_ref(&ref_path) {
+                Ok(commit) => commit,
+                Err(error @ (ReadError::Io { .. } | ReadError::Missing { .. })) => {
+                    return Err(ScanError::Io {
+                        path: ref_path,
+                        source: io::Error::other(error.to_string()),
+                    });
+                }
+                Err(error) => {
+                    refused.push(Refused::Ref {
+                        path: ref_path,
+                        reason: error.to_string(),
+                    });
+                    continue;
+                }
+            };
             match refs_by_hash.iter_mut().find(|(hash, _)| *hash == commit) {
                 Some((_, names)) => {
                     names.insert(ref_name);
@@ -502,6 +566,15 @@ fn scan_repo(
                 },
                 Flavour::V0x => resolver.resolve(&file_path),
             };
+            if let Some(target) = outside(cache_dir, repo_path, &file_path, &blob_path, flavour) {
+                refused.push(Refused::OutsideCache {
+                    pointer: file_path.clone(),
+                    target,
+                });
+                if options.confined {
+                    continue;
+                }
+            }
             let stat = match blob_stats.get(&blob_path) {
                 Some(stat) => *stat,
                 None => match fs::metadata(&blob_path) {
@@ -672,139 +745,6 @@ fn incomplete_files(cache_dir: &Path) -> Result<Vec<IncompleteFile>, ScanError> 
 // ---------------------------------------------------------------------------------------------
 // The shared blob store (2.x `utils/_shared_blobs.py`), read side only.
 
-/// True when `path` is a real directory (not a symlink) holding a regular marker file whose content is
-/// exactly `"1\n"` (`is_shared_blobs_dir`).
-pub fn is_shared_blobs_dir(path: &Path) -> bool {
-    let is_real_dir = fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_dir());
-    let marker = path.join(SHARED_BLOBS_MARKER);
-    let marker_is_file = fs::symlink_metadata(&marker).is_ok_and(|m| m.file_type().is_file());
-    is_real_dir && marker_is_file && fs::read(&marker).is_ok_and(|content| content == b"1\n")
-}
-
-fn is_xet_hash(name: &str) -> bool {
-    name.len() == 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
-/// For a repo blob `<cache>/<type>s--<id>/blobs/<etag>` that is a symlink to a regular payload
-/// `<cache>/blobs/<2hex>/<64hex>`, that payload (`shared_blob_target`); `None` otherwise.
-pub fn shared_blob_target(blob_path: &Path, cache_dir: &Path) -> Option<PathBuf> {
-    let payload = shared_link_target(blob_path, cache_dir)?;
-    fs::symlink_metadata(&payload)
-        .ok()?
-        .file_type()
-        .is_file()
-        .then_some(payload)
-}
-
-/// Like [`shared_blob_target`] without requiring the payload to exist (`_shared_blob_target`).
-pub(crate) fn shared_link_target(blob_path: &Path, cache_dir: &Path) -> Option<PathBuf> {
-    shared_link_target_checked(blob_path, cache_dir)
-        .ok()
-        .flatten()
-}
-
-/// [`shared_link_target`] reporting I/O failures other than a missing entry, as upstream's
-/// `_shared_blob_target(..., raise_on_io_error=True)` does (a manifest with such an entry is unusable).
-pub(crate) fn shared_link_target_checked(
-    blob_path: &Path,
-    cache_dir: &Path,
-) -> io::Result<Option<PathBuf>> {
-    let Some(blob) = repo_blob_name(blob_path, cache_dir) else {
-        return Ok(None);
-    };
-    let metadata = match fs::symlink_metadata(&blob) {
-        Ok(metadata) => metadata,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(error) => return Err(error),
-    };
-    if !metadata.file_type().is_symlink() {
-        return Ok(None);
-    }
-    let link = match fs::read_link(&blob) {
-        Ok(link) => link,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(error) => return Err(error),
-    };
-    let Some(parent) = blob.parent() else {
-        return Ok(None);
-    };
-    let target = absolute_normalized(&parent.join(link));
-    let store = absolute_normalized(cache_dir).join(SHARED_BLOBS_DIR);
-    let Ok(relative) = target.strip_prefix(&store) else {
-        return Ok(None);
-    };
-    let parts: Option<Vec<&str>> = relative
-        .components()
-        .map(|c| c.as_os_str().to_str())
-        .collect();
-    let valid = parts.is_some_and(|parts| {
-        parts.len() == 2 && is_xet_hash(parts[1]) && parts[0] == &parts[1][..2]
-    });
-    Ok(valid.then(|| cache_dir.join(SHARED_BLOBS_DIR).join(relative)))
-}
-
-/// The absolute, normalised path of `blob_path` when it names `<cache>/<type>s--<id>/blobs/<name>`
-/// (`_relative_blob_path` accepts it); `None` otherwise.
-fn repo_blob_name(blob_path: &Path, cache_dir: &Path) -> Option<PathBuf> {
-    let blob = absolute_normalized(blob_path);
-    let cache = absolute_normalized(cache_dir);
-    let relative = blob.strip_prefix(&cache).ok()?;
-    let parts: Vec<&str> = relative
-        .components()
-        .map(|c| c.as_os_str().to_str())
-        .collect::<Option<_>>()?;
-    let repo_folder_ok = parts.first().is_some_and(|folder| {
-        folder.split_once("--").is_some_and(|(prefix, rest)| {
-            RepoType::from_plural(prefix).is_some() && !rest.is_empty() && !rest.contains('\n')
-        })
-    });
-    if parts.len() != 3
-        || !repo_folder_ok
-        || parts[1] != "blobs"
-        || parts[2].is_empty()
-        || parts.iter().any(|p| p.contains(['\n', '\r']))
-    {
-        return None;
-    }
-    Some(blob)
-}
-
-/// Every valid payload of a marked shared store (`shared_store_blob_paths`).
-pub fn shared_store_payloads(cache_dir: &Path) -> BTreeSet<PathBuf> {
-    let store = cache_dir.join(SHARED_BLOBS_DIR);
-    let mut payloads = BTreeSet::new();
-    if !is_shared_blobs_dir(&store) {
-        return payloads;
-    }
-    for prefix in list_dir(&store).unwrap_or_default() {
-        let Some(prefix) = prefix.to_str().map(str::to_owned) else {
-            continue;
-        };
-        let prefix_dir = store.join(&prefix);
-        let prefix_ok = prefix.len() == 2
-            && prefix
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        if !prefix_ok || !fs::symlink_metadata(&prefix_dir).is_ok_and(|m| m.is_dir()) {
-            continue;
-        }
-        for entry in list_dir(&prefix_dir).unwrap_or_default() {
-            let Some(name) = entry.to_str() else { continue };
-            let path = prefix_dir.join(name);
-            if is_xet_hash(name)
-                && name.starts_with(&prefix)
-                && fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file())
-            {
-                payloads.insert(path);
-            }
-        }
-    }
-    payloads
-}
-
 // ---------------------------------------------------------------------------------------------
 // Python path semantics the scan relies on.
 
@@ -840,13 +780,6 @@ fn file_name_lossy(path: &Path) -> String {
     path.file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_default()
-}
-
-/// Names in a directory, in the order the OS lists them (as `os.scandir`).
-fn list_dir(path: &Path) -> io::Result<Vec<std::ffi::OsString>> {
-    fs::read_dir(path)?
-        .map(|entry| entry.map(|entry| entry.file_name()))
-        .collect()
 }
 
 /// `path.glob("**/*")` of Python 3.11 in its order: a directory's entries, then each real (not
@@ -887,11 +820,39 @@ fn relative_posix(path: &Path, base: &Path) -> String {
         .join("/")
 }
 
-/// `open(path).read()`: UTF-8 (lossy here) with universal newlines (`\r\n` and `\r` become `\n`).
-fn read_text(path: &Path) -> io::Result<String> {
-    let bytes = fs::read(path)?;
+/// `open(path).read()` of a ref: UTF-8 (lossy here) with universal newlines (`\r\n` and `\r` become
+/// `\n`), only from a regular file (not a link) within the size cap.
+fn read_ref(path: &Path) -> Result<String, ReadError> {
+    let bytes = read_capped(path, SMALL_FILE_CAP, Links::Refuse)?;
     let text = String::from_utf8_lossy(&bytes);
     Ok(text.replace("\r\n", "\n").replace('\r', "\n"))
+}
+
+/// Where a snapshot entry really leads when that is outside the cache, `None` when it stays inside
+/// (or cannot be resolved: then the usual missing-blob rules apply). Cheap for a normal cache: the
+/// blob path is first checked lexically (2.x) and only a blob that is itself a link is resolved.
+fn outside(
+    cache_dir: &Path,
+    repo_path: &Path,
+    file_path: &Path,
+    blob_path: &Path,
+    flavour: Flavour,
+) -> Option<PathBuf> {
+    let inside = |path: &Path| path.starts_with(cache_dir) || path.starts_with(repo_path);
+    let is_link =
+        |path: &Path| fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    match flavour {
+        Flavour::V2x if inside(blob_path) && !(blob_path != file_path && is_link(blob_path)) => {
+            return None;
+        }
+        Flavour::V0x if inside(blob_path) => return None,
+        _ => {}
+    }
+    // Resolve fully, and allow a repo folder that is itself a link (its own target is inside).
+    let real = fs::canonicalize(blob_path).ok()?;
+    let real_repo = fs::canonicalize(repo_path).ok()?;
+    let real_cache = fs::canonicalize(cache_dir).ok()?;
+    (!real.starts_with(&real_cache) && !real.starts_with(&real_repo)).then_some(real)
 }
 
 /// `Path.expanduser()` for the forms that matter: `~` and `~/...` with `$HOME`.
@@ -903,45 +864,6 @@ fn expand_user(path: &Path) -> PathBuf {
         return PathBuf::from(home).join(components.as_path());
     }
     path.to_path_buf()
-}
-
-/// `os.path.abspath`: joined to the current directory and normalised lexically (`.`, `..`, `//`).
-pub(crate) fn absolute_normalized(path: &Path) -> PathBuf {
-    let absolute = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        std::env::current_dir()
-            .unwrap_or_else(|_| PathBuf::from("/"))
-            .join(path)
-    };
-    let mut normalized = PathBuf::new();
-    for component in absolute.components() {
-        match component {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if normalized.parent().is_some() {
-                    normalized.pop();
-                }
-            }
-            other => normalized.push(other),
-        }
-    }
-    normalized
-}
-
-/// `Path.resolve()` (non-strict `os.path.realpath` of Python 3.11): symlinks resolved as far as they
-/// exist, the rest appended lexically; a symlink loop stops resolution there.
-pub(crate) fn python_resolve(path: &Path) -> PathBuf {
-    let absolute = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        std::env::current_dir()
-            .unwrap_or_else(|_| PathBuf::from("/"))
-            .join(path)
-    };
-    let mut seen: HashMap<PathBuf, Option<PathBuf>> = HashMap::new();
-    let (resolved, _) = join_real(PathBuf::from("/"), &absolute, &mut seen);
-    absolute_normalized(&resolved)
 }
 
 /// [`python_resolve`] for many files of few folders: each folder is resolved once, then only a
@@ -980,54 +902,6 @@ impl Resolver {
             None => python_resolve(path),
         }
     }
-}
-
-fn join_real(
-    mut current: PathBuf,
-    rest: &Path,
-    seen: &mut HashMap<PathBuf, Option<PathBuf>>,
-) -> (PathBuf, bool) {
-    if rest.is_absolute() {
-        current = PathBuf::from("/");
-    }
-    let mut components = rest.components();
-    while let Some(component) = components.next() {
-        let name = match component {
-            Component::RootDir | Component::CurDir | Component::Prefix(_) => continue,
-            Component::ParentDir => {
-                current.pop();
-                continue;
-            }
-            Component::Normal(name) => name,
-        };
-        let candidate = current.join(name);
-        let is_link = fs::symlink_metadata(&candidate).is_ok_and(|m| m.file_type().is_symlink());
-        if !is_link {
-            current = candidate;
-            continue;
-        }
-        if let Some(known) = seen.get(&candidate) {
-            match known {
-                Some(resolved) => {
-                    current = resolved.clone();
-                    continue;
-                }
-                None => return (candidate.join(components.as_path()), false),
-            }
-        }
-        seen.insert(candidate.clone(), None);
-        let Ok(target) = fs::read_link(&candidate) else {
-            current = candidate;
-            continue;
-        };
-        let (resolved, ok) = join_real(current.clone(), &target, seen);
-        if !ok {
-            return (resolved.join(components.as_path()), false);
-        }
-        seen.insert(candidate, Some(resolved.clone()));
-        current = resolved;
-    }
-    (current, true)
 }
 
 /// Python's `repr()` of a `str`: single quotes unless the text has a `'` and no `"`; backslash,

@@ -14,13 +14,17 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::fs::{self, OpenOptions};
-use std::io::{self, Write as _};
+use std::io::{self, Read as _};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::write::random_hex8;
+use crate::fs::{AtomicOptions, Dir, DirError, ReadError};
+
+/// Largest `trees/<commit>.json` read (256 MiB): about a million entries at upstream's indentation,
+/// beyond the largest repositories on the Hub. It is parsed from the file as it is read, never
+/// copied whole into memory first.
+pub const MAX_LISTING_BYTES: u64 = 256 * 1024 * 1024;
 
 /// The only `format_version` read and written.
 pub const FORMAT_VERSION: u64 = 1;
@@ -107,7 +111,17 @@ impl Listing {
 
     /// Parses a listing file's content. `Ok(None)` for another `format_version`.
     pub fn from_json(text: &str) -> Result<Option<Listing>, String> {
-        let data: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        Listing::from_value(serde_json::from_str(text).map_err(|e| e.to_string())?)
+    }
+
+    /// [`Listing::from_json`] from a reader (a listing file as it is read).
+    pub fn from_reader(reader: impl io::Read) -> Result<Option<Listing>, String> {
+        Listing::from_value(
+            serde_json::from_reader(io::BufReader::new(reader)).map_err(|e| e.to_string())?,
+        )
+    }
+
+    fn from_value(data: Value) -> Result<Option<Listing>, String> {
         let object = data.as_object().ok_or("not a JSON object")?;
         let version = object.get("format_version");
         if version.and_then(Value::as_f64) != Some(FORMAT_VERSION as f64) {
@@ -173,28 +187,73 @@ pub fn push_json_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// The `trees/` folder of a tree-cache folder, reached without following links below the trusted
+/// root: in cache mode the repo folder is the root; in `local_dir` mode (`folder` is
+/// `<local_dir>/.cache/huggingface`) the root is the `local_dir`, so a planted `.cache`,
+/// `.cache/huggingface` or `trees` link is refused rather than followed.
+fn trees_dir(folder: &Path, create: bool) -> Result<Dir, DirError> {
+    let local_root = folder
+        .parent()
+        .filter(|_| folder.file_name() == Some("huggingface".as_ref()))
+        .filter(|cache| cache.file_name() == Some(".cache".as_ref()))
+        .and_then(Path::parent);
+    let (root, components): (&Path, &[&str]) = match local_root {
+        Some(root) => (root, &[".cache", "huggingface", "trees"]),
+        None => (folder, &["trees"]),
+    };
+    if create {
+        std::fs::create_dir_all(root).map_err(|source| DirError::Io {
+            path: root.to_owned(),
+            source,
+        })?;
+    }
+    let root = Dir::open(root).map_err(|source| DirError::Io {
+        path: root.to_owned(),
+        source,
+    })?;
+    root.walk(components.iter().copied(), create)
+}
+
 /// Reads `trees/<commit>.json` under `folder` (`read_tree_cache`): `None` when absent, of another format
-/// version, holding an invalid Xet hash, or corrupted (logged as a warning, as upstream).
+/// version, holding an invalid Xet hash, or corrupted (logged as a warning, as upstream). The file must
+/// be a regular file (not a link) of at most [`MAX_LISTING_BYTES`]; one that is not is named in a warning.
 pub fn read(folder: &Path, commit: &str) -> Option<Listing> {
     let path = path(folder, commit);
-    let text = match fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
-        Err(e) => {
-            tracing::warn!(
-                "ignoring corrupted tree cache file `{}`: {e}",
-                path.display()
-            );
+    let warn = |error: &dyn std::fmt::Display| {
+        tracing::warn!(
+            "ignoring corrupted tree cache file `{}`: {error}",
+            path.display()
+        );
+    };
+    let dir = match trees_dir(folder, false) {
+        Ok(dir) => dir,
+        Err(error) if error.is_missing() => return None,
+        Err(error) => {
+            warn(&error);
             return None;
         }
     };
-    match Listing::from_json(&text) {
+    let file = match dir.open_read(format!("{commit}.json")) {
+        Ok(file) => file,
+        Err(error) if error.is_missing() => return None,
+        Err(error) => {
+            warn(&error);
+            return None;
+        }
+    };
+    let mut counted = file.take(MAX_LISTING_BYTES + 1);
+    let parsed = Listing::from_reader(&mut counted);
+    if counted.limit() == 0 {
+        warn(&ReadError::TooLarge {
+            path: path.clone(),
+            cap: MAX_LISTING_BYTES,
+        });
+        return None;
+    }
+    match parsed {
         Ok(listing) => listing.filter(Listing::is_valid),
         Err(e) => {
-            tracing::warn!(
-                "ignoring corrupted tree cache file `{}`: {e}",
-                path.display()
-            );
+            warn(&e);
             None
         }
     }
@@ -210,8 +269,9 @@ pub struct WriteTreeError {
 }
 
 /// Writes `trees/<commit>.json` under `folder` atomically (`write_tree_cache`): a `tmpXXXXXXXX.tmp` file
-/// (mode 0600) in `trees/`, renamed over the listing. A listing with an invalid Xet hash is not written
-/// (`Ok(false)`). Upstream logs and ignores errors; they are returned here.
+/// (mode 0600) in `trees/`, renamed over the listing; no link is followed below the trusted root (see
+/// [`trees_dir`]): a planted one is an error and nothing is written. A listing with an invalid Xet hash
+/// is not written (`Ok(false)`). Upstream logs and ignores errors; they are returned here.
 pub fn write(folder: &Path, commit: &str, listing: &Listing) -> Result<bool, WriteTreeError> {
     if !listing.is_valid() {
         return Ok(false);
@@ -221,37 +281,26 @@ pub fn write(folder: &Path, commit: &str, listing: &Listing) -> Result<bool, Wri
         path: path.clone(),
         source,
     };
-    let dir = path.parent().expect("a tree file lies in trees/");
-    fs::create_dir_all(dir).map_err(fail)?;
-    let (tmp, mut file) = loop {
-        let tmp = dir.join(format!("tmp{}.tmp", random_hex8()));
-        let mut options = OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        match options.open(&tmp) {
-            Ok(file) => break (tmp, file),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(fail(e)),
-        }
+    let dir = trees_dir(folder, true).map_err(|error| fail(io::Error::other(error)))?;
+    let options = AtomicOptions {
+        tmp_prefix: true,
+        mode: 0o600,
+        exact_mode: false,
+        sync: true,
     };
-    let result = file
-        .write_all(listing.to_json().as_bytes())
-        .and_then(|()| file.sync_all())
-        .and_then(|()| {
-            drop(file);
-            fs::rename(&tmp, &path)
-        });
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(fail(e));
-    }
+    dir.write_atomic(
+        format!("{commit}.json"),
+        listing.to_json().as_bytes(),
+        options,
+    )
+    .map_err(fail)?;
     Ok(true)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     fn entry(xet: Option<&str>) -> Entry {
         Entry {

@@ -51,16 +51,19 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
-use std::hash::{BuildHasher, Hasher};
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{LazyLock, Mutex, PoisonError};
 
 use crate::env::{self, Env};
+use crate::etag::{Etag, InvalidEtag};
+use crate::fs::{AtomicOptions, random_hex8, random_uuid, write_atomic};
 use crate::layout::{self, Cache, InvalidRepoPath, RepoDir};
-use crate::lookup::{self, InvalidFilename};
+use crate::refs::ReadRefError;
 use crate::repo::{self, CommitHash, InvalidRevision, Repo};
+use crate::repo_path::{self, InvalidFilename};
+
+pub use crate::partial::{ClaimedPartial, claim_partial, claim_partial_in, partials};
 
 /// Why a write into the cache failed.
 #[derive(Debug, thiserror::Error)]
@@ -71,8 +74,8 @@ pub enum WriteError {
     InvalidRepoPath(#[from] InvalidRepoPath),
     #[error(transparent)]
     InvalidFilename(#[from] InvalidFilename),
-    #[error("invalid etag `{0}`: it must be a non-empty file name without `/`, `\\` or NUL")]
-    InvalidEtag(String),
+    #[error(transparent)]
+    InvalidEtag(#[from] InvalidEtag),
     #[error("cannot link `{pointer}`: blob `{blob}` does not exist")]
     BlobMissing { blob: PathBuf, pointer: PathBuf },
     #[error("cannot {action} `{path}`")]
@@ -93,27 +96,14 @@ fn io_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> Writ
     }
 }
 
-/// Why a ref could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum ReadRefError {
-    #[error(transparent)]
-    InvalidRevision(#[from] InvalidRevision),
-    #[error("cannot read ref `{path}`")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-}
-
 impl From<ReadRefError> for WriteError {
     fn from(error: ReadRefError) -> Self {
         match error {
             ReadRefError::InvalidRevision(e) => WriteError::InvalidRevision(e),
-            ReadRefError::Io { path, source } => WriteError::Io {
+            ReadRefError::Read(error) => WriteError::Io {
                 action: "read ref",
-                path,
-                source,
+                path: error.path().to_path_buf(),
+                source: io::Error::other(error.to_string()),
             },
         }
     }
@@ -237,33 +227,6 @@ impl Cache {
     }
 }
 
-impl RepoDir {
-    /// The raw content of `refs/<revision>` (no stripping, as upstream's readers), `None` when it is not a
-    /// file. Upstream reads refs in text mode, so `\r\n` and `\r` read as `\n`.
-    pub fn read_ref(&self, revision: &str) -> Result<Option<String>, ReadRefError> {
-        repo::check_revision(revision)?;
-        let path = self.ref_path(revision);
-        match fs::metadata(&path) {
-            Ok(meta) if meta.is_file() => {}
-            _ => return Ok(None),
-        }
-        let mut content = String::new();
-        File::open(&path)
-            .and_then(|mut f| f.read_to_string(&mut content))
-            .map_err(|source| ReadRefError::Io { path, source })?;
-        Ok(Some(universal_newlines(content)))
-    }
-}
-
-/// Python's text-mode reading: `\r\n` and lone `\r` become `\n`.
-pub(crate) fn universal_newlines(content: String) -> String {
-    if content.contains('\r') {
-        content.replace("\r\n", "\n").replace('\r', "\n")
-    } else {
-        content
-    }
-}
-
 /// Writes into one repository folder (see the module docs for the tree).
 #[derive(Debug, Clone)]
 pub struct RepoWriter {
@@ -294,20 +257,9 @@ impl RepoWriter {
         let path = self.dir.ref_path(revision);
         let parent = path.parent().expect("a ref path lies inside refs/");
         fs::create_dir_all(parent).map_err(io_error("create directory", parent))?;
-        let name = path
-            .file_name()
-            .expect("a checked revision ends in a normal component")
-            .to_string_lossy();
-        let tmp = path.with_file_name(format!("{name}.{}.tmp", random_hex8()));
-        let result = fs::write(&tmp, commit.as_str())
-            .map_err(io_error("write", &tmp))
-            .and_then(|()| {
-                fs::rename(&tmp, &path).map_err(io_error("rename temporary ref to", &path))
-            });
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        result.map(|()| true)
+        write_atomic(&path, commit.as_str().as_bytes(), AtomicOptions::default())
+            .map_err(io_error("write", &path))?;
+        Ok(true)
     }
 
     /// `blobs/<etag>.<8hex>.incomplete`, a path unique to this call (not created).
@@ -488,47 +440,14 @@ impl RepoWriter {
 /// Upstream's two checks on a repo path (`_validate_relative_filename`) plus ours
 /// ([`layout::check_repo_path`]): together they keep a pointer inside `snapshots/<commit>/`.
 fn check_pointer_path(repo_path: &str) -> Result<(), WriteError> {
-    lookup::validate_filename(repo_path)?;
+    repo_path::validate_filename(repo_path)?;
     layout::check_repo_path(repo_path)?;
     Ok(())
 }
 
-fn check_etag(etag: &str) -> Result<(), WriteError> {
-    let bad = etag.is_empty() || etag == "." || etag == ".." || etag.contains(['/', '\\', '\0']);
-    if bad {
-        Err(WriteError::InvalidEtag(etag.to_owned()))
-    } else {
-        Ok(())
-    }
-}
-
-/// 8 random lowercase hex characters (upstream: `uuid4().hex[:8]`).
-pub(crate) fn random_hex8() -> String {
-    format!("{:08x}", random_u64() as u32)
-}
-
-fn random_u64() -> u64 {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    hasher.write_u32(std::process::id());
-    if let Ok(now) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
-        hasher.write_u128(now.as_nanos());
-    }
-    hasher.finish()
-}
-
-/// A uuid4-shaped random string (`tmp_<uuid4>` probe names).
-fn random_uuid() -> String {
-    let (a, b) = (random_u64(), random_u64());
-    format!(
-        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xffff,
-        a & 0xfff,
-        0x8000 | (b >> 48) & 0x3fff,
-        b & 0xffff_ffff_ffff
-    )
+/// The one ETag rule ([`Etag::parse`]) applied to a blob name given as text.
+fn check_etag(etag: &str) -> Result<Etag, WriteError> {
+    Ok(Etag::parse(etag)?)
 }
 
 /// Gives `file` the permission bits a new file in its directory gets (upstream's `tmp_<uuid4>` probe,

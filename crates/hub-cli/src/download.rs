@@ -418,18 +418,29 @@ async fn dry_run_snapshot(
         .with_context(|| format!("cannot list {repo} at `{commit}`"))?;
     let filter = hub_sync::pattern::Filter::new(allow, ignore);
     let repo_dir = downloader.cache().repo(repo);
+    // Opened only when it exists: a dry run creates nothing.
+    let local = match local_dir {
+        Some(folder) if folder.is_dir() => Some(
+            hub_cache::local_dir::LocalDir::open(folder)
+                .with_context(|| format!("cannot open `{}`", folder.display()))?,
+        ),
+        _ => None,
+    };
     let mut files = Vec::new();
     for entry in entries.iter().filter(|e| e.is_file()) {
         if !filter.matches(&entry.path) {
             continue;
         }
         let cached = match local_dir {
-            Some(folder) => {
-                let paths = hub_sync::local_dir::LocalPaths::new(folder, &entry.path);
-                paths.file.is_file()
-                    && hub_sync::local_dir::read_metadata(&paths)
-                        .is_some_and(|m| m.commit == commit || m.etag == entry.etag())
-            }
+            Some(_) => match (&local, hub_cache::RepoPath::parse(&entry.path)) {
+                (Some(local), Ok(path)) => {
+                    local.file_state(&path).is_some()
+                        && local
+                            .read_metadata(&path)
+                            .is_some_and(|m| m.commit == commit || m.etag == entry.etag())
+                }
+                _ => false,
+            },
             None => {
                 repo_dir.pointer_path(&commit, &entry.path).exists()
                     || repo_dir.blob_path(entry.etag()).exists()

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use hub_cache::display::Escaped;
 use hub_cache::lock::{FileLock, Guard, LockError};
 use hub_cache::repo::is_commit_hash;
-use hub_cache::write::{BlobOrigin, RepoWriter, WriteError};
+use hub_cache::write::{BlobOrigin, RepoWriter, WriteError, claim_partial};
 use hub_cache::{Cache, CommitHash, Etag, Repo, RepoPath};
 use hub_http::{DownloadRequest, Progress, Resolved};
 
@@ -119,61 +119,6 @@ pub(crate) async fn lock(path: PathBuf) -> Result<Guard, LockError> {
             source: std::io::Error::other(join.to_string()),
         }),
     }
-}
-
-/// Partial downloads of `etag` left in `dir` by earlier runs (`<etag>.<8hex>.incomplete`, and the
-/// 0.23–1.17 name `<etag>.incomplete`), largest first.
-pub(crate) fn partials(dir: &Path, prefix: &str) -> Vec<(PathBuf, u64)> {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut found: Vec<(PathBuf, u64)> = entries
-        .flatten()
-        .filter_map(|entry| {
-            let name = entry.file_name().into_string().ok()?;
-            let middle = name.strip_prefix(prefix)?.strip_suffix("incomplete")?;
-            let unique = middle.is_empty()
-                || (middle.len() == 9
-                    && middle.ends_with('.')
-                    && middle[..8].bytes().all(|b| b.is_ascii_hexdigit()));
-            let meta = entry.metadata().ok()?;
-            (unique && meta.is_file()).then(|| (entry.path(), meta.len()))
-        })
-        .collect();
-    found.sort_by_key(|b| std::cmp::Reverse(b.1));
-    found
-}
-
-/// Claims the largest partial download (renaming it to `fresh`, a name unique to this call) or creates
-/// `fresh` empty; the others are removed. Must run under the lock of the blob. Returns the file opened
-/// for reading and writing and the bytes already in it.
-pub(crate) fn claim_partial(
-    dir: &Path,
-    prefix: &str,
-    fresh: &Path,
-    resume: bool,
-) -> std::io::Result<(File, u64)> {
-    fs::create_dir_all(dir)?;
-    let mut adopted = false;
-    for (index, (path, _)) in partials(dir, prefix).into_iter().enumerate() {
-        if resume && index == 0 && fs::rename(&path, fresh).is_ok() {
-            adopted = true;
-        } else {
-            let _ = fs::remove_file(&path);
-        }
-    }
-    let file = if adopted {
-        OpenOptions::new().read(true).write(true).open(fresh)?
-    } else {
-        OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(fresh)?
-    };
-    let len = file.metadata()?.len();
-    Ok((file, len))
 }
 
 /// Whether a failed download's partial file is worth keeping for a later resume.

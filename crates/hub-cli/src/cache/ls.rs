@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::SystemTime;
 
+use hub_cache::display::escape;
 use hub_cache::format::{Flavour, format_size, format_timesince_now, python_timestamp};
 use hub_cache::scan::{CachedRepo, CachedRevision, Report};
 
@@ -68,7 +69,7 @@ pub fn scan(dir: Option<&PathBuf>, env: &hub_cache::env::Env) -> Result<Report, 
     let dir = dir
         .cloned()
         .unwrap_or_else(|| super::default_cache_dir(env));
-    match hub_cache::scan::scan(&dir) {
+    match hub_cache::scan::scan_with(&dir, &hub_cache::scan::Options::new().with_confined(true)) {
         Ok(report) => Ok(report),
         Err(hub_cache::scan::ScanError::NotFound { path }) => Err(Failure::Cli(format!(
             "Cache directory not found: {}",
@@ -122,23 +123,23 @@ fn ls(args: &LsArgs, out: &Output, env: &hub_cache::env::Env) -> Result<(), Fail
             .filter_map(|(repo, revision)| revision.map(|revision| (repo, revision)))
             .map(|(repo, revision)| {
                 vec![
-                    ("id", Value::Str(cache_id(repo))),
-                    ("repo_id", Value::Str(repo.repo.id.as_str().to_owned())),
+                    ("id", shown(&cache_id(repo))),
+                    ("repo_id", shown(repo.repo.id.as_str())),
                     (
                         "repo_type",
                         Value::Str(repo.repo.repo_type.as_str().to_owned()),
                     ),
-                    ("revision", Value::Str(revision.commit_hash.clone())),
+                    ("revision", shown(&revision.commit_hash)),
                     (
                         "snapshot_path",
-                        Value::Str(revision.snapshot_path.display().to_string()),
+                        shown(&revision.snapshot_path.display().to_string()),
                     ),
                     ("size", Value::Str(format_size(revision.size_on_disk))),
                     (
                         "last_modified",
                         Value::Str(format_timesince_now(revision.last_modified, flavour)),
                     ),
-                    ("refs", Value::List(revision.refs.iter().cloned().collect())),
+                    ("refs", shown_list(revision.refs.iter())),
                 ]
             })
             .collect();
@@ -153,8 +154,8 @@ fn ls(args: &LsArgs, out: &Output, env: &hub_cache::env::Env) -> Result<(), Fail
             .iter()
             .map(|(repo, _)| {
                 vec![
-                    ("id", Value::Str(cache_id(repo))),
-                    ("repo_id", Value::Str(repo.repo.id.as_str().to_owned())),
+                    ("id", shown(&cache_id(repo))),
+                    ("repo_id", shown(repo.repo.id.as_str())),
                     (
                         "repo_type",
                         Value::Str(repo.repo.repo_type.as_str().to_owned()),
@@ -168,7 +169,7 @@ fn ls(args: &LsArgs, out: &Output, env: &hub_cache::env::Env) -> Result<(), Fail
                         "last_modified",
                         Value::Str(format_timesince_now(repo.last_modified, flavour)),
                     ),
-                    ("refs", Value::List(repo_refs(repo).into_iter().collect())),
+                    ("refs", shown_list(repo_refs(repo).iter())),
                 ]
             })
             .collect();
@@ -211,7 +212,7 @@ fn ls(args: &LsArgs, out: &Output, env: &hub_cache::env::Env) -> Result<(), Fail
     if !report.warnings.is_empty() {
         if args.show_warnings {
             for warning in &report.warnings {
-                let text = warning.to_string();
+                let text = escape(&warning.to_string()).into_owned();
                 out.warning(&format!("{}. Repo ignored.", text.trim_end_matches('.')));
             }
         } else {
@@ -220,6 +221,9 @@ fn ls(args: &LsArgs, out: &Output, env: &hub_cache::env::Env) -> Result<(), Fail
                 report.warnings.len()
             ));
         }
+    }
+    for refused in &report.refused {
+        out.warning(&format!("not counted: {refused}"));
     }
     if !report.incomplete_files.is_empty() {
         out.hint(&format!(
@@ -242,6 +246,16 @@ fn ls(args: &LsArgs, out: &Output, env: &hub_cache::env::Env) -> Result<(), Fail
 /// `type/id`, upstream's `cache_id`.
 pub fn cache_id(repo: &CachedRepo) -> String {
     format!("{}/{}", repo.repo.repo_type.as_str(), repo.repo.id.as_str())
+}
+
+/// A disk-chosen name (folder, ref, path) as shown: control characters escaped.
+fn shown(text: &str) -> Value {
+    Value::Str(escape(text).into_owned())
+}
+
+/// [`shown`] for a list of names.
+fn shown_list<'a>(names: impl Iterator<Item = &'a String>) -> Value {
+    Value::List(names.map(|name| escape(name).into_owned()).collect())
 }
 
 /// Refs of every revision of a repo (upstream's `repo_refs_map`).

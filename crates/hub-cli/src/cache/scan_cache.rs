@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use hub_cache::display::escape;
 use hub_cache::format::{Flavour, format_size, format_timesince_now};
 use hub_cache::scan::{Options, Report, ScanError, scan_with};
 
@@ -31,7 +32,8 @@ pub fn run(args: ScanCacheArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let options = Options::new()
         .with_flavour(Flavour::V0x)
-        .with_2x_skips(true);
+        .with_2x_skips(true)
+        .with_confined(true);
     let report = match scan_with(&dir, &options) {
         Ok(report) => report,
         Err(ScanError::NotFound { path }) => {
@@ -41,6 +43,9 @@ pub fn run(args: ScanCacheArgs) -> anyhow::Result<ExitCode> {
         Err(error) => return Err(error.into()),
     };
     let elapsed = started.elapsed().as_secs_f64();
+    for refused in &report.refused {
+        eprintln!("warning: not counted: {refused}");
+    }
     println!("{}", table(&report, args.verbose));
     println!();
     println!(
@@ -54,7 +59,7 @@ pub fn run(args: ScanCacheArgs) -> anyhow::Result<ExitCode> {
         if args.verbose >= 3 {
             println!("{}", ansi.gray(&message));
             for warning in &report.warnings {
-                println!("{}", ansi.gray(&warning.to_string()));
+                println!("{}", ansi.gray(&escape(&warning.to_string())));
             }
         } else {
             println!(
@@ -76,14 +81,17 @@ pub fn table(report: &Report, verbosity: u8) -> String {
             .iter()
             .map(|repo| {
                 vec![
-                    Cell::Text(repo.repo.id.as_str().to_owned()),
+                    Cell::Text(escape(repo.repo.id.as_str()).into_owned()),
                     Cell::Text(repo.repo.repo_type.as_str().to_owned()),
                     Cell::Text(format!("{:>12}", format_size(repo.size_on_disk))),
                     Cell::Int(repo.nb_files as u64),
                     Cell::Text(format_timesince_now(repo.last_accessed, flavour)),
                     Cell::Text(format_timesince_now(repo.last_modified, flavour)),
-                    Cell::Text(repo.refs.keys().cloned().collect::<Vec<_>>().join(", ")),
-                    Cell::Text(repo.repo_path.display().to_string()),
+                    Cell::Text(
+                        escape(&repo.refs.keys().cloned().collect::<Vec<_>>().join(", "))
+                            .into_owned(),
+                    ),
+                    Cell::Text(escape(&repo.repo_path.display().to_string()).into_owned()),
                 ]
             })
             .collect();
@@ -107,14 +115,19 @@ pub fn table(report: &Report, verbosity: u8) -> String {
             .flat_map(|repo| {
                 repo.revisions.iter().map(move |revision| {
                     vec![
-                        Cell::Text(repo.repo.id.as_str().to_owned()),
+                        Cell::Text(escape(repo.repo.id.as_str()).into_owned()),
                         Cell::Text(repo.repo.repo_type.as_str().to_owned()),
-                        Cell::Text(revision.commit_hash.clone()),
+                        Cell::Text(escape(&revision.commit_hash).into_owned()),
                         Cell::Text(format!("{:>12}", format_size(revision.size_on_disk))),
                         Cell::Int(revision.nb_files() as u64),
                         Cell::Text(format_timesince_now(revision.last_modified, flavour)),
-                        Cell::Text(revision.refs.iter().cloned().collect::<Vec<_>>().join(", ")),
-                        Cell::Text(revision.snapshot_path.display().to_string()),
+                        Cell::Text(
+                            escape(&revision.refs.iter().cloned().collect::<Vec<_>>().join(", "))
+                                .into_owned(),
+                        ),
+                        Cell::Text(
+                            escape(&revision.snapshot_path.display().to_string()).into_owned(),
+                        ),
                     ]
                 })
             })

@@ -4,8 +4,10 @@ use std::fs;
 use std::sync::{Arc, Mutex};
 
 use hub_cache::Cache;
+use hub_cache::RepoPath;
 use hub_cache::layout::pointer_target;
-use hub_sync::local_dir::{LocalPaths, read_metadata};
+use hub_cache::local_dir::LocalDir;
+use hub_sync::local_dir::LocalPaths;
 use hub_sync::{Downloader, Error, Event, FileRequest, SnapshotRequest};
 
 use crate::support::*;
@@ -435,7 +437,9 @@ async fn local_dir_writes_metadata_and_skips_unchanged_files() {
     let etag = d.remote().file(MAIN, "sub/dir/notes.txt").etag();
     assert_eq!(lines[..2], [MAIN, etag.as_str()]);
     assert!(lines[2].parse::<f64>().is_ok() && lines[2].contains('.') && lines[3].is_empty());
-    assert!(read_metadata(&paths).is_some());
+    let notes = RepoPath::parse("sub/dir/notes.txt").expect("path");
+    let local_dir = LocalDir::open(&local).expect("local dir");
+    assert!(local_dir.read_metadata(&notes).is_some());
     assert!(
         !tmp.path().join("cache/models--org--fake/blobs").exists(),
         "local_dir mode does not fill the cache"

@@ -5,6 +5,7 @@ mod blocking_disk;
 mod failures;
 mod fake;
 mod listing;
+mod local_dir_blocking;
 mod oracle;
 mod patterns;
 mod server;
