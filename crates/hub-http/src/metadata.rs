@@ -18,10 +18,14 @@ pub struct Resolved {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MetadataError {
     #[error(
-        "response from {url} is missing the 'X-Repo-Commit' header, so it does not seem to be served by a Hugging Face Hub endpoint"
+        "response from {} is missing the 'X-Repo-Commit' header, so it does not seem to be served by a Hugging Face Hub endpoint",
+        crate::url::shown(.url)
     )]
     MissingCommit { url: String },
-    #[error("response from {url} has no ETag, so the file cannot be stored reliably")]
+    #[error(
+        "response from {} has no ETag, so the file cannot be stored reliably",
+        crate::url::shown(.url)
+    )]
     MissingEtag { url: String },
 }
 
