@@ -17,12 +17,17 @@ pub enum HashKind {
 }
 
 impl HashKind {
-    /// The kind a blob name stands for, or `None` when it is not a hash we can check.
+    /// The kind a blob name stands for, or `None` when it is not a hash we can check. Hex digits
+    /// are accepted in either case (one rule with [`crate::etag::Etag::hash_kind`]); compare a
+    /// digest with the name without regard to case.
     pub fn of_blob_name(name: &str) -> Option<HashKind> {
-        let hex = name
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        match name.len() {
+        HashKind::of_hex(name)
+    }
+
+    /// The kind of a hex digest of 64 (sha256) or 40 (git blob sha1) digits, in either case.
+    pub fn of_hex(value: &str) -> Option<HashKind> {
+        let hex = value.bytes().all(|b| b.is_ascii_hexdigit());
+        match value.len() {
             64 if hex => Some(HashKind::Sha256),
             40 if hex => Some(HashKind::GitSha1),
             _ => None,
@@ -126,6 +131,10 @@ mod tests {
             HashKind::of_blob_name(&"a".repeat(64)),
             Some(HashKind::Sha256)
         );
-        assert_eq!(HashKind::of_blob_name(&"A".repeat(40)), None);
+        assert_eq!(
+            HashKind::of_blob_name(&"A".repeat(40)),
+            Some(HashKind::GitSha1)
+        );
+        assert_eq!(HashKind::of_blob_name(&"G".repeat(40)), None);
     }
 }

@@ -15,21 +15,27 @@
 
 pub mod assets;
 pub mod delete;
+pub mod display;
 pub mod env;
+pub mod etag;
 pub mod format;
+pub mod fs;
 pub mod hash;
 pub mod layout;
 pub mod lock;
 pub mod lookup;
 pub mod repo;
+pub mod repo_path;
 pub mod scan;
 pub mod tree;
 pub mod write;
 
 pub use delete::Plan;
+pub use etag::Etag;
 pub use format::{Flavour, format_size, format_timesince};
 pub use layout::{Cache, RepoDir};
 pub use repo::{CommitHash, Repo, RepoId, RepoType};
+pub use repo_path::RepoPath;
 pub use scan::{Report, scan};
 
 pub use assets::cached_assets_path;

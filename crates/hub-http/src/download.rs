@@ -260,7 +260,7 @@ impl Transfer {
                         "the hash of the download could not be computed",
                     ))
                 })?;
-            if digest != self.request.etag {
+            if !digest.eq_ignore_ascii_case(&self.request.etag) {
                 return Err(self.hash_mismatch(kind, digest));
             }
         }
@@ -292,7 +292,7 @@ impl Transfer {
             .await
             .map_err(|join| self.io_error(std::io::Error::other(join.to_string())))?
             .map_err(|e| self.io_error(e))?;
-            if digest != self.request.etag {
+            if !digest.eq_ignore_ascii_case(&self.request.etag) {
                 return Err(self.hash_mismatch(kind, digest));
             }
         }

@@ -327,7 +327,7 @@ impl<R: Remote> Downloader<R> {
                     let hashed = fs::File::open(&paths.file)
                         .and_then(|f| hash_reader(HashKind::Sha256, size, f))
                         .map_err(io("hash", &paths.file))?;
-                    hashed == etag
+                    hashed.eq_ignore_ascii_case(&etag)
                 }
                 None => false,
             };

@@ -258,7 +258,7 @@ fn hash_all(blobs: &[(PathBuf, HashKind, u64)], total: u64, progress: bool) -> V
                     let result = fs::File::open(blob)
                         .and_then(|file| hash_reader(*kind, *size, std::io::BufReader::new(file)));
                     let problem = match result {
-                        Ok(actual) if actual == name => None,
+                        Ok(actual) if actual.eq_ignore_ascii_case(name) => None,
                         Ok(actual) => Some(Problem::Mismatch {
                             blob: blob.clone(),
                             kind: *kind,
