@@ -8,8 +8,8 @@
 
 use std::collections::HashSet;
 
-use hyper::header::{self, HeaderMap};
 use hyper::Method;
+use hyper::header::{self, HeaderMap};
 use serde::Deserialize;
 
 use crate::error::Error;
@@ -111,7 +111,6 @@ pub(crate) async fn resolve(transport: &Transport, url: &str) -> Result<Resolved
     };
     let resolved = metadata.resolve(&answer.url, answer.response.status().is_redirection())?;
     check_header_value("X-Repo-Commit", &answer.url, &resolved.commit)?;
-    check_header_value("ETag", &answer.url, &resolved.etag)?;
     Ok(resolved)
 }
 
@@ -158,7 +157,10 @@ pub(crate) async fn list_tree(
         if visited.contains(&next) {
             return Err(Error::BadResponse {
                 url,
-                reason: format!("the listing repeats the page {}; stopped", crate::url::shown(&next)),
+                reason: format!(
+                    "the listing repeats the page {}; stopped",
+                    crate::url::shown(&next)
+                ),
             });
         }
         if visited.len() >= limits.max_pages {

@@ -271,7 +271,11 @@ impl Client {
 
     /// `GET /api/{type}s/{id}/revision/{revision}`: the commit a revision points to.
     pub async fn repo_info(&self, repo: &Repo, revision: &str) -> Result<RepoInfo, Error> {
-        api::repo_info(&self.transport, &self.endpoint.repo_info_url(repo, revision)).await
+        api::repo_info(
+            &self.transport,
+            &self.endpoint.repo_info_url(repo, revision),
+        )
+        .await
     }
 
     /// The recursive tree listing at a revision, following `Link: <...>; rel="next"` pages.

@@ -138,7 +138,9 @@ fn split_no_proxy(no: &str) -> (Vec<String>, Vec<(String, u16)>) {
             Some((host, port)) if !host.contains(':') || host.ends_with(']') => {
                 port.parse::<u16>().ok().map(|port| {
                     (
-                        host.trim_start_matches('[').trim_end_matches(']').to_owned(),
+                        host.trim_start_matches('[')
+                            .trim_end_matches(']')
+                            .to_owned(),
                         port,
                     )
                 })
@@ -331,9 +333,10 @@ impl Service<Uri> for ProxyConnector {
             }
             let https = dst.scheme_str() == Some("https");
             if !https && !tunnel_plain_http {
-                let io = http.call(proxy.uri().clone()).await.map_err(|e| {
-                    unreachable_proxy(&shown_proxy, &e as &dyn std::error::Error)
-                })?;
+                let io = http
+                    .call(proxy.uri().clone())
+                    .await
+                    .map_err(|e| unreachable_proxy(&shown_proxy, &e as &dyn std::error::Error))?;
                 return Ok(Stream { io, proxied: true });
             }
             let mut tunnel = Tunnel::new(proxy.uri().clone(), http);
@@ -342,11 +345,13 @@ impl Service<Uri> for ProxyConnector {
             }
             let target = with_port(&dst);
             let io = tunnel.call(target).await.map_err(|error| {
-                use hyper_util::client::legacy::connect::proxy::TunnelError as T;
+                // hyper-util does not export its error type: its messages are its variants.
                 let target = format!("{}:{}", dst.host().unwrap_or_default(), port_of(&dst));
-                match error {
-                    T::ConnectFailed(e) => unreachable_proxy(&shown_proxy, &*e),
-                    T::ProxyAuthRequired => ProxyFailure {
+                match error.to_string().as_str() {
+                    "failed to create underlying connection" => {
+                        unreachable_proxy(&shown_proxy, &error)
+                    }
+                    "proxy authorization required" => ProxyFailure {
                         proxy: shown_proxy,
                         reason: format!(
                             "the proxy requires authentication for CONNECT to {target} (407); \
@@ -354,7 +359,7 @@ impl Service<Uri> for ProxyConnector {
                         ),
                         retryable: false,
                     },
-                    T::TunnelUnsuccessful => ProxyFailure {
+                    "unsuccessful" => ProxyFailure {
                         proxy: shown_proxy,
                         reason: format!("the proxy refused CONNECT to {target}"),
                         retryable: false,

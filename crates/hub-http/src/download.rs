@@ -12,6 +12,7 @@ use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
+use hub_cache::etag::Etag;
 use hub_cache::hash::{HashKind, Hasher};
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, StatusCode};
@@ -53,9 +54,9 @@ pub struct DownloadRequest {
     pub location: String,
     /// The expected size, when known.
     pub expected_size: Option<u64>,
-    /// The blob name (normalised ETag); when it is a sha256 or a git blob sha1, the content is
-    /// verified against it.
-    pub etag: String,
+    /// The blob name (normalised ETag); when it is a sha256 or a git blob sha1 (either case), the
+    /// content is verified against it.
+    pub etag: Etag,
     /// Bytes already in the file (a partial download to continue).
     pub resume_from: u64,
 }
@@ -177,7 +178,7 @@ pub(crate) async fn download(
     on_progress: impl Fn(Progress) + Send + Sync + 'static,
 ) -> Result<Downloaded, Error> {
     {
-        let kind = HashKind::of_blob_name(&request.etag);
+        let kind = request.etag.hash_kind();
         let resume_from = match request.expected_size {
             Some(total) if request.resume_from <= total => request.resume_from,
             _ => 0,
@@ -220,7 +221,7 @@ impl Transfer {
         Error::HashMismatch {
             url: self.request.location.clone(),
             kind,
-            expected: self.request.etag.clone(),
+            expected: self.request.etag.to_string(),
             actual,
         }
     }
@@ -260,7 +261,7 @@ impl Transfer {
                         "the hash of the download could not be computed",
                     ))
                 })?;
-            if !digest.eq_ignore_ascii_case(&self.request.etag) {
+            if !self.request.etag.matches_digest(&digest) {
                 return Err(self.hash_mismatch(kind, digest));
             }
         }
@@ -292,7 +293,7 @@ impl Transfer {
             .await
             .map_err(|join| self.io_error(std::io::Error::other(join.to_string())))?
             .map_err(|e| self.io_error(e))?;
-            if !digest.eq_ignore_ascii_case(&self.request.etag) {
+            if !self.request.etag.matches_digest(&digest) {
                 return Err(self.hash_mismatch(kind, digest));
             }
         }

@@ -11,7 +11,12 @@ use hub_cache::env::{CURL_CA_BUNDLE, Env, REQUESTS_CA_BUNDLE, SSL_CERT_DIR, SSL_
 use crate::error::Error;
 
 /// The variables that name CA certificates, in the order they are described.
-pub const CA_VARIABLES: [Var; 4] = [SSL_CERT_FILE, SSL_CERT_DIR, REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE];
+pub const CA_VARIABLES: [Var; 4] = [
+    SSL_CERT_FILE,
+    SSL_CERT_DIR,
+    REQUESTS_CA_BUNDLE,
+    CURL_CA_BUNDLE,
+];
 
 /// CA files and folders named by the environment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -56,7 +61,10 @@ impl CaSources {
 
 /// The TLS settings: trusted roots as above, the ring provider, HTTP/2 and HTTP/1.1 by ALPN
 /// (hyper-rustls sets ALPN).
-pub(crate) fn config(sources: &CaSources, extra: &[Vec<u8>]) -> Result<rustls::ClientConfig, Error> {
+pub(crate) fn config(
+    sources: &CaSources,
+    extra: &[Vec<u8>],
+) -> Result<rustls::ClientConfig, Error> {
     let setup = |reason: String| Error::BadResponse {
         url: String::new(),
         reason,

@@ -267,10 +267,12 @@ impl Transport {
         }
         let token = self.token.as_ref().filter(|_| with_token);
         if let Some(token) = token {
-            let mut value = HeaderValue::from_str(&format!("Bearer {}", token.secret()))
-                .map_err(|_| Error::BadResponse {
-                    url: url.to_owned(),
-                    reason: "the token is not a valid header value".to_owned(),
+            let mut value =
+                HeaderValue::from_str(&format!("Bearer {}", token.secret())).map_err(|_| {
+                    Error::BadResponse {
+                        url: url.to_owned(),
+                        reason: "the token is not a valid header value".to_owned(),
+                    }
                 })?;
             value.set_sensitive(true);
             headers.insert(header::AUTHORIZATION, value);

@@ -180,7 +180,7 @@ impl<R: Remote> Downloader<R> {
             tracing::warn!("cannot record revision `{revision}` of {repo}: {error}");
         }
         let source = BlobSource {
-            etag: resolved.etag,
+            etag: resolved.etag.to_string(),
             size: resolved.size,
             location: resolved.location,
             resolve_url: self.remote.resolve_url(repo, commit.as_str(), filename),
@@ -435,7 +435,12 @@ impl<R: Remote> Downloader<R> {
             resolve_url: source.resolve_url.clone(),
             location: source.location.clone(),
             expected_size: source.size,
-            etag: source.etag.clone(),
+            etag: hub_cache::Etag::parse(&source.etag).map_err(|e| Error::BadAnswer {
+                repo: repo.clone(),
+                revision: revision.to_owned(),
+                filename: Some(filename.to_owned()),
+                reason: e.to_string(),
+            })?,
             resume_from,
         };
         let events = self.events.clone();

@@ -285,7 +285,7 @@ impl<R: Remote> Downloader<R> {
                             })?;
                         let url = self.remote.resolve_url(repo, commit.as_str(), filename);
                         let source = BlobSource {
-                            etag: resolved.etag,
+                            etag: resolved.etag.to_string(),
                             size: resolved.size,
                             location: resolved.location,
                             resolve_url: url,
