@@ -271,7 +271,7 @@ impl Network {
                 url: url.to_owned(),
                 proxy,
                 reason: format!("cannot connect through the proxy: {error}"),
-                retryable: true,
+                retryable: !crate::error::refused_or_unresolved(&error),
             },
             _ if error.is_connect() => Error::Connect {
                 url: url.to_owned(),
@@ -376,7 +376,7 @@ impl Service<Uri> for ProxyConnector {
     }
 }
 
-fn unreachable_proxy(proxy: &str, error: &dyn std::error::Error) -> ProxyFailure {
+fn unreachable_proxy(proxy: &str, error: &(dyn std::error::Error + 'static)) -> ProxyFailure {
     let mut reason = format!("cannot connect to the proxy: {error}");
     let mut cause = error.source();
     while let Some(current) = cause {
@@ -386,7 +386,7 @@ fn unreachable_proxy(proxy: &str, error: &dyn std::error::Error) -> ProxyFailure
     ProxyFailure {
         proxy: proxy.to_owned(),
         reason,
-        retryable: true,
+        retryable: !crate::error::refused_or_unresolved(error),
     }
 }
 

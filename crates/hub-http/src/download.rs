@@ -399,7 +399,7 @@ impl Transfer {
                 );
             if expired && current != self.request.resolve_url && relocations < 3 {
                 relocations += 1;
-                tracing::info!(url = %current, "download location refused; resolving it again");
+                tracing::info!(url = %crate::url::shown(&current), "download location refused; resolving it again");
                 let fresh = crate::api::resolve(&self.transport, &self.request.resolve_url).await?;
                 *self.location.lock().unwrap_or_else(|p| p.into_inner()) = fresh.location;
                 continue;

@@ -135,6 +135,23 @@ pub enum Error {
     },
 }
 
+/// Whether a connection failure is a name that does not resolve or a refused connection.
+pub(crate) fn refused_or_unresolved(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(current) = cause {
+        if current.to_string() == "dns error" {
+            return true;
+        }
+        if let Some(io) = current.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::ConnectionRefused
+        {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
+}
+
 fn server_message(message: &Option<String>) -> String {
     match message {
         Some(m) if !m.is_empty() => format!(": {}", escape(m)),
@@ -235,11 +252,13 @@ impl Error {
         )
     }
 
-    /// Whether trying again may succeed: timeouts, connection failures, 408, 429 and 5xx.
+    /// Whether trying again may succeed: timeouts, dropped connections, 408, 429 and 5xx. A host
+    /// that does not resolve or refuses the connection is not retried (as upstream's metadata
+    /// request), so an unreachable endpoint fails at once.
     pub fn is_retryable(&self) -> bool {
         match self {
+            Error::Connect { source, .. } => !refused_or_unresolved(source.as_ref()),
             Error::Timeout { .. }
-            | Error::Connect { .. }
             | Error::Transport { .. }
             | Error::RateLimited { .. }
             | Error::TooSlow { .. }

@@ -247,10 +247,13 @@ impl Transport {
         let bad_url = || Error::BadUrl {
             url: url.to_owned(),
         };
-        let parsed = url::Url::parse(url).map_err(|_| bad_url())?;
+        let mut parsed = url::Url::parse(url).map_err(|_| bad_url())?;
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(bad_url());
         }
+        // A userinfo is never sent (nor logged by the connection pool).
+        let _ = parsed.set_username("");
+        let _ = parsed.set_password(None);
         let uri: hyper::Uri = parsed.as_str().parse().map_err(|_| bad_url())?;
         let mut request = Request::builder()
             .method(method.clone())

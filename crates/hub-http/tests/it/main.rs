@@ -5,6 +5,7 @@
 
 mod download;
 mod faults;
+mod hostile;
 mod hygiene;
 mod oracle;
 mod resolve;
