@@ -43,6 +43,8 @@ pub(crate) type Connector = hyper_rustls::HttpsConnector<ProxyConnector>;
 /// The proxies in effect, from the environment.
 #[derive(Clone)]
 pub(crate) struct Proxies {
+    /// `NO_PROXY=*`.
+    bypass_all: bool,
     matcher: Arc<Matcher>,
     /// `NO_PROXY` entries with a port: port → a matcher that bypasses exactly those hosts.
     by_port: Arc<BTreeMap<u16, Matcher>>,
@@ -70,6 +72,8 @@ impl Proxies {
         }
         let no = first(env, &[NO_PROXY_LOWER, NO_PROXY]).unwrap_or_default();
         let (plain, with_port) = split_no_proxy(&no);
+        // `*` bypasses every host (hyper-util applies it to names only, not to IP addresses).
+        let bypass_all = plain.iter().any(|entry| entry == "*");
         let mut builder = Matcher::builder().no(plain.join(","));
         let mut described = Vec::new();
         for (name, value) in [("all", &all), ("http", &http), ("https", &https)] {
@@ -104,6 +108,7 @@ impl Proxies {
             })
             .collect();
         Some(Proxies {
+            bypass_all,
             matcher: Arc::new(builder.build()),
             by_port: Arc::new(by_port),
             described,
@@ -112,6 +117,9 @@ impl Proxies {
 
     /// The proxy for `dst`, `None` when it is reached directly.
     fn intercept(&self, dst: &Uri) -> Option<Intercept> {
+        if self.bypass_all {
+            return None;
+        }
         let port = dst
             .port_u16()
             .unwrap_or(if dst.scheme_str() == Some("https") {
@@ -251,27 +259,29 @@ impl Network {
                     retryable: failure.retryable,
                 };
             }
-            let tls = current.downcast_ref::<rustls::Error>().or_else(|| {
-                current
-                    .downcast_ref::<std::io::Error>()
-                    .and_then(|io| io.get_ref())
-                    .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-            });
-            if let Some(tls) = tls {
-                return Error::Tls {
+            if let Some(tls) = current.downcast_ref::<rustls::Error>() {
+                return Error::Connect {
                     url: url.to_owned(),
-                    host: uri.host().unwrap_or_default().to_owned(),
-                    reason: tls.to_string(),
+                    source: Box::new(crate::error::TlsFailure {
+                        host: uri.host().unwrap_or_default().to_owned(),
+                        reason: tls.to_string(),
+                    }),
                 };
             }
-            cause = current.source();
+            // An `io::Error`'s `source` skips the error it wraps: step into it.
+            cause = match current.downcast_ref::<std::io::Error>() {
+                Some(io) => io
+                    .get_ref()
+                    .map(|inner| inner as &(dyn std::error::Error + 'static)),
+                None => current.source(),
+            };
         }
         match self.proxy_for(uri) {
             Some(proxy) if error.is_connect() => Error::Proxy {
                 url: url.to_owned(),
                 proxy,
                 reason: format!("cannot connect through the proxy: {error}"),
-                retryable: !crate::error::refused_or_unresolved(&error),
+                retryable: !crate::error::permanent_connect_failure(&error),
             },
             _ if error.is_connect() => Error::Connect {
                 url: url.to_owned(),
@@ -347,7 +357,8 @@ impl Service<Uri> for ProxyConnector {
             let io = tunnel.call(target).await.map_err(|error| {
                 // hyper-util does not export its error type: its messages are its variants.
                 let target = format!("{}:{}", dst.host().unwrap_or_default(), port_of(&dst));
-                match error.to_string().as_str() {
+                let message = error.to_string();
+                match message.strip_prefix("tunnel error: ").unwrap_or(&message) {
                     "failed to create underlying connection" => {
                         unreachable_proxy(&shown_proxy, &error)
                     }
@@ -386,7 +397,7 @@ fn unreachable_proxy(proxy: &str, error: &(dyn std::error::Error + 'static)) -> 
     ProxyFailure {
         proxy: proxy.to_owned(),
         reason,
-        retryable: !crate::error::refused_or_unresolved(error),
+        retryable: !crate::error::permanent_connect_failure(error),
     }
 }
 
@@ -516,6 +527,7 @@ mod tests {
         );
         let star = proxies(&[("all_proxy", "http://127.0.0.1:1"), ("no_proxy", "*")]);
         assert!(!proxied(&star, "https://huggingface.co/x"));
+        assert!(!proxied(&star, "http://127.0.0.1:8080/x"));
         let lower_wins = proxies(&[
             ("https_proxy", "http://127.0.0.1:1"),
             ("HTTPS_PROXY", "http://127.0.0.1:2"),

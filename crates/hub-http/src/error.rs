@@ -118,15 +118,6 @@ pub enum Error {
         /// Whether trying again may help (the proxy was unreachable, not refusing).
         retryable: bool,
     },
-    #[error(
-        "the TLS certificate of `{}` was not accepted for {}: {}; a private CA can be trusted with SSL_CERT_FILE, SSL_CERT_DIR, REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE",
-        escape(.host), shown(.url), escape(.reason)
-    )]
-    Tls {
-        url: String,
-        host: String,
-        reason: String,
-    },
     #[error("cannot write the download from {}", shown(.url))]
     Io {
         url: String,
@@ -135,11 +126,12 @@ pub enum Error {
     },
 }
 
-/// Whether a connection failure is a name that does not resolve or a refused connection.
-pub(crate) fn refused_or_unresolved(error: &(dyn std::error::Error + 'static)) -> bool {
+/// Whether a connection failure will not go away by trying again at once: a name that does not
+/// resolve, a refused connection, a certificate that is not trusted.
+pub(crate) fn permanent_connect_failure(error: &(dyn std::error::Error + 'static)) -> bool {
     let mut cause = Some(error);
     while let Some(current) = cause {
-        if current.to_string() == "dns error" {
+        if current.to_string() == "dns error" || current.is::<TlsFailure>() {
             return true;
         }
         if let Some(io) = current.downcast_ref::<std::io::Error>()
@@ -150,6 +142,18 @@ pub(crate) fn refused_or_unresolved(error: &(dyn std::error::Error + 'static)) -
         cause = current.source();
     }
     false
+}
+
+/// Why a TLS handshake failed, as the source of an [`Error::Connect`]: the host, the reason, and
+/// how to trust a private CA.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the TLS certificate of `{}` was not accepted: {}; a private CA can be trusted with SSL_CERT_FILE, SSL_CERT_DIR, REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE",
+    escape(.host), escape(.reason)
+)]
+pub struct TlsFailure {
+    pub host: String,
+    pub reason: String,
 }
 
 fn server_message(message: &Option<String>) -> String {
@@ -253,11 +257,12 @@ impl Error {
     }
 
     /// Whether trying again may succeed: timeouts, dropped connections, 408, 429 and 5xx. A host
-    /// that does not resolve or refuses the connection is not retried (as upstream's metadata
-    /// request), so an unreachable endpoint fails at once.
+    /// that does not resolve, refuses the connection or shows an untrusted certificate is not
+    /// retried (upstream's metadata request retries no connection error), so an unreachable
+    /// endpoint fails at once.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Connect { source, .. } => !refused_or_unresolved(source.as_ref()),
+            Error::Connect { source, .. } => !permanent_connect_failure(source.as_ref()),
             Error::Timeout { .. }
             | Error::Transport { .. }
             | Error::RateLimited { .. }

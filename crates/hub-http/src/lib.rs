@@ -31,7 +31,7 @@ pub use auth::{Token, TokenChoice};
 pub use body::LowSpeedLimit;
 pub use client::{Client, ClientBuilder, NetworkDescription};
 pub use download::{DownloadRequest, Downloaded, ParallelOptions, Progress};
-pub use error::Error;
+pub use error::{Error, TlsFailure};
 pub use metadata::{MetadataError, Resolved};
 pub use retry::RetryPolicy;
 pub use tls::CA_VARIABLES;
