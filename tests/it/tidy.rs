@@ -134,3 +134,115 @@ fn hub_cache_has_no_network_or_async_dependency() {
         "hub-cache pulls network or async crates: {bad:?}"
     );
 }
+
+/// The workspace root (the parent of `tests/`).
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is inside the workspace")
+}
+
+/// Every `.rs` file git tracks, relative to the root.
+fn tracked_rust_files() -> Vec<std::path::PathBuf> {
+    let output = Command::new("git")
+        .args([
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+            "*.rs",
+        ])
+        .current_dir(root())
+        .output()
+        .expect("git ls-files runs");
+    assert!(output.status.success(), "git ls-files failed");
+    output
+        .stdout
+        .split(|b| *b == 0)
+        .filter(|name| !name.is_empty())
+        .map(|name| std::path::PathBuf::from(String::from_utf8_lossy(name).into_owned()))
+        .filter(|path| root().join(path).is_file())
+        .collect()
+}
+
+/// Lines of a source file that are code, not comments (doc examples may print; code may not).
+fn code_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines()
+        .enumerate()
+        .map(|(index, line)| (index + 1, line.trim_start()))
+        .filter(|(_, line)| !line.starts_with("//"))
+}
+
+#[test]
+fn every_source_file_starts_with_a_module_header() {
+    let missing: Vec<_> = tracked_rust_files()
+        .into_iter()
+        .filter(|path| {
+            let text = std::fs::read_to_string(root().join(path)).unwrap_or_default();
+            !text.starts_with("//!")
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "files without a `//!` header saying what they are for: {missing:?}"
+    );
+}
+
+#[test]
+fn library_crates_never_print() {
+    let mut found = Vec::new();
+    for path in tracked_rust_files() {
+        let library = ["hub-cache", "hub-http", "hub-sync", "hub-server"]
+            .iter()
+            .any(|name| path.starts_with(Path::new("crates").join(name).join("src")));
+        if !library {
+            continue;
+        }
+        let text = std::fs::read_to_string(root().join(&path)).expect("read source");
+        for (number, line) in code_lines(&text) {
+            if ["print!(", "println!(", "eprint!(", "eprintln!(", "dbg!("]
+                .iter()
+                .any(|mac| line.contains(mac))
+            {
+                found.push(format!("{}:{number}: {line}", path.display()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "library crates report through return values, events and `tracing`; only hub-cli prints:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_environment_is_read_only_in_the_env_table() {
+    let table = Path::new("crates/hub-cache/src/env.rs");
+    let mut found = Vec::new();
+    for path in tracked_rust_files() {
+        if !path.starts_with("crates") || !path.iter().any(|part| part == "src") || path == table {
+            continue;
+        }
+        let text = std::fs::read_to_string(root().join(&path)).expect("read source");
+        for (number, line) in code_lines(&text) {
+            if [
+                "env::var(",
+                "env::var_os(",
+                "env::vars(",
+                "env::vars_os(",
+                "env!(\"HF",
+            ]
+            .iter()
+            .any(|read| line.contains(read))
+            {
+                found.push(format!("{}:{number}: {line}", path.display()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "environment variables are read only in `hub_cache::env` (STYLE.md section 2):\n{}",
+        found.join("\n")
+    );
+}

@@ -66,6 +66,12 @@ vars! {
     HFHUB_TEST_LOCKS = "HFHUB_TEST_LOCKS", "", "Tests only: `noop` makes every file lock succeed without locking, `fail` makes every lock fail (a filesystem where flock does not work).";
 }
 
+/// The process's `HOME` as an OS string (non-UTF-8 kept), for `Path.expanduser()` on paths the
+/// user gave; the one read of `HOME` outside an [`Env`] snapshot.
+pub fn process_home() -> Option<OsString> {
+    std::env::var_os("HOME")
+}
+
 /// A snapshot of the variables of the table (and `HOME`), read once.
 #[derive(Debug, Clone, Default)]
 pub struct Env {

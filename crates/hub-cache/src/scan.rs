@@ -893,7 +893,7 @@ fn read_text(path: &Path) -> io::Result<String> {
 fn expand_user(path: &Path) -> PathBuf {
     let mut components = path.components();
     if components.next() == Some(Component::Normal(OsStr::new("~")))
-        && let Some(home) = std::env::var_os("HOME")
+        && let Some(home) = crate::env::process_home()
     {
         return PathBuf::from(home).join(components.as_path());
     }

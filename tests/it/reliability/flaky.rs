@@ -10,6 +10,7 @@ use hub_sync::{Downloader, SnapshotRequest};
 use std::time::Duration;
 
 use super::*;
+use std::fs;
 
 fn policy() -> RetryPolicy {
     RetryPolicy {

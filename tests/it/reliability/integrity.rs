@@ -12,6 +12,8 @@ use hub_server::{Origin, Server};
 use hub_sync::{Downloader, FileRequest, SnapshotRequest};
 
 use super::*;
+use std::fs;
+use std::path::{Path, PathBuf};
 
 /// Blobs whose content does not hash to their name.
 fn corrupted_blobs(cache: &Path) -> Vec<PathBuf> {

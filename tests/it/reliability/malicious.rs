@@ -7,6 +7,9 @@ use hub_http::{Client, Endpoint, RetryPolicy};
 use hub_sync::{Downloader, FileRequest, SnapshotRequest};
 
 use super::*;
+use std::fs;
+use std::path::Path;
+use std::sync::Arc;
 
 const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
 

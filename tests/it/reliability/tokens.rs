@@ -7,6 +7,7 @@ use hub_http::{Client, Endpoint, RetryPolicy, Token};
 use hub_sync::{Downloader, FileRequest, SnapshotRequest};
 
 use super::*;
+use std::fs;
 
 const TOKEN: &str = "hf_libraryHygieneSecret0123456789";
 const COMMIT: &str = "fedcba9876543210fedcba9876543210fedcba98";

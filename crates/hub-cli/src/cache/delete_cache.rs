@@ -10,10 +10,8 @@ use anyhow::Context as _;
 use hub_cache::format::{Flavour, format_size, format_timesince_now, python_timestamp};
 use hub_cache::scan::{CachedRepo, CachedRevision, Options, Report, scan_with};
 
+use super::choices::{CANCEL_DELETION, Group, expectation, refs_text, repo_title};
 use super::table::Ansi;
-
-/// The value of the "None of the following" choice; uncommented in the file, it cancels everything.
-pub const CANCEL_DELETION: &str = "CANCEL_DELETION";
 
 /// Arguments of `hfhub delete-cache`.
 #[derive(Debug, clap::Args)]
@@ -105,9 +103,6 @@ pub fn run(args: DeleteCacheArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A repo and its revisions in display order.
-pub type Group<'a> = (&'a CachedRepo, Vec<&'a CachedRevision>);
-
 /// Repos in the chosen order (0.25: type, then least recently accessed; ties by path), revisions
 /// oldest modification first.
 pub fn groups(report: &Report, sort: Option<SortBy>) -> Vec<Group<'_>> {
@@ -143,44 +138,6 @@ pub fn groups(report: &Report, sort: Option<SortBy>) -> Vec<Group<'_>> {
             (repo, revisions)
         })
         .collect()
-}
-
-/// `Model gpt2 (1.9M, used 3 years ago)`.
-pub fn repo_title(repo: &CachedRepo) -> String {
-    let kind = repo.repo.repo_type.as_str();
-    let mut chars = kind.chars();
-    let capitalised = match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect::<String>(),
-        None => String::new(),
-    };
-    format!(
-        "{capitalised} {} ({}, used {})",
-        repo.repo.id.as_str(),
-        format_size(repo.size_on_disk),
-        format_timesince_now(repo.last_accessed, Flavour::V0x)
-    )
-}
-
-/// Refs sorted and comma-joined, or `(detached)`.
-pub fn refs_text(revision: &CachedRevision) -> String {
-    if revision.refs.is_empty() {
-        "(detached)".to_owned()
-    } else {
-        revision.refs.iter().cloned().collect::<Vec<_>>().join(", ")
-    }
-}
-
-/// `{n} revisions selected counting for {size}.` or `Nothing will be deleted.`
-pub fn expectation(report: &Report, selected: &[String]) -> String {
-    if selected.iter().any(|h| h == CANCEL_DELETION) {
-        return "Nothing will be deleted.".to_owned();
-    }
-    let plan = report.delete_revisions(selected);
-    format!(
-        "{} revisions selected counting for {}.",
-        selected.len(),
-        format_size(plan.expected_freed_size)
-    )
 }
 
 /// The instructions at the top of the review file (0.25's `_MANUAL_REVIEW_NO_TUI_INSTRUCTIONS`,

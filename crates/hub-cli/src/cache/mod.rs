@@ -1,6 +1,7 @@
 //! The cache commands: `scan-cache` and `delete-cache` as huggingface_hub 0.25's `huggingface-cli`
 //! prints them, `cache ls|rm|prune` as 2.x `hf cache`, and `cache verify`.
 
+pub mod choices;
 pub mod delete_cache;
 pub mod ls;
 pub mod output;

@@ -21,7 +21,7 @@ use crossterm::{cursor, execute, queue, style, terminal};
 use hub_cache::format::{Flavour, format_timesince_now};
 use hub_cache::scan::Report;
 
-use super::delete_cache::{CANCEL_DELETION, Group, expectation, refs_text, repo_title};
+use super::choices::{CANCEL_DELETION, Group, expectation, refs_text, repo_title};
 
 /// Printed when stdin or stdout is not a terminal.
 pub const NOT_A_TERMINAL: &str = "delete-cache needs an interactive terminal for its selection list. \

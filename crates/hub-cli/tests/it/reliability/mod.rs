@@ -7,6 +7,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+pub use hfhub_tests::hostile::verify_blobs;
+
 mod bad_input;
 mod concurrency;
 mod crash;
@@ -75,25 +77,4 @@ pub fn temp_files(root: &Path) -> Vec<PathBuf> {
             name.ends_with(".incomplete") || name.ends_with(".tmp")
         })
         .collect()
-}
-
-/// Checks that every blob below `cache` has the content its name stands for, and returns how many.
-pub fn verify_blobs(cache: &Path) -> usize {
-    let mut checked = 0;
-    for path in files_below(cache) {
-        let parts: Vec<_> = path.iter().collect();
-        if parts.len() != 3 || parts[1] != "blobs" {
-            continue;
-        }
-        let name = parts[2].to_string_lossy();
-        let kind = hub_cache::hash::HashKind::of_blob_name(&name)
-            .unwrap_or_else(|| panic!("`{name}` is not a blob name"));
-        let full = cache.join(&path);
-        let file = fs::File::open(&full).expect("open blob");
-        let size = file.metadata().expect("stat blob").len();
-        let digest = hub_cache::hash::hash_reader(kind, size, file).expect("hash blob");
-        assert_eq!(digest, name, "blob `{}` holds other bytes", full.display());
-        checked += 1;
-    }
-    checked
 }
