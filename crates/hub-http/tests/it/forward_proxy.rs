@@ -6,10 +6,9 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tokio::io::AsyncWriteExt;
+use hfhub_tests::hostile::Seen;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
-
-use crate::hostile::{Seen, read_head};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
@@ -61,7 +60,7 @@ impl ForwardProxy {
     pub fn log_text(&self) -> String {
         let mut out = String::new();
         for seen in self.log.lock().unwrap().iter() {
-            out.push_str(&format!("{} {}\n", seen.method, seen.target));
+            out.push_str(&format!("{} {}\n", seen.method, seen.path));
             for (name, value) in &seen.headers {
                 out.push_str(&format!("  {name}: {value}\n"));
             }
@@ -76,6 +75,33 @@ impl ForwardProxy {
     pub fn connections(&self) -> usize {
         self.connections.load(Ordering::Relaxed)
     }
+}
+
+/// Reads a request line and headers (nothing more: a CONNECT client waits for the answer, and an
+/// absolute-form request here has no body).
+async fn read_head(stream: TcpStream) -> Option<(Seen, TcpStream)> {
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line).await.ok()?;
+    let mut parts = line.split_whitespace();
+    let method = parts.next()?.to_owned();
+    let path = parts.next()?.to_owned();
+    let mut headers = Vec::new();
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header).await.ok()? == 0 || header.trim().is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.trim_end().split_once(':') {
+            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+        }
+    }
+    let seen = Seen {
+        method,
+        path,
+        headers,
+    };
+    Some((seen, reader.into_inner()))
 }
 
 fn header<'a>(request: &'a Seen, name: &str) -> Option<&'a str> {
@@ -121,7 +147,7 @@ async fn serve(mode: Mode, request: Seen, mut client: TcpStream) {
         if mode == Mode::RefuseConnect {
             return refuse(client, "403 Forbidden", "").await;
         }
-        let Some((host, port)) = request.target.rsplit_once(':') else {
+        let Some((host, port)) = request.path.rsplit_once(':') else {
             return refuse(client, "400 Bad Request", "").await;
         };
         let Some(mut target) = upstream(host, port.parse().unwrap_or(0)).await else {
@@ -138,7 +164,7 @@ async fn serve(mode: Mode, request: Seen, mut client: TcpStream) {
         return;
     }
     // Absolute form: `GET http://host:port/path HTTP/1.1`.
-    let Ok(url) = url::Url::parse(&request.target) else {
+    let Ok(url) = url::Url::parse(&request.path) else {
         return refuse(client, "400 Bad Request", "").await;
     };
     let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {

@@ -1,120 +1,61 @@
-//! A hostile Hub on 127.0.0.1, written for these tests: it answers each request with raw bytes
-//! and may stall, trickle or lie. Each case is a class of issue 11 that hub-http must survive:
+//! A hostile Hub on 127.0.0.1 (`hfhub_tests::hostile`), scripted per test: it answers each
+//! request with raw bytes and may stall, trickle or lie. Each case is a class of issue 11 that hub-http must survive:
 //! 1 (a size header never sizes an allocation), 2 (every read has a deadline, and a low-speed
 //! limit), 3 (bounded pagination and JSON), 10 (no userinfo shown) and 12 (control characters
 //! escaped in errors).
 
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::io::Write as _;
+use std::net::TcpStream;
 use std::time::Duration;
 
+use hfhub_tests::hostile::{Hostile, Reply, Seen, answer};
 use hub_cache::env::Env;
 use hub_http::{
     Client, ClientBuilder, DownloadRequest, Endpoint, Error, ListingLimits, ParallelOptions,
     RetryPolicy,
 };
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
 
 use crate::support::{self, gpt2};
 
 const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
 const SHA256: &str = "a3f1c2d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
 
-/// What the hostile server saw of one request.
-#[derive(Debug, Clone)]
-pub struct Seen {
-    pub method: String,
-    pub target: String,
-    pub headers: Vec<(String, String)>,
-}
-
-/// The hostile server: one request per connection, answered by a handler that writes raw bytes.
-pub struct Hostile {
-    pub base: String,
-    pub seen: Arc<Mutex<Vec<Seen>>>,
-}
-
-impl Hostile {
-    pub async fn start<F, Fut>(handler: F) -> Hostile
-    where
-        F: Fn(Seen, TcpStream) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let log = seen.clone();
-        let handler = Arc::new(handler);
-        tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    return;
-                };
-                let (log, handler) = (log.clone(), handler.clone());
-                tokio::spawn(async move {
-                    let Some((request, stream)) = read_head(stream).await else {
-                        return;
-                    };
-                    log.lock().unwrap().push(request.clone());
-                    handler(request, stream).await;
-                });
-            }
-        });
-        Hostile { base, seen }
-    }
-}
-
-/// Reads a request line and headers.
-pub async fn read_head(stream: TcpStream) -> Option<(Seen, TcpStream)> {
-    let mut reader = BufReader::new(stream);
-    let mut line = String::new();
-    reader.read_line(&mut line).await.ok()?;
-    let mut parts = line.split_whitespace();
-    let method = parts.next()?.to_owned();
-    let target = parts.next()?.to_owned();
-    let mut headers = Vec::new();
-    loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header).await.ok()? == 0 || header.trim().is_empty() {
-            break;
-        }
-        if let Some((name, value)) = header.trim_end().split_once(':') {
-            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
-        }
-    }
-    Some((
-        Seen {
-            method,
-            target,
-            headers,
-        },
-        reader.into_inner(),
-    ))
-}
-
-/// A head with `Connection: close`.
+/// A head with `Connection: close` and no body.
 fn head(status: &str, headers: &[(&str, String)]) -> Vec<u8> {
-    let mut out = format!("HTTP/1.1 {status}\r\nConnection: close\r\n").into_bytes();
-    for (name, value) in headers {
-        out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
-    }
-    out.extend_from_slice(b"\r\n");
-    out
-}
-
-/// A whole answer with its `Content-Length`.
-fn answer(status: &str, headers: &[(&str, String)], body: &[u8]) -> Vec<u8> {
     let mut headers = headers.to_vec();
-    headers.push(("Content-Length", body.len().to_string()));
-    let mut out = head(status, &headers);
-    out.extend_from_slice(body);
-    out
+    if !headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+    {
+        headers.push(("Content-Length", "0".to_owned()));
+    }
+    answer(status, &headers, b"", true)
 }
 
-async fn send(mut stream: TcpStream, bytes: &[u8]) {
-    let _ = stream.write_all(bytes).await;
-    let _ = stream.shutdown().await;
+/// A whole answer.
+fn full(status: &str, headers: &[(&str, String)], body: &[u8]) -> Vec<u8> {
+    answer(status, headers, body, false)
+}
+
+/// A reply that writes `head`, then `each` every `pause` for `count` times (or until the client
+/// goes away).
+fn trickle(head: Vec<u8>, each: &'static [u8], pause: Duration, count: usize) -> Reply {
+    Reply::Stream(Box::new(move |stream: &mut TcpStream| {
+        if stream.write_all(&head).is_err() {
+            return;
+        }
+        for _ in 0..count {
+            if stream
+                .write_all(each)
+                .and_then(|()| stream.flush())
+                .is_err()
+            {
+                return;
+            }
+            std::thread::sleep(pause);
+        }
+    }))
 }
 
 /// Fast retries, short timeouts, no token.
@@ -153,15 +94,15 @@ fn peak_rss() -> u64 {
 #[tokio::test]
 async fn class_1_a_size_of_1e18_in_any_header_never_sizes_an_allocation() {
     const HUGE: &str = "1000000000000000000";
-    let hostile = Hostile::start(|request, stream| async move {
-        let bytes = if request.target.contains("/tree/") {
+    let hostile = Hostile::start(|request: &Seen, _: &str| {
+        if request.path.contains("/tree/") {
             let listing = format!(
                 "[{{\"type\":\"file\",\"path\":\"big.bin\",\"oid\":\"{COMMIT}\",\"size\":{HUGE},\
                  \"lfs\":{{\"oid\":\"{SHA256}\",\"size\":{HUGE}}}}}]"
             );
-            answer("200 OK", &[], listing.as_bytes())
+            full("200 OK", &[], listing.as_bytes())
         } else if request.method == "HEAD" {
-            let size = if request.target.contains("linked") {
+            let size = if request.path.contains("linked") {
                 ("X-Linked-Size", HUGE.to_owned())
             } else {
                 ("Content-Length", HUGE.to_owned())
@@ -176,17 +117,14 @@ async fn class_1_a_size_of_1e18_in_any_header_never_sizes_an_allocation() {
             )
         } else {
             // Whatever was asked, a few bytes.
-            head(
+            answer(
                 "206 Partial Content",
                 &[("Content-Length", HUGE.to_owned())],
+                b"tiny",
+                false,
             )
-            .into_iter()
-            .chain(*b"tiny")
-            .collect()
-        };
-        send(stream, &bytes).await;
-    })
-    .await;
+        }
+    });
     let client = hostile_client(&hostile.base).build().unwrap();
     let before = peak_rss();
     for file in ["linked.bin", "plain.bin"] {
@@ -223,15 +161,11 @@ async fn class_1_a_size_of_1e18_in_any_header_never_sizes_an_allocation() {
 
 #[tokio::test]
 async fn class_2_an_api_answer_that_stops_after_a_brace_fails_at_the_stall_timeout() {
-    let hostile = Hostile::start(|_, mut stream| async move {
-        let _ = stream
-            .write_all(&head("200 OK", &[("Content-Length", "100".to_owned())]))
-            .await;
-        let _ = stream.write_all(b"{").await;
-        // Then nothing, for longer than any test runs.
-        tokio::time::sleep(Duration::from_secs(600)).await;
-    })
-    .await;
+    // `{`, then nothing for longer than any test runs.
+    let hostile = Hostile::start(|_: &Seen, _: &str| {
+        let head = head("200 OK", &[("Content-Length", "100".to_owned())]);
+        trickle(head, b"{", Duration::from_secs(600), 1)
+    });
     let client = hostile_client(&hostile.base)
         .with_download_timeout(Duration::from_secs(1))
         .build()
@@ -251,18 +185,10 @@ async fn class_2_an_api_answer_that_stops_after_a_brace_fails_at_the_stall_timeo
 #[tokio::test]
 async fn class_2_a_whole_json_answer_has_a_deadline() {
     // One byte every 200 ms: never a stall, and above a low-speed limit of 1 byte/s.
-    let hostile = Hostile::start(|_, mut stream| async move {
-        let _ = stream
-            .write_all(&head("200 OK", &[("Content-Length", "100000".to_owned())]))
-            .await;
-        for _ in 0..100_000 {
-            if stream.write_all(b" ").await.is_err() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    })
-    .await;
+    let hostile = Hostile::start(|_: &Seen, _: &str| {
+        let head = head("200 OK", &[("Content-Length", "100000".to_owned())]);
+        trickle(head, b" ", Duration::from_millis(200), 100_000)
+    });
     let env = Env::from_pairs([
         ("HF_ENDPOINT", hostile.base.as_str()),
         ("HFHUB_LOW_SPEED_LIMIT", "1"),
@@ -286,17 +212,16 @@ async fn class_2_a_whole_json_answer_has_a_deadline() {
 #[tokio::test]
 async fn class_2_a_trickle_is_abandoned_under_the_low_speed_limit_set_by_env() {
     // One byte every 300 ms: under the stall timeout, under 100 bytes/s.
-    let hostile = Hostile::start(|request, mut stream| async move {
+    let hostile = Hostile::start(|request: &Seen, _: &str| {
         if request.method == "HEAD" {
-            let bytes = head(
+            return Reply::Bytes(head(
                 "200 OK",
                 &[
                     ("X-Repo-Commit", COMMIT.to_owned()),
                     ("ETag", format!("\"{SHA256}\"")),
                     ("Content-Length", "1000".to_owned()),
                 ],
-            );
-            return send(stream, &bytes).await;
+            ));
         }
         let from: usize = request
             .headers
@@ -312,17 +237,9 @@ async fn class_2_a_trickle_is_abandoned_under_the_low_speed_limit_set_by_env() {
             "200 OK"
         };
         let length = (1000 - from).to_string();
-        let _ = stream
-            .write_all(&head(status, &[("Content-Length", length)]))
-            .await;
-        for _ in from..1000 {
-            if stream.write_all(b"x").await.is_err() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        }
-    })
-    .await;
+        let head = head(status, &[("Content-Length", length)]);
+        trickle(head, b"x", Duration::from_millis(300), 1000 - from)
+    });
     let env = Env::from_pairs([
         ("HF_ENDPOINT", hostile.base.as_str()),
         ("HF_HUB_DOWNLOAD_TIMEOUT", "5"),
@@ -368,33 +285,31 @@ async fn class_2_a_trickle_is_abandoned_under_the_low_speed_limit_set_by_env() {
 }
 
 /// A listing whose pages link on forever: `next` is `self` (`repeat`) or a fresh cursor.
-async fn endless_listing(repeat: bool) -> Hostile {
-    Hostile::start(move |request, stream| async move {
+fn endless_listing(repeat: bool) -> Hostile {
+    Hostile::start(move |request: &Seen, _: &str| {
         let cursor: u64 = request
-            .target
+            .path
             .rsplit_once("cursor=")
             .and_then(|(_, c)| c.parse().ok())
             .unwrap_or(0);
         let next = if repeat {
-            request.target.clone()
+            request.path.clone()
         } else {
-            let (path, _) = request.target.split_once('?').unwrap();
+            let (path, _) = request.path.split_once('?').unwrap();
             format!("{path}?recursive=true&cursor={}", cursor + 1)
         };
         let page = format!("[{{\"type\":\"file\",\"path\":\"f{cursor}\",\"oid\":\"{COMMIT}\"}}]");
-        let bytes = answer(
+        full(
             "200 OK",
             &[("Link", format!("<{next}>; rel=\"next\""))],
             page.as_bytes(),
-        );
-        send(stream, &bytes).await;
+        )
     })
-    .await
 }
 
 #[tokio::test]
 async fn class_3_pagination_stops_on_a_repeated_cursor_and_at_the_page_limit() {
-    let hostile = endless_listing(true).await;
+    let hostile = endless_listing(true);
     let client = hostile_client(&hostile.base).build().unwrap();
     let error = bounded(30, client.list_tree(&gpt2(), "main"))
         .await
@@ -402,7 +317,7 @@ async fn class_3_pagination_stops_on_a_repeated_cursor_and_at_the_page_limit() {
     assert!(error.to_string().contains("repeats the page"), "{error}");
     assert_eq!(hostile.seen.lock().unwrap().len(), 1);
 
-    let hostile = endless_listing(false).await;
+    let hostile = endless_listing(false);
     let client = hostile_client(&hostile.base)
         .with_listing_limits(ListingLimits {
             max_pages: 5,
@@ -432,19 +347,18 @@ async fn class_3_pagination_stops_on_a_repeated_cursor_and_at_the_page_limit() {
 #[tokio::test]
 async fn class_3_a_json_answer_larger_than_the_cap_is_refused() {
     let size = hub_http::MAX_JSON_BYTES + 1024 * 1024;
-    let hostile = Hostile::start(move |_, mut stream| async move {
-        let _ = stream
-            .write_all(&head("200 OK", &[("Content-Length", size.to_string())]))
-            .await;
-        let _ = stream.write_all(b"[").await;
-        let chunk = vec![b' '; 1024 * 1024];
-        for _ in 0..size / chunk.len() {
-            if stream.write_all(&chunk).await.is_err() {
-                return;
+    let hostile = Hostile::start(move |_: &Seen, _: &str| {
+        let head = head("200 OK", &[("Content-Length", size.to_string())]);
+        Reply::Stream(Box::new(move |stream: &mut TcpStream| {
+            let chunk = vec![b' '; 1024 * 1024];
+            let _ = stream.write_all(&head);
+            for _ in 0..size / chunk.len() {
+                if stream.write_all(&chunk).is_err() {
+                    return;
+                }
             }
-        }
-    })
-    .await;
+        }))
+    });
     let client = hostile_client(&hostile.base)
         .with_retry(RetryPolicy::none())
         .build()
@@ -458,30 +372,18 @@ async fn class_3_a_json_answer_larger_than_the_cap_is_refused() {
 #[tokio::test]
 async fn class_10_userinfo_in_the_endpoint_or_a_location_is_never_shown() {
     let logs = crate::hygiene::captured_logs();
-    let hostile = Hostile::start(|request, stream| async move {
-        let bytes = if request.method == "HEAD" {
-            answer("503 Service Unavailable", &[], b"")
+    let hostile = Hostile::start(|request: &Seen, base: &str| {
+        if request.method == "HEAD" {
+            full("503 Service Unavailable", &[], b"")
         } else {
             // An API redirect to another origin, with userinfo.
-            let port = request
-                .headers
-                .iter()
-                .find(|(n, _)| n == "host")
-                .and_then(|(_, h)| h.rsplit_once(':'))
-                .map(|(_, p)| p.to_owned())
-                .unwrap_or_default();
-            answer(
-                "302 Found",
-                &[(
-                    "Location",
-                    format!("http://mallory:location-secret@localhost:{port}/x"),
-                )],
-                b"",
-            )
-        };
-        send(stream, &bytes).await;
-    })
-    .await;
+            let other = base.replace(
+                "http://127.0.0.1",
+                "http://mallory:location-secret@localhost",
+            );
+            full("302 Found", &[("Location", format!("{other}/x"))], b"")
+        }
+    });
     let endpoint = hostile
         .base
         .replace("http://", "http://alice:endpoint-secret@");
@@ -520,15 +422,14 @@ async fn class_10_userinfo_in_the_endpoint_or_a_location_is_never_shown() {
 
 #[tokio::test]
 async fn class_12_server_chosen_strings_are_escaped_in_errors() {
-    let hostile = Hostile::start(|request, stream| async move {
-        let body: &[u8] = if request.target.contains("/revision/") {
+    let hostile = Hostile::start(|request: &Seen, _: &str| {
+        let body: &[u8] = if request.path.contains("/revision/") {
             b"{\"sha\": \"\\u001b[2J\\u0007fake OK\"}"
         } else {
             b"[{\"type\": \"file\", \"path\": \"a\", \"size\": \"\\u001b]0;owned\\u0007\\u009b\"}]"
         };
-        send(stream, &answer("200 OK", &[], body)).await;
-    })
-    .await;
+        full("200 OK", &[], body)
+    });
     let client = hostile_client(&hostile.base)
         .with_retry(RetryPolicy::none())
         .build()
