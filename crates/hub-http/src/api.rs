@@ -96,10 +96,10 @@ pub(crate) async fn resolve(transport: &Transport, url: &str) -> Result<Resolved
             url,
             &HeaderMap::new(),
             Redirects::StopAtForeign,
-            transport.timeouts().etag,
+            transport.etag_timeout(),
         )
         .await?;
-    let headers = answer.response.headers();
+    let headers = answer.headers();
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let metadata = MetadataHeaders {
         repo_commit: text("x-repo-commit"),
@@ -107,10 +107,10 @@ pub(crate) async fn resolve(transport: &Transport, url: &str) -> Result<Resolved
         etag: text(header::ETAG.as_str()),
         linked_size: text("x-linked-size"),
         content_length: text(header::CONTENT_LENGTH.as_str()),
-        location: answer.location.as_deref(),
+        location: answer.location(),
     };
-    let resolved = metadata.resolve(&answer.url, answer.response.status().is_redirection())?;
-    check_header_value("X-Repo-Commit", &answer.url, &resolved.commit)?;
+    let resolved = metadata.resolve(answer.url(), answer.status().is_redirection())?;
+    check_header_value("X-Repo-Commit", answer.url(), &resolved.commit)?;
     Ok(resolved)
 }
 
@@ -192,10 +192,10 @@ async fn get_json<T: serde::de::DeserializeOwned>(
                     url,
                     &HeaderMap::new(),
                     Redirects::RefuseForeign,
-                    transport.timeouts().download,
+                    transport.download_timeout(),
                 )
                 .await?;
-            let next = next_link(answer.response.headers());
+            let next = next_link(answer.headers());
             let value = transport.read_json(answer, MAX_JSON_BYTES).await?;
             Ok((value, next))
         })

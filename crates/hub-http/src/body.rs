@@ -36,10 +36,24 @@ impl Default for LowSpeedLimit {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Deadlines {
     /// Longest wait for the next chunk.
-    pub(crate) stall: Duration,
-    pub(crate) low_speed: LowSpeedLimit,
+    stall: Duration,
+    low_speed: LowSpeedLimit,
     /// Longest time for the whole body (JSON answers).
-    pub(crate) total: Option<Duration>,
+    total: Option<Duration>,
+}
+
+impl Deadlines {
+    pub(crate) fn new(
+        stall: Duration,
+        low_speed: LowSpeedLimit,
+        total: Option<Duration>,
+    ) -> Deadlines {
+        Deadlines {
+            stall,
+            low_speed,
+            total,
+        }
+    }
 }
 
 /// Which limit a wait ends at.

@@ -184,12 +184,12 @@ impl ClientBuilder {
             url: String::new(),
             reason: "HF_HUB_USER_AGENT_ORIGIN is not a valid header value".to_owned(),
         })?;
-        let timeouts = Timeouts {
-            etag: self.etag_timeout,
-            download: self.download_timeout,
-            api_total: self.api_timeout,
-            low_speed: self.low_speed,
-        };
+        let timeouts = Timeouts::new(
+            self.etag_timeout,
+            self.download_timeout,
+            self.api_timeout,
+            self.low_speed,
+        );
         let transport = Transport::new(
             Network::new(tls, self.proxies),
             self.endpoint.as_str(),
@@ -242,13 +242,7 @@ impl Client {
     /// sources (`VAR=path`).
     pub fn describe_network(&self) -> NetworkDescription {
         NetworkDescription {
-            proxies: self
-                .transport
-                .network()
-                .describe_proxies()
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v))
-                .collect(),
+            proxies: owned(self.transport.network().describe_proxies()),
             ca_sources: self.ca_sources.clone(),
         }
     }
@@ -309,6 +303,27 @@ impl Client {
 /// The network settings of a client, secrets masked (see [`Client::describe_network`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NetworkDescription {
+    /// `("https" | "http" | "all" | "no_proxy", value)`, credentials shown as `user:***`.
     pub proxies: Vec<(String, String)>,
+    /// `VAR=path` for each CA variable set.
     pub ca_sources: Vec<String>,
+}
+
+impl NetworkDescription {
+    /// What a client built by [`ClientBuilder::from_env`] would use, without building one (for
+    /// `hfhub env`).
+    pub fn from_env(env: &Env) -> NetworkDescription {
+        NetworkDescription {
+            proxies: owned(
+                Proxies::from_env(env)
+                    .map(|p| p.describe())
+                    .unwrap_or_default(),
+            ),
+            ca_sources: CaSources::from_env(env).describe(),
+        }
+    }
+}
+
+fn owned(pairs: Vec<(&'static str, String)>) -> Vec<(String, String)> {
+    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }

@@ -115,6 +115,11 @@ impl Proxies {
         })
     }
 
+    /// What is in effect, credentials masked: `(scheme or no_proxy, value)`.
+    pub(crate) fn describe(&self) -> Vec<(&'static str, String)> {
+        self.described.clone()
+    }
+
     /// The proxy for `dst`, `None` when it is reached directly.
     fn intercept(&self, dst: &Uri) -> Option<Intercept> {
         if self.bypass_all {
@@ -238,7 +243,7 @@ impl Network {
     pub(crate) fn describe_proxies(&self) -> Vec<(&'static str, String)> {
         self.proxies
             .as_ref()
-            .map(|p| p.described.clone())
+            .map(Proxies::describe)
             .unwrap_or_default()
     }
 

@@ -445,12 +445,11 @@ impl Transfer {
                 &self.request.resolve_url,
                 &headers,
                 Redirects::Any,
-                self.transport.timeouts().download,
+                self.transport.download_timeout(),
             )
             .await?;
-        let url = answer.url.clone();
-        let response = &answer.response;
-        let status = response.status();
+        let url = answer.url().to_owned();
+        let status = answer.status();
         if ranged && status == StatusCode::OK {
             return Err(RangeFailure {
                 error: Error::BadResponse {
@@ -468,7 +467,7 @@ impl Transfer {
             .into());
         }
         let expected_len = to - *position;
-        if let Some(length) = response
+        if let Some(length) = answer
             .headers()
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())

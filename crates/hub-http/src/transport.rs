@@ -46,23 +46,59 @@ impl Redirects {
 
 /// The final answer of a followed request.
 pub(crate) struct Answer {
-    pub(crate) response: Response<Incoming>,
+    response: Response<Incoming>,
     /// The URL that gave this answer.
-    pub(crate) url: String,
+    url: String,
     /// For [`Redirects::StopAtForeign`]: the absolute target of the 3xx not followed.
-    pub(crate) location: Option<String>,
+    location: Option<String>,
+}
+
+impl Answer {
+    /// The URL that gave this answer.
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// For [`Redirects::StopAtForeign`]: the absolute target of the 3xx not followed.
+    pub(crate) fn location(&self) -> Option<&str> {
+        self.location.as_deref()
+    }
+
+    pub(crate) fn status(&self) -> hyper::StatusCode {
+        self.response.status()
+    }
+
+    pub(crate) fn headers(&self) -> &HeaderMap {
+        self.response.headers()
+    }
 }
 
 /// Timeouts and limits of every read.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Timeouts {
     /// Metadata request: connect + headers (`HF_HUB_ETAG_TIMEOUT`).
-    pub(crate) etag: Duration,
+    etag: Duration,
     /// Download and API requests: connect + headers, and each body chunk (`HF_HUB_DOWNLOAD_TIMEOUT`).
-    pub(crate) download: Duration,
+    download: Duration,
     /// A whole JSON answer.
-    pub(crate) api_total: Duration,
-    pub(crate) low_speed: LowSpeedLimit,
+    api_total: Duration,
+    low_speed: LowSpeedLimit,
+}
+
+impl Timeouts {
+    pub(crate) fn new(
+        etag: Duration,
+        download: Duration,
+        api_total: Duration,
+        low_speed: LowSpeedLimit,
+    ) -> Timeouts {
+        Timeouts {
+            etag,
+            download,
+            api_total,
+            low_speed,
+        }
+    }
 }
 
 /// (scheme, lowercased host, port with 80/443 defaults), as 2.x `_url_origin`.
@@ -143,8 +179,14 @@ impl Transport {
         &self.retry
     }
 
-    pub(crate) fn timeouts(&self) -> &Timeouts {
-        &self.timeouts
+    /// Connect + headers of a metadata request.
+    pub(crate) fn etag_timeout(&self) -> Duration {
+        self.timeouts.etag
+    }
+
+    /// Connect + headers of a download or API request, and each body chunk.
+    pub(crate) fn download_timeout(&self) -> Duration {
+        self.timeouts.download
     }
 
     pub(crate) fn network(&self) -> &connect::Network {
@@ -308,11 +350,11 @@ impl Transport {
         answer: Answer,
         cap: usize,
     ) -> Result<T, Error> {
-        let deadlines = Deadlines {
-            stall: self.timeouts.download,
-            low_speed: self.timeouts.low_speed,
-            total: Some(self.timeouts.api_total),
-        };
+        let deadlines = Deadlines::new(
+            self.timeouts.download,
+            self.timeouts.low_speed,
+            Some(self.timeouts.api_total),
+        );
         let body = BodyReader::new(answer.response.into_body(), &answer.url, deadlines)
             .collect(cap)
             .await?;
@@ -324,11 +366,7 @@ impl Transport {
 
     /// A reader for a download body: stall timeout per chunk and the low-speed limit.
     pub(crate) fn download_body(&self, answer: Answer) -> BodyReader {
-        let deadlines = Deadlines {
-            stall: self.timeouts.download,
-            low_speed: self.timeouts.low_speed,
-            total: None,
-        };
+        let deadlines = Deadlines::new(self.timeouts.download, self.timeouts.low_speed, None);
         BodyReader::new(answer.response.into_body(), &answer.url, deadlines)
     }
 }

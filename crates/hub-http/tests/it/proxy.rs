@@ -183,6 +183,13 @@ async fn proxy_credentials_are_sent_and_never_logged() {
     snapshot(&client, &env).await;
     assert!(proxy.connections() > 0);
     assert_eq!(
+        client.describe_network(),
+        hub_http::NetworkDescription::from_env(&Env::from_pairs([(
+            "HTTP_PROXY",
+            with_credentials.as_str()
+        )]))
+    );
+    assert_eq!(
         client.describe_network().proxies,
         vec![(
             "http".to_owned(),
@@ -257,4 +264,29 @@ async fn an_unreachable_proxy_fails_at_once_naming_it_and_the_endpoint() {
         message.contains(&closed) && message.contains("https://hub.invalid"),
         "{message}"
     );
+}
+
+#[tokio::test]
+async fn an_unreachable_endpoint_fails_at_once_naming_it() {
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port())
+    };
+    let client = ClientBuilder::from_env(&Env::from_pairs([("HF_ENDPOINT", closed.as_str())]))
+        .unwrap()
+        .build()
+        .unwrap();
+    let repo = gpt2();
+    let error = tokio::time::timeout(
+        Duration::from_secs(10),
+        client
+            .retry_policy()
+            .run(|| client.resolve(&repo, "main", "config.json")),
+    )
+    .await
+    .expect("failed at once")
+    .unwrap_err();
+    assert!(matches!(error, Error::Connect { .. }), "{error:?}");
+    assert!(!error.is_retryable());
+    assert!(error.to_string().contains(&closed), "{error}");
 }
