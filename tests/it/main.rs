@@ -3,6 +3,7 @@
 mod assets;
 mod cache_write;
 mod delete;
+mod downstream;
 mod fixtures;
 mod format;
 mod locks;

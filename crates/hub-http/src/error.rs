@@ -225,6 +225,14 @@ impl Error {
         matches!(self, Error::Offline { .. })
     }
 
+    /// The Hub wants a (valid) token: a gated repository, a 401, or a 403.
+    pub fn is_auth(&self) -> bool {
+        matches!(
+            self,
+            Error::Gated { .. } | Error::Unauthorized { .. } | Error::Forbidden { .. }
+        )
+    }
+
     /// The commit of an `EntryNotFound` answer, when the server sent one.
     pub fn missing_entry_commit(&self) -> Option<&str> {
         match self {

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use crate::{Error, FileRequest, Remote, SnapshotRequest};
 
+pub use crate::blocking_hub::{Hub, RepoHandle, SnapshotHandle};
+
 /// [`crate::Downloader`] with blocking methods. Do not use from inside an async runtime.
 pub struct Downloader<R> {
     inner: crate::Downloader<R>,

@@ -123,6 +123,21 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// The repository id is not valid (upstream's `HFValidationError`); nothing was requested.
+    #[error("invalid repository id `{id}`")]
+    InvalidRepoId {
+        id: String,
+        #[source]
+        source: hub_cache::repo::InvalidRepoId,
+    },
+    /// The downloader could not be set up (an invalid environment value, the TLS roots...); nothing
+    /// was requested.
+    #[error("cannot set up the downloader: {reason}")]
+    Setup {
+        reason: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// A worker task of a snapshot panicked or was cancelled.
     #[error("a download task of {repo} stopped unexpectedly: {reason}")]
     Task { repo: Repo, reason: String },
@@ -139,6 +154,27 @@ impl Error {
             Error::ForceDownload { source, .. } => source.as_ref(),
             _ => None,
         }
+    }
+
+    /// The repository, revision or file does not exist (or is not visible with this token).
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self,
+            Error::EntryNotFound { .. } | Error::RevisionNotFound { .. }
+        ) || self
+            .remote_error()
+            .is_some_and(hub_http::Error::is_not_found)
+    }
+
+    /// Offline mode (or an unreachable Hub) and the cache could not answer.
+    pub fn is_offline(&self) -> bool {
+        matches!(self, Error::Offline { .. })
+            || self.remote_error().is_some_and(hub_http::Error::is_offline)
+    }
+
+    /// The Hub refused the request for want of a (valid) token: gated, private, unauthorized.
+    pub fn is_auth(&self) -> bool {
+        self.remote_error().is_some_and(hub_http::Error::is_auth)
     }
 
     /// Whether nothing usable was found in the cache (upstream's `LocalEntryNotFoundError` family).

@@ -1,6 +1,35 @@
-//! Orchestration of downloads into the Hugging Face cache or a local folder, as `huggingface_hub` 2.4's
-//! `hf_hub_download` and `snapshot_download` do, leaving a cache Python reads (and reading Python's).
+//! Downloads from the Hugging Face Hub into the cache Python's `huggingface_hub` uses, or into a
+//! local folder, as 2.4's `hf_hub_download` and `snapshot_download` do, leaving a cache Python reads
+//! (and reading Python's).
 //!
+//! The front door is [`Hub`]: built from the environment in one call (`HF_ENDPOINT`, `HF_TOKEN`,
+//! `HF_HUB_CACHE`, `HF_HUB_OFFLINE`, `HF_HUB_DISABLE_SYMLINKS`...), then one expression per job.
+//! [`blocking::Hub`] is the same for callers without an async runtime.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let served = tempfile::tempdir()?;
+//! # hfhub_tests::synthetic::write_model(served.path(), "openai-community/gpt2", "c1", "main",
+//! #     &[("config.json".into(), b"{}".to_vec(), false), ("model.safetensors".into(), vec![7; 64], true)])?;
+//! # let server = hub_server::Server::builder(served.path()).start().await?;
+//! # let cache = tempfile::tempdir()?;
+//! # let hub = hub_sync::HubBuilder::new(&hub_cache::env::Env::from_pairs([]))?
+//! #     .with_endpoint(&server.endpoint()).with_cache_dir(cache.path()).build()?;
+//! // let hub = hub_sync::Hub::from_env()?;
+//! let config = hub.model("openai-community/gpt2").get("config.json").await?;
+//! assert_eq!(std::fs::read(&config)?, b"{}");
+//!
+//! let snapshot = hub.model("openai-community/gpt2").snapshot().include(["*.safetensors"]).download().await?;
+//! assert!(snapshot.join("model.safetensors").is_file());
+//!
+//! // Offline, from the cache alone: no request.
+//! let cached = hub.model("openai-community/gpt2").cached("config.json")?;
+//! assert_eq!(cached, Some(config));
+//! # Ok(()) }
+//! ```
+//!
+//! Underneath, [`Downloader`] takes explicit requests:
 //! - [`Downloader::download_file`]: one file; a cached commit revision costs no request, otherwise one
 //!   `HEAD`, then a blob is reused or downloaded under its lock, verified, published atomically and linked
 //!   (see [`hub_cache::write`] for the tree). Network failures fall back to the cache where upstream does.
@@ -13,27 +42,17 @@
 //!   lock and resumes; hub-http verifies the whole content before anything is published.
 //!
 //! The network is a [`Remote`] ([`hub_http::Client`] in production, a fake in tests). Progress is a stream
-//! of [`Event`]s. [`blocking::Downloader`] wraps the async API for callers without a runtime.
-//!
-//! ```no_run
-//! use hub_cache::{Cache, Repo};
-//! use hub_sync::{Downloader, FileRequest};
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let client = hub_http::Client::from_env()?;
-//! let downloader = Downloader::new(client, Cache::new("/tmp/hub"));
-//! let repo = Repo::model("openai-community/gpt2")?;
-//! let path = downloader.download_file(&FileRequest::new(repo, "config.json")).await?;
-//! println!("{}", path.display());
-//! # Ok(()) }
-//! ```
+//! of [`Event`]s.
 
 // Errors carry the repo, revision, file and the Hub's error by design; they are returned once per
 // operation, so their size does not matter.
 #![allow(clippy::result_large_err)]
 
 pub mod blocking;
+mod blocking_hub;
 mod cache_mode;
 pub mod error;
+pub mod hub;
 pub mod local_dir;
 pub mod pattern;
 pub mod progress;
@@ -44,9 +63,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use hub_cache::write::WriteOptions;
-use hub_cache::{Cache, Repo};
 
 pub use error::Error;
+pub use hub::{Hub, HubBuilder, RepoHandle, SnapshotHandle};
+pub use hub_cache::{Cache, Repo, RepoType};
 pub use progress::{Event, Events};
 pub use remote::Remote;
 
