@@ -18,7 +18,7 @@ use std::process::ExitCode;
 const TASKS: &[(&str, &str)] = &[
     (
         "bench",
-        "hfhub against Python huggingface_hub, hf_transfer, hf-hub and curl; writes docs/benchmarks.md [--smoke]",
+        "hfhub against Python huggingface_hub, hf_transfer, hf-hub and curl, from hfhub serve and nginx; writes docs/benchmarks.md [--smoke] [--tmpfs | --scratch DIR] [--only 1a,1b,2,3,4,6,7,8] [--rounds N] [--serve]",
     ),
     (
         "demo",

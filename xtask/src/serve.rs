@@ -18,6 +18,17 @@ impl Server {
     /// Starts `hfhub serve --dir DIR` on 127.0.0.1 with its log going to `stderr`, and reads its
     /// endpoint from the first line it prints.
     pub fn start(hfhub: &Path, dir: &Path, stderr: Stdio) -> anyhow::Result<Server> {
+        Server::start_with_log(hfhub, dir, stderr, "warn")
+    }
+
+    /// [`Server::start`] with `RUST_LOG` set to `filter` (the bench logs every request to count
+    /// them).
+    pub fn start_with_log(
+        hfhub: &Path,
+        dir: &Path,
+        stderr: Stdio,
+        filter: &str,
+    ) -> anyhow::Result<Server> {
         let mut child = Command::new(hfhub)
             .args([
                 "serve",
@@ -28,7 +39,8 @@ impl Server {
                 "--dir",
             ])
             .arg(dir)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", filter)
+            .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(stderr)
@@ -54,6 +66,13 @@ impl Server {
             _stdout: stdout,
             endpoint,
         })
+    }
+}
+
+impl Server {
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 }
 

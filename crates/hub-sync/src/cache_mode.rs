@@ -11,39 +11,101 @@
 //!     ├── snapshots/<commit>/<path>           the pointer returned
 //!     └── .no_exist/<commit>/<path>           written when the HEAD says the file does not exist
 //! ```
+//!
+//! What the server says enters here as validated values: the file name as a [`RepoPath`], the ETag
+//! as an [`Etag`] (its hash kind decides whether the bytes can be verified), the size bounded by
+//! [`crate::MAX_FILE_SIZE`]. Disk work whose cost grows with the file (publishing across devices,
+//! copying a blob when symlinks are off) runs in blocking tasks, never on the async runtime.
 
 use std::fs::{self, File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use hub_cache::display::Escaped;
 use hub_cache::lock::{FileLock, Guard, LockError};
-use hub_cache::lookup::validate_filename;
 use hub_cache::repo::is_commit_hash;
 use hub_cache::write::{BlobOrigin, RepoWriter, WriteError};
-use hub_cache::{Cache, CommitHash, Repo};
-use hub_http::{DownloadRequest, Progress};
+use hub_cache::{Cache, CommitHash, Etag, Repo, RepoPath};
+use hub_http::{DownloadRequest, Progress, Resolved};
 
 use crate::{Downloader, Error, Event, Remote};
 
 /// Where a blob's bytes are and what they must be.
 #[derive(Debug, Clone)]
 pub(crate) struct BlobSource {
-    pub etag: String,
+    pub etag: Etag,
     pub size: Option<u64>,
     pub location: String,
     pub resolve_url: String,
 }
 
-/// Checks a repo path the way upstream does before any path is built from it.
-pub(crate) fn check_filename(repo: &Repo, filename: &str) -> Result<(), Error> {
-    let invalid = |reason: String| Error::InvalidFilename {
+impl BlobSource {
+    /// The blob a `HEAD` answer names: its ETag parsed by the one ETag rule and its size bounded.
+    // (The `as_ref()` keeps this compiling whether hub-http hands the ETag over as a `String` or
+    // already as an `Etag`.)
+    pub(crate) fn from_resolved(
+        repo: &Repo,
+        revision: &str,
+        filename: &RepoPath,
+        resolved: Resolved,
+        resolve_url: String,
+    ) -> Result<BlobSource, Error> {
+        let bad = |reason: String| Error::BadAnswer {
+            repo: repo.clone(),
+            revision: revision.to_owned(),
+            filename: Some(filename.as_str().to_owned()),
+            reason,
+        };
+        // hub-http parsed the ETag with the workspace rule (`hub_cache::Etag`).
+        let etag = resolved.etag;
+        if let Some(size) = resolved.size {
+            check_size(size).map_err(bad)?;
+        }
+        Ok(BlobSource {
+            etag,
+            size: resolved.size,
+            location: resolved.location,
+            resolve_url,
+        })
+    }
+}
+
+/// A size a server announced, refused past [`crate::MAX_FILE_SIZE`]: no file that large exists on
+/// any Hub, and the size decides how a download is split and what progress shows.
+pub(crate) fn check_size(size: u64) -> Result<u64, String> {
+    if size > crate::MAX_FILE_SIZE {
+        Err(format!(
+            "it is announced as {size} bytes, more than the {} bytes hfhub accepts for one file",
+            crate::MAX_FILE_SIZE
+        ))
+    } else {
+        Ok(size)
+    }
+}
+
+/// Parses a repo path by the one path rule ([`RepoPath`]) before any path is built from it; the
+/// error names the file (escaped when shown) and why it is refused.
+pub(crate) fn check_filename(repo: &Repo, filename: &str) -> Result<RepoPath, Error> {
+    RepoPath::parse(filename).map_err(|e| Error::InvalidFilename {
         repo: repo.clone(),
         filename: filename.to_owned(),
-        reason,
-    };
-    validate_filename(filename).map_err(|e| invalid(e.to_string()))?;
-    hub_cache::layout::check_repo_path(filename).map_err(|e| invalid(e.to_string()))?;
-    Ok(())
+        reason: e.reason.to_string(),
+    })
+}
+
+/// Runs disk work whose cost grows with a file's size on the blocking pool, so hashing or copying a
+/// large file never holds up the downloads sharing the async runtime.
+pub(crate) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, WriteError> + Send + 'static,
+) -> Result<T, WriteError> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result,
+        Err(join) => Err(WriteError::Io {
+            action: "finish",
+            path: PathBuf::new(),
+            source: std::io::Error::other(join.to_string()),
+        }),
+    }
 }
 
 /// Takes a file lock without blocking the async runtime.
@@ -124,16 +186,16 @@ impl<R: Remote> Downloader<R> {
         &self,
         repo: &Repo,
         revision: &str,
-        filename: &str,
+        filename: &RepoPath,
         force: bool,
     ) -> Result<PathBuf, Error> {
-        check_filename(repo, filename)?;
+        let name = filename.as_str();
         let cache = self.resolved_cache();
         let dir = cache.repo(repo);
         if is_commit_hash(revision) && !force {
-            let pointer = dir.pointer_path(revision, filename);
+            let pointer = dir.pointer_path(revision, name);
             if pointer.exists() {
-                self.finished(filename, &pointer, false);
+                self.finished(name, &pointer, false);
                 return Ok(pointer);
             }
         }
@@ -142,29 +204,32 @@ impl<R: Remote> Downloader<R> {
                 return Err(Error::ForceDownload {
                     repo: repo.clone(),
                     revision: revision.to_owned(),
-                    filename: Some(filename.to_owned()),
+                    filename: Some(name.to_owned()),
                     source: None,
                 });
             }
-            return self.cached_file(&cache, repo, revision, filename, None);
+            return self.cached_file(&cache, repo, revision, name, None);
         }
-        let resolved = match self.remote.resolve(repo, revision, filename).await {
+        let resolved = match self.remote.resolve(repo, revision, name).await {
             Ok(resolved) => resolved,
             Err(error) => {
                 // Upstream: a cached copy wins; else a transient failure is retried with back-off.
-                let cached = !force && cache.cached_file(repo, Some(revision), filename).is_ok();
+                let cached = !force && cache.cached_file(repo, Some(revision), name).is_ok();
                 if cached || force || !error.is_retryable() {
-                    return self.file_fallback(&cache, repo, revision, filename, force, error);
+                    return self.file_fallback(&cache, repo, revision, name, force, error);
                 }
-                tracing::info!("no local file found for `{filename}` of {repo}, retrying: {error}");
+                tracing::info!(
+                    "no local file found for `{filename}` of {repo}, retrying: {}",
+                    Escaped(&error.to_string())
+                );
                 match self
                     .retry
-                    .run(|| self.remote.resolve(repo, revision, filename))
+                    .run(|| self.remote.resolve(repo, revision, name))
                     .await
                 {
                     Ok(resolved) => resolved,
                     Err(error) => {
-                        return self.file_fallback(&cache, repo, revision, filename, force, error);
+                        return self.file_fallback(&cache, repo, revision, name, force, error);
                     }
                 }
             }
@@ -172,19 +237,19 @@ impl<R: Remote> Downloader<R> {
         let commit = CommitHash::new(&resolved.commit).ok_or_else(|| Error::BadAnswer {
             repo: repo.clone(),
             revision: revision.to_owned(),
-            filename: Some(filename.to_owned()),
+            filename: Some(name.to_owned()),
             reason: format!("`{}` is not a commit hash", resolved.commit),
         })?;
+        let resolve_url = self.remote.resolve_url(repo, commit.as_str(), name);
+        let source = BlobSource::from_resolved(repo, revision, filename, resolved, resolve_url)?;
         let writer = cache.writer(repo, self.write);
         if let Err(error) = writer.write_ref(revision, &commit) {
-            tracing::warn!("cannot record revision `{revision}` of {repo}: {error}");
+            tracing::warn!(
+                "cannot record revision `{}` of {repo}: {}",
+                Escaped(revision),
+                Escaped(&error.to_string())
+            );
         }
-        let source = BlobSource {
-            etag: resolved.etag.to_string(),
-            size: resolved.size,
-            location: resolved.location,
-            resolve_url: self.remote.resolve_url(repo, commit.as_str(), filename),
-        };
         self.fetch_blob(
             &cache, &writer, repo, revision, &commit, filename, source, force,
         )
@@ -236,10 +301,18 @@ impl<R: Remote> Downloader<R> {
             if let Some(commit) = commit.as_deref().and_then(CommitHash::new) {
                 let writer = cache.writer(repo, self.write);
                 if let Err(e) = writer.mark_no_exist(&commit, filename) {
-                    tracing::warn!("cannot record that `{filename}` is missing: {e}");
+                    tracing::warn!(
+                        "cannot record that `{}` is missing: {}",
+                        Escaped(filename),
+                        Escaped(&e.to_string())
+                    );
                 }
                 if let Err(e) = writer.write_ref(revision, &commit) {
-                    tracing::warn!("cannot record revision `{revision}` of {repo}: {e}");
+                    tracing::warn!(
+                        "cannot record revision `{}` of {repo}: {}",
+                        Escaped(revision),
+                        Escaped(&e.to_string())
+                    );
                 }
             }
             return Err(Error::EntryNotFound {
@@ -277,7 +350,9 @@ impl<R: Remote> Downloader<R> {
             return self.cached_file(cache, repo, revision, filename, None);
         }
         tracing::info!(
-            "cannot reach the Hub for `{filename}` of {repo}, trying the cache: {error}"
+            "cannot reach the Hub for `{}` of {repo}, trying the cache: {}",
+            Escaped(filename),
+            Escaped(&error.to_string())
         );
         self.cached_file(cache, repo, revision, filename, Some(error))
     }
@@ -293,31 +368,29 @@ impl<R: Remote> Downloader<R> {
         repo: &Repo,
         revision: &str,
         commit: &CommitHash,
-        filename: &str,
+        filename: &RepoPath,
         source: BlobSource,
         force: bool,
     ) -> Result<PathBuf, Error> {
+        let name = filename.as_str();
         let etag = source.etag.as_str();
         let write_error = |source| Error::Write {
             repo: repo.clone(),
             revision: revision.to_owned(),
-            filename: filename.to_owned(),
+            filename: name.to_owned(),
             source,
         };
         let dir = writer.dir();
-        let pointer = dir.pointer_path(commit.as_str(), filename);
+        let pointer = dir.pointer_path(commit.as_str(), name);
         let blob = dir.blob_path(etag);
         if !force && pointer.exists() {
-            self.finished(filename, &pointer, false);
+            self.finished(name, &pointer, false);
             return Ok(pointer);
         }
         // Upstream creates the tag before the first download into a cache and ignores failures.
         if fs::create_dir_all(cache.root()).is_ok() {
             let _ = cache.ensure_cachedir_tag();
         }
-        // The etag names the lock file and the blob: refuse one that is not a plain file name before
-        // either is created.
-        writer.incomplete_blob_path(etag).map_err(write_error)?;
         // As Python, the pointer's folder exists before the download: the ref written above then
         // names a snapshot even if the download fails, and the cache scans clean.
         if let Some(parent) = pointer.parent() {
@@ -327,12 +400,12 @@ impl<R: Remote> Downloader<R> {
             .await
             .map_err(|source| Error::Lock {
                 repo: repo.clone(),
-                filename: filename.to_owned(),
+                filename: name.to_owned(),
                 source,
             })?;
         let io = |action: &'static str, path: &Path| {
             let path = path.to_path_buf();
-            let (repo, filename) = (repo.clone(), filename.to_owned());
+            let (repo, filename) = (repo.clone(), name.to_owned());
             move |source| Error::Io {
                 repo,
                 filename,
@@ -341,15 +414,22 @@ impl<R: Remote> Downloader<R> {
                 source,
             }
         };
+        let link = |origin: BlobOrigin| {
+            let (writer, commit, name, etag) = (
+                writer.clone(),
+                commit.clone(),
+                name.to_owned(),
+                etag.to_owned(),
+            );
+            blocking(move || writer.link_pointer(&commit, &name, &etag, origin))
+        };
         let mut lost_races = 0;
         let mut restarted = false;
         loop {
             if (!force || lost_races > 0) && blob.exists() {
-                let pointer = writer
-                    .link_pointer(commit, filename, etag, BlobOrigin::Existing)
-                    .map_err(write_error)?;
+                let pointer = link(BlobOrigin::Existing).await.map_err(write_error)?;
                 drop(guard);
-                self.finished(filename, &pointer.path, false);
+                self.finished(name, &pointer.path, false);
                 return Ok(pointer.path);
             }
             let fresh = writer.incomplete_blob_path(etag).map_err(write_error)?;
@@ -373,7 +453,7 @@ impl<R: Remote> Downloader<R> {
                 Err(error) => return Err(io("prepare the download file", &fresh)(error)),
             };
             match self
-                .fetch_into(repo, revision, filename, &source, file, &fresh, resume_from)
+                .fetch_into(repo, revision, name, &source, file, &fresh, resume_from)
                 .await
             {
                 Ok(()) => {}
@@ -392,7 +472,11 @@ impl<R: Remote> Downloader<R> {
                 }
                 Err(error) => return Err(error),
             }
-            match writer.publish_blob(&fresh, etag) {
+            let published = {
+                let (writer, fresh, etag) = (writer.clone(), fresh.clone(), etag.to_owned());
+                blocking(move || writer.publish_blob(&fresh, &etag)).await
+            };
+            match published {
                 Ok(_) => break,
                 // Our temp file was adopted by another process meanwhile, which can only happen when
                 // the lock does not lock (a filesystem without working `flock`): whoever publishes
@@ -405,16 +489,15 @@ impl<R: Remote> Downloader<R> {
                 Err(error) => return Err(write_error(error)),
             }
         }
-        let pointer = writer
-            .link_pointer(commit, filename, etag, BlobOrigin::Downloaded)
-            .map_err(write_error)?;
+        let pointer = link(BlobOrigin::Downloaded).await.map_err(write_error)?;
         drop(guard);
-        self.finished(filename, &pointer.path, true);
+        self.finished(name, &pointer.path, true);
         Ok(pointer.path)
     }
 
     /// Downloads `source` into `file` (at `path`, holding `resume_from` bytes already), reporting progress;
-    /// removes the file on a failure that makes it useless for a resume.
+    /// removes the file on a failure that makes it useless for a resume. An ETag that is not a content
+    /// hash is stated in a warning: then only the size is checked.
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn fetch_into(
         &self,
@@ -426,6 +509,12 @@ impl<R: Remote> Downloader<R> {
         path: &Path,
         resume_from: u64,
     ) -> Result<(), Error> {
+        if source.etag.hash_kind().is_none() {
+            tracing::warn!(
+                "cannot verify `{}`: the server's ETag is not a content hash",
+                Escaped(filename)
+            );
+        }
         self.emit(Event::FileStarted {
             filename: filename.to_owned(),
             size: source.size,
@@ -435,12 +524,7 @@ impl<R: Remote> Downloader<R> {
             resolve_url: source.resolve_url.clone(),
             location: source.location.clone(),
             expected_size: source.size,
-            etag: hub_cache::Etag::parse(&source.etag).map_err(|e| Error::BadAnswer {
-                repo: repo.clone(),
-                revision: revision.to_owned(),
-                filename: Some(filename.to_owned()),
-                reason: e.to_string(),
-            })?,
+            etag: source.etag.clone(),
             resume_from,
         };
         let events = self.events.clone();

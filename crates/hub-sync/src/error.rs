@@ -1,10 +1,12 @@
 //! Why a download failed. Every variant names the repository and revision (and the file when there is
-//! one), and keeps the cause as its source.
+//! one), and keeps the cause as its source. File names, revisions, reasons and paths can come from a
+//! server or a folder: they are shown through [`Escaped`], so no control character reaches a terminal.
 
 use std::io;
 use std::path::PathBuf;
 
 use hub_cache::Repo;
+use hub_cache::display::Escaped;
 use hub_cache::lock::LockError;
 use hub_cache::lookup::OfflineError;
 use hub_cache::write::WriteError;
@@ -13,7 +15,7 @@ use hub_cache::write::WriteError;
 fn file_suffix(filename: &Option<String>) -> String {
     filename
         .as_deref()
-        .map(|f| format!(" (file `{f}`)"))
+        .map(|f| format!(" (file `{}`)", Escaped(f)))
         .unwrap_or_default()
 }
 
@@ -21,7 +23,7 @@ fn file_suffix(filename: &Option<String>) -> String {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The file name would leave its folder or is not a valid repo path (upstream's `ValueError`).
-    #[error("invalid filename `{filename}` for {repo}: {reason}")]
+    #[error("invalid filename `{}` for {repo}: {}", Escaped(.filename), Escaped(.reason))]
     InvalidFilename {
         repo: Repo,
         filename: String,
@@ -36,7 +38,7 @@ pub enum Error {
     },
     /// The file does not exist at that revision (upstream's `RemoteEntryNotFoundError`); the absence is
     /// recorded in `.no_exist/` when the server named the commit.
-    #[error("file `{filename}` not found in {repo} at revision `{revision}`")]
+    #[error("file `{}` not found in {repo} at revision `{}`", Escaped(.filename), Escaped(.revision))]
     EntryNotFound {
         repo: Repo,
         revision: String,
@@ -45,7 +47,7 @@ pub enum Error {
         source: hub_http::Error,
     },
     /// The revision does not exist (never falls back to the cache).
-    #[error("revision `{revision}` not found in {repo}{}", file_suffix(.filename))]
+    #[error("revision `{}` not found in {repo}{}", Escaped(.revision), file_suffix(.filename))]
     RevisionNotFound {
         repo: Repo,
         revision: String,
@@ -55,7 +57,7 @@ pub enum Error {
     },
     /// The Hub refused or could not answer and the cache holds nothing usable; for a missing, gated or
     /// unauthorized repository this is upstream's original error, else its `LocalEntryNotFoundError`.
-    #[error("cannot get {repo} at revision `{revision}`{} from the Hub, and it is not in the local cache", file_suffix(.filename))]
+    #[error("cannot get {repo} at revision `{}`{} from the Hub, and it is not in the local cache", Escaped(.revision), file_suffix(.filename))]
     Remote {
         repo: Repo,
         revision: String,
@@ -64,7 +66,7 @@ pub enum Error {
         source: hub_http::Error,
     },
     /// Offline mode (or an unreachable Hub with an incomplete cache): the cache alone could not answer.
-    #[error("offline: cannot find {repo} at revision `{revision}`{} in the local cache", file_suffix(.filename))]
+    #[error("offline: cannot find {repo} at revision `{}`{} in the local cache", Escaped(.revision), file_suffix(.filename))]
     Offline {
         repo: Repo,
         revision: String,
@@ -73,7 +75,7 @@ pub enum Error {
         source: OfflineError,
     },
     /// `force_download` with offline mode, or a forced download whose metadata request failed.
-    #[error("cannot force the download of {repo} at revision `{revision}`{}: the Hub cannot be used", file_suffix(.filename))]
+    #[error("cannot force the download of {repo} at revision `{}`{}: the Hub cannot be used", Escaped(.revision), file_suffix(.filename))]
     ForceDownload {
         repo: Repo,
         revision: String,
@@ -82,7 +84,7 @@ pub enum Error {
         source: Option<hub_http::Error>,
     },
     /// The server answered something we cannot use (e.g. a commit that is not 40 hex digits).
-    #[error("invalid answer from the Hub for {repo} at revision `{revision}`{}: {reason}", file_suffix(.filename))]
+    #[error("invalid answer from the Hub for {repo} at revision `{}`{}: {}", Escaped(.revision), file_suffix(.filename), Escaped(.reason))]
     BadAnswer {
         repo: Repo,
         revision: String,
@@ -91,7 +93,7 @@ pub enum Error {
     },
     /// Fetching the bytes failed (the partial file is kept for a later resume when the failure is
     /// transient, removed otherwise).
-    #[error("cannot download file `{filename}` of {repo} at revision `{revision}`")]
+    #[error("cannot download file `{}` of {repo} at revision `{}`", Escaped(.filename), Escaped(.revision))]
     Download {
         repo: Repo,
         revision: String,
@@ -99,7 +101,7 @@ pub enum Error {
         #[source]
         source: hub_http::Error,
     },
-    #[error("cannot store file `{filename}` of {repo} at revision `{revision}` in the cache")]
+    #[error("cannot store file `{}` of {repo} at revision `{}` in the cache", Escaped(.filename), Escaped(.revision))]
     Write {
         repo: Repo,
         revision: String,
@@ -107,14 +109,14 @@ pub enum Error {
         #[source]
         source: WriteError,
     },
-    #[error("cannot lock the download of file `{filename}` of {repo}")]
+    #[error("cannot lock the download of file `{}` of {repo}", Escaped(.filename))]
     Lock {
         repo: Repo,
         filename: String,
         #[source]
         source: LockError,
     },
-    #[error("cannot {action} `{path}` (file `{filename}` of {repo})")]
+    #[error("cannot {action} `{}` (file `{}` of {repo})", Escaped(&.path.display().to_string()), Escaped(.filename))]
     Io {
         repo: Repo,
         filename: String,
@@ -124,7 +126,7 @@ pub enum Error {
         source: io::Error,
     },
     /// The repository id is not valid (upstream's `HFValidationError`); nothing was requested.
-    #[error("invalid repository id `{id}`")]
+    #[error("invalid repository id `{}`", Escaped(.id))]
     InvalidRepoId {
         id: String,
         #[source]
@@ -139,7 +141,7 @@ pub enum Error {
         source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// A worker task of a snapshot panicked or was cancelled.
-    #[error("a download task of {repo} stopped unexpectedly: {reason}")]
+    #[error("a download task of {repo} stopped unexpectedly: {}", Escaped(.reason))]
     Task { repo: Repo, reason: String },
 }
 

@@ -33,9 +33,13 @@
 //! - [`Downloader::download_file`]: one file; a cached commit revision costs no request, otherwise one
 //!   `HEAD`, then a blob is reused or downloaded under its lock, verified, published atomically and linked
 //!   (see [`hub_cache::write`] for the tree). Network failures fall back to the cache where upstream does.
-//! - [`Downloader::snapshot`]: the commit pinned by one repo-info call, the listing cached in
-//!   `trees/<commit>.json`, files filtered by [`pattern::Filter`] and fetched concurrently without a
-//!   per-file `HEAD`.
+//! - [`Downloader::snapshot`]: the commit pinned by one repo-info call, files filtered by
+//!   [`pattern::Filter`] and fetched concurrently without a per-file `HEAD`; the listing is cached in
+//!   `trees/<commit>.json` once the files it named were fetched and verified.
+//! - The trust boundary: every file name a caller or a server gives is parsed into a
+//!   [`hub_cache::RepoPath`] (no `..`, no `.git` look-alike, nothing under `.cache/huggingface/`)
+//!   and every ETag into a [`hub_cache::Etag`] where it enters; sizes are bounded by
+//!   [`MAX_FILE_SIZE`]; server-chosen strings in errors and logs are escaped.
 //! - `local_dir` mode ([`FileRequest::with_local_dir`]): files in a plain folder with upstream's
 //!   `.cache/huggingface/download/<path>.metadata` bookkeeping (see [`local_dir`]).
 //! - Interrupted downloads leave `blobs/<etag>.<8hex>.incomplete`; the next run adopts it under the blob
@@ -72,6 +76,11 @@ pub use remote::Remote;
 
 /// Default number of files a snapshot downloads at once (upstream's `max_workers`).
 pub const DEFAULT_MAX_WORKERS: usize = 8;
+
+/// The largest file size a server may announce (in a listing or a `HEAD`): 2^50 bytes (1 PiB), far
+/// beyond any file a Hub stores, and far below what would overflow a size sum. A larger one is
+/// refused as an invalid answer before anything is written.
+pub const MAX_FILE_SIZE: u64 = 1 << 50;
 
 /// One file to download.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -246,12 +255,13 @@ impl<R: Remote> Downloader<R> {
     /// under the resolved cache root, or `<local_dir>/<path>`.
     pub async fn download_file(&self, request: &FileRequest) -> Result<PathBuf, Error> {
         check_revision(&request.repo, &request.revision)?;
+        let filename = cache_mode::check_filename(&request.repo, &request.filename)?;
         match &request.local_dir {
             None => {
                 self.file_to_cache(
                     &request.repo,
                     &request.revision,
-                    &request.filename,
+                    &filename,
                     request.force_download,
                 )
                 .await
@@ -261,7 +271,7 @@ impl<R: Remote> Downloader<R> {
                     local_dir,
                     &request.repo,
                     &request.revision,
-                    &request.filename,
+                    &filename,
                     request.force_download,
                     None,
                 )

@@ -23,10 +23,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use hub_cache::hash::{HashKind, hash_reader};
 use hub_cache::repo::is_commit_hash;
-use hub_cache::{CachedFile, CommitHash, Repo};
+use hub_cache::{CachedFile, CommitHash, Repo, RepoPath};
 use sha1::Digest as _;
 
-use crate::cache_mode::{BlobSource, check_filename, claim_partial, lock};
+use crate::cache_mode::{BlobSource, claim_partial, lock};
 use crate::{Downloader, Error, Remote};
 
 /// Exactly what upstream writes into `.gitignore`.
@@ -202,11 +202,11 @@ impl<R: Remote> Downloader<R> {
         local_dir: &Path,
         repo: &Repo,
         revision: &str,
-        filename: &str,
+        repo_path: &RepoPath,
         force: bool,
         known: Option<(CommitHash, BlobSource)>,
     ) -> Result<PathBuf, Error> {
-        check_filename(repo, filename)?;
+        let filename = repo_path.as_str();
         let local_dir =
             hub_cache::lookup::resolve_path(local_dir).unwrap_or_else(|_| local_dir.to_path_buf());
         let io = |action: &'static str, path: &Path| {
@@ -284,12 +284,8 @@ impl<R: Remote> Downloader<R> {
                                 reason: format!("`{}` is not a commit hash", resolved.commit),
                             })?;
                         let url = self.remote.resolve_url(repo, commit.as_str(), filename);
-                        let source = BlobSource {
-                            etag: resolved.etag.to_string(),
-                            size: resolved.size,
-                            location: resolved.location,
-                            resolve_url: url,
-                        };
+                        let source =
+                            BlobSource::from_resolved(repo, revision, repo_path, resolved, url)?;
                         (commit, source)
                     }
                     Err(error) => {
@@ -305,7 +301,7 @@ impl<R: Remote> Downloader<R> {
                 }
             }
         };
-        let etag = source.etag.clone();
+        let etag = source.etag.as_str().to_owned();
         let _guard = lock(paths.lock.clone())
             .await
             .map_err(|source| Error::Lock {

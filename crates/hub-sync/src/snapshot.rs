@@ -1,19 +1,29 @@
 //! `snapshot_download` (2.x, spec 6.1): pin the commit, list the tree once per commit (cached in
 //! `trees/<commit>.json`), filter, write the ref, fetch the files concurrently without a per-file `HEAD`.
+//!
+//! A listing is hostile until parsed: after the caller's patterns select files, each selected path
+//! becomes a [`RepoPath`] and each blob id an [`Etag`], and each size is bounded; one refused value
+//! fails the run before anything is written (names the patterns leave out are never looked at, so
+//! `--exclude` lets the rest of a snapshot download). A listing is cached only after every file it
+//! selected was fetched and verified; a cached one that disagrees with the server (a listed file
+//! the server does not have, another size or hash, a value the rule refuses) is dropped and the
+//! commit listed again, and `force_download` never reads one: no cached listing can make an honest
+//! server fail.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use hub_cache::display::Escaped;
 use hub_cache::repo::is_commit_hash;
 use hub_cache::tree::{self, Entry, Listing};
-use hub_cache::{Cache, CommitHash, Repo};
+use hub_cache::{Cache, CommitHash, Etag, Repo, RepoPath};
 use hub_http::TreeEntry;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::cache_mode::BlobSource;
+use crate::cache_mode::{BlobSource, check_filename, check_size};
 use crate::pattern::Filter;
 use crate::{Downloader, Error, Event, Remote, SnapshotRequest};
 
@@ -29,11 +39,34 @@ pub(crate) fn listing_entry(entry: &TreeEntry) -> Entry {
 }
 
 /// The blob name and size of a listed file: the LFS sha256 and size, else the git blob id and size.
-pub(crate) fn blob_of(entry: &Entry) -> (String, u64) {
+pub(crate) fn blob_of(entry: &Entry) -> (&str, u64) {
     match &entry.lfs_sha256 {
-        Some(sha) => (sha.clone(), entry.lfs_size.unwrap_or(entry.size)),
-        None => (entry.blob_id.clone(), entry.size),
+        Some(sha) => (sha, entry.lfs_size.unwrap_or(entry.size)),
+        None => (&entry.blob_id, entry.size),
     }
+}
+
+/// One selected file of a listing, parsed: where it goes, what its bytes must hash to, its size.
+#[derive(Debug, Clone)]
+struct Planned {
+    path: RepoPath,
+    etag: Etag,
+    size: u64,
+}
+
+/// Whether a failed download shows that the listing it came from is wrong: a listed file the
+/// server does not have, or other bytes than listed (size or hash).
+fn disagrees_with_listing(error: &Error) -> bool {
+    let Error::Download { source, .. } = error else {
+        return false;
+    };
+    matches!(
+        source,
+        hub_http::Error::EntryNotFound { .. }
+            | hub_http::Error::SizeMismatch { .. }
+            | hub_http::Error::HashMismatch { .. }
+            | hub_http::Error::BadResponse { .. }
+    ) || matches!(source.status(), Some(404 | 416))
 }
 
 impl<R: Remote> Downloader<R> {
@@ -83,58 +116,150 @@ impl<R: Remote> Downloader<R> {
             Some(dir) => dir.join(".cache").join("huggingface"),
             None => cache.repo(repo).path().to_path_buf(),
         };
-        let listing = match tree::read(&tree_folder, commit.as_str()) {
-            Some(listing) => listing,
-            None => match self.remote.list_tree(repo, commit.as_str()).await {
-                Ok(entries) => {
-                    let listing = Listing {
-                        files: entries
-                            .iter()
-                            .filter(|e| e.is_file())
-                            .map(|e| (e.path.clone(), listing_entry(e)))
-                            .collect::<BTreeMap<_, _>>(),
-                    };
-                    if let Err(error) = tree::write(&tree_folder, commit.as_str(), &listing) {
-                        tracing::warn!("{error}");
-                    }
-                    listing
-                }
-                Err(error) => {
-                    return self.snapshot_error(
-                        &cache,
-                        request,
-                        &filter,
-                        local_dir.as_deref(),
-                        error,
-                    );
-                }
-            },
+        // `Err((listing at fault, error))`: a value the rule refuses, or a download that
+        // contradicts the listing.
+        let run = async |listing: &Listing| {
+            let files = self
+                .plan(repo, &commit, &filter, listing)
+                .map_err(|error| (true, error))?;
+            let listed = !listing.files.is_empty();
+            self.fetch_listed(
+                &cache,
+                request,
+                &filter,
+                &commit,
+                local_dir.clone(),
+                files,
+                listed,
+            )
+            .await
+            .map_err(|error| (disagrees_with_listing(&error), error))
         };
-        let files: Vec<(String, Entry)> = listing
+        let cached = if request.force_download {
+            None
+        } else {
+            tree::read(&tree_folder, commit.as_str())
+        };
+        let mut disagreement = None;
+        if let Some(listing) = cached {
+            match run(&listing).await {
+                Ok(path) => return Ok(path),
+                Err((false, error)) => return Err(error),
+                Err((true, error)) => {
+                    let path = tree::path(&tree_folder, commit.as_str());
+                    tracing::warn!(
+                        "the cached listing `{}` disagrees with the Hub ({}); listing the commit again",
+                        Escaped(&path.display().to_string()),
+                        Escaped(&error.to_string())
+                    );
+                    if let Err(e) = fs::remove_file(&path) {
+                        tracing::warn!(
+                            "cannot remove `{}`: {e}",
+                            Escaped(&path.display().to_string())
+                        );
+                    }
+                    disagreement = Some(error);
+                }
+            }
+        }
+        let listing = match self.remote.list_tree(repo, commit.as_str()).await {
+            Ok(entries) => Listing {
+                files: entries
+                    .iter()
+                    .filter(|e| e.is_file())
+                    .map(|e| (e.path.clone(), listing_entry(e)))
+                    .collect::<BTreeMap<_, _>>(),
+            },
+            // The cached listing was wrong and the server cannot list: report what went wrong
+            // rather than answer from a cache that just proved incomplete.
+            Err(_) if disagreement.is_some() => {
+                return Err(disagreement.expect("checked just above"));
+            }
+            Err(error) => {
+                return self.snapshot_error(&cache, request, &filter, local_dir.as_deref(), error);
+            }
+        };
+        let path = run(&listing).await.map_err(|(_, error)| error)?;
+        if let Err(error) = tree::write(&tree_folder, commit.as_str(), &listing) {
+            tracing::warn!("{}", Escaped(&error.to_string()));
+        }
+        Ok(path)
+    }
+
+    /// The files of `listing` the filter selects, parsed; a refused value fails the whole run.
+    fn plan(
+        &self,
+        repo: &Repo,
+        commit: &CommitHash,
+        filter: &Filter,
+        listing: &Listing,
+    ) -> Result<Vec<Planned>, Error> {
+        let bad = |path: &str, reason: String| Error::BadAnswer {
+            repo: repo.clone(),
+            revision: commit.as_str().to_owned(),
+            filename: Some(path.to_owned()),
+            reason,
+        };
+        listing
             .files
             .iter()
             .filter(|(path, _)| filter.matches(path))
-            .map(|(path, entry)| (path.clone(), entry.clone()))
-            .collect();
-        if files.is_empty() && !listing.files.is_empty() && !filter.is_empty() {
+            .map(|(path, entry)| {
+                let repo_path = check_filename(repo, path)?;
+                let (blob, size) = blob_of(entry);
+                // The blob id names files (blob, lock, partial download): a listing cannot make
+                // it a path.
+                let etag = Etag::parse(blob).map_err(|e| {
+                    bad(path, format!("the listing gives it the etag `{blob}`: {e}"))
+                })?;
+                let size = check_size(size).map_err(|reason| bad(path, reason))?;
+                Ok(Planned {
+                    path: repo_path,
+                    etag,
+                    size,
+                })
+            })
+            .collect()
+    }
+
+    /// Fetches the planned files (spec 6.1 steps 4-7); `listed` tells whether the listing had any file.
+    #[allow(clippy::too_many_arguments)]
+    async fn fetch_listed(
+        &self,
+        cache: &Cache,
+        request: &SnapshotRequest,
+        filter: &Filter,
+        commit: &CommitHash,
+        local_dir: Option<PathBuf>,
+        files: Vec<Planned>,
+        listed: bool,
+    ) -> Result<PathBuf, Error> {
+        let (repo, revision) = (&request.repo, request.revision.as_str());
+        if files.is_empty() && listed && !filter.is_empty() {
             tracing::warn!(
                 "no files matched allow_patterns={:?}, ignore_patterns={:?}",
                 request.allow,
                 request.ignore
             );
         }
-        if let Err(error) = cache.writer(repo, self.write).write_ref(revision, &commit) {
-            tracing::warn!("cannot record revision `{revision}` of {repo}: {error}");
+        if let Err(error) = cache.writer(repo, self.write).write_ref(revision, commit) {
+            tracing::warn!(
+                "cannot record revision `{}` of {repo}: {}",
+                Escaped(revision),
+                Escaped(&error.to_string())
+            );
         }
         self.emit(Event::SnapshotStarted {
             commit: commit.to_string(),
             files: files.len(),
-            bytes: files.iter().map(|(_, entry)| blob_of(entry).1).sum(),
+            bytes: files
+                .iter()
+                .fold(0u64, |sum, file| sum.saturating_add(file.size)),
         });
 
         let semaphore = Arc::new(Semaphore::new(self.max_workers));
         let mut tasks = JoinSet::new();
-        for (path, entry) in files {
+        for file in files {
             let (this, cache, commit, semaphore) = (
                 self.clone(),
                 cache.clone(),
@@ -145,7 +270,7 @@ impl<R: Remote> Downloader<R> {
                 (repo.clone(), local_dir.clone(), request.force_download);
             tasks.spawn(async move {
                 let _permit = semaphore.acquire_owned().await;
-                this.snapshot_file(&cache, &repo, &commit, &path, &entry, local_dir, force)
+                this.snapshot_file(&cache, &repo, &commit, file, local_dir, force)
                     .await
             });
         }
@@ -166,40 +291,21 @@ impl<R: Remote> Downloader<R> {
         })
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn snapshot_file(
         &self,
         cache: &Cache,
         repo: &Repo,
         commit: &CommitHash,
-        path: &str,
-        entry: &Entry,
+        file: Planned,
         local_dir: Option<PathBuf>,
         force: bool,
     ) -> Result<PathBuf, Error> {
-        let (etag, size) = blob_of(entry);
-        // The blob id names files (blob, lock, partial download): a listing cannot make it a path.
-        let plain = !etag.is_empty()
-            && etag != "."
-            && etag != ".."
-            && etag
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
-        if !plain {
-            return Err(Error::BadAnswer {
-                repo: repo.clone(),
-                revision: commit.as_str().to_owned(),
-                filename: Some(path.to_owned()),
-                reason: format!(
-                    "the listing gives it the etag `{}`, which is not a plain name",
-                    etag.escape_debug()
-                ),
-            });
-        }
-        let url = self.remote.resolve_url(repo, commit.as_str(), path);
+        let url = self
+            .remote
+            .resolve_url(repo, commit.as_str(), file.path.as_str());
         let source = BlobSource {
-            etag,
-            size: Some(size),
+            etag: file.etag,
+            size: Some(file.size),
             location: url.clone(),
             resolve_url: url,
         };
@@ -209,14 +315,13 @@ impl<R: Remote> Downloader<R> {
                     &dir,
                     repo,
                     commit.as_str(),
-                    path,
+                    &file.path,
                     force,
                     Some((commit.clone(), source)),
                 )
                 .await
             }
             None => {
-                crate::cache_mode::check_filename(repo, path)?;
                 let writer = cache.writer(repo, self.write);
                 self.fetch_blob(
                     cache,
@@ -224,7 +329,7 @@ impl<R: Remote> Downloader<R> {
                     repo,
                     commit.as_str(),
                     commit,
-                    path,
+                    &file.path,
                     source,
                     force,
                 )

@@ -351,6 +351,24 @@ impl Peers {
         })
     }
 
+    /// `hfhub download REPO --include PATTERN`: the listing of the whole repository, filtered to
+    /// what the pattern matches (hfhub only: the scenario measures its memory on a huge listing).
+    pub fn listing_command(
+        &self,
+        setting: &Setting,
+        repo_id: &str,
+        include: &str,
+        cache: &Path,
+    ) -> Command {
+        let mut command = self.base(&self.hfhub, setting);
+        command
+            .args(["download", repo_id, "--quiet"])
+            .arg(format!("--include={include}"))
+            .arg("--cache-dir")
+            .arg(cache);
+        command
+    }
+
     /// Scans a cache: `hfhub scan-cache --dir` or Python's `scan_cache_dir`.
     pub fn scan_command(
         &self,

@@ -1,5 +1,6 @@
 //! The scenarios: each runs every tool in turn, round after round (the order rotating each
-//! round), discards the warm-up rounds, and checks every run's result before counting it.
+//! round), discards the warm-up rounds, and checks every run's result before counting it. Around
+//! every run the origin's CPU time and request count are sampled.
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
@@ -8,7 +9,8 @@ use std::process::Command;
 use anyhow::{Context, bail, ensure};
 use hub_cache::hash::hash_reader;
 
-use super::data::{Data, Expected, LARGE_FILE, LARGE_REPO, SMALL_REPO};
+use super::data::{Data, Expected, LARGE_FILE, LARGE_REPO, LISTING_REPO, SMALL_REPO, WIDE_REPO};
+use super::origin::{Kind, Origin};
 use super::peers::{Peers, Setting, Tool};
 use super::timing::{self, Run};
 
@@ -24,8 +26,27 @@ pub struct Rounds {
 pub struct Row {
     pub tool: Tool,
     pub seconds: Vec<f64>,
+    /// User + system CPU seconds of each measured run.
+    pub cpu: Vec<f64>,
+    /// CPU seconds the origin used during each measured run.
+    pub server_cpu: Vec<f64>,
+    /// Requests the origin logged during each measured run.
+    pub requests: Vec<u64>,
     /// Peak resident memory of each measured run, in bytes.
     pub max_rss: Vec<u64>,
+}
+
+impl Row {
+    pub fn new(tool: Tool) -> Row {
+        Row {
+            tool,
+            seconds: Vec::new(),
+            cpu: Vec::new(),
+            server_cpu: Vec::new(),
+            requests: Vec::new(),
+            max_rss: Vec::new(),
+        }
+    }
 }
 
 /// One scenario's results.
@@ -33,6 +54,11 @@ pub struct Row {
 pub struct Scenario {
     pub key: &'static str,
     pub title: String,
+    /// Which server answered.
+    pub origin: Kind,
+    /// Files the scenario transfers or checks per run (for per-file figures), and bytes sent.
+    pub files: usize,
+    pub bytes: u64,
     pub rows: Vec<Row>,
 }
 
@@ -46,37 +72,37 @@ impl Scenario {
 pub struct Bench<'a> {
     pub peers: &'a Peers,
     pub data: &'a Data,
-    pub endpoint: &'a str,
+    /// `hfhub serve`, the origin of every scenario but the nginx ones.
+    pub serve: &'a Origin,
+    /// nginx (full run only): the second origin of scenario 1, and the listing's.
+    pub nginx: Option<&'a Origin>,
     /// Scratch space, wiped by the caller before the run.
     pub work: &'a Path,
     pub rounds: Rounds,
+    /// Rounds of the 20,000-file scenario (Python takes minutes per run there).
+    pub wide_rounds: Rounds,
 }
 
 impl Bench<'_> {
-    fn setting<'s>(&'s self, hf_home: &'s Path, offline: bool) -> Setting<'s> {
+    fn setting<'s>(&'s self, origin: &'s Origin, hf_home: &'s Path, offline: bool) -> Setting<'s> {
         Setting {
-            endpoint: self.endpoint,
+            endpoint: &origin.endpoint,
             hf_home,
             offline,
         }
     }
 
     /// Runs `one(tool, round)` for every tool, round after round, rotating the order; keeps the
-    /// measured rounds.
+    /// measured rounds, with what `origin` did during each.
     fn interleave(
         &self,
+        origin: &Origin,
+        rounds: Rounds,
         tools: &[Tool],
         mut one: impl FnMut(Tool, usize) -> anyhow::Result<Run>,
     ) -> anyhow::Result<Vec<Row>> {
-        let mut rows: Vec<Row> = tools
-            .iter()
-            .map(|&tool| Row {
-                tool,
-                seconds: Vec::new(),
-                max_rss: Vec::new(),
-            })
-            .collect();
-        let total = self.rounds.warmup + self.rounds.measured;
+        let mut rows: Vec<Row> = tools.iter().map(|&tool| Row::new(tool)).collect();
+        let total = rounds.warmup + rounds.measured;
         for round in 0..total {
             for offset in 0..tools.len() {
                 let index = (round + offset) % tools.len();
@@ -84,18 +110,27 @@ impl Bench<'_> {
                 // Start every run with no dirty pages left by the previous one: otherwise the
                 // kernel's writeback of that tool's gigabytes throttles whichever tool comes next.
                 settle()?;
+                let mark = origin.mark()?;
                 let run = one(tool, round)
                     .with_context(|| format!("{} (round {})", tool.label(), round + 1))?;
+                let load = origin.since(mark)?;
                 eprintln!(
-                    "xtask bench:   round {}/{total} {:<60} {:>9.3} s {:>7.1} MiB",
+                    "xtask bench:   round {}/{total} {:<56} {:>8.3} s  cpu {:>7.3} s  server {:>7.3} s {:>6} req {:>7.1} MiB",
                     round + 1,
                     tool.label(),
                     run.wall.as_secs_f64(),
+                    run.cpu.as_secs_f64(),
+                    load.cpu,
+                    load.requests,
                     run.max_rss as f64 / f64::from(1 << 20)
                 );
-                if round >= self.rounds.warmup {
-                    rows[index].seconds.push(run.wall.as_secs_f64());
-                    rows[index].max_rss.push(run.max_rss);
+                if round >= rounds.warmup {
+                    let row = &mut rows[index];
+                    row.seconds.push(run.wall.as_secs_f64());
+                    row.cpu.push(run.cpu.as_secs_f64());
+                    row.server_cpu.push(load.cpu);
+                    row.requests.push(load.requests);
+                    row.max_rss.push(run.max_rss);
                 }
             }
         }
@@ -123,8 +158,9 @@ fn settle() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Scenario 1 (and 5, from the same runs): one large LFS file into a fresh cache per run.
-pub fn large_file(bench: &Bench) -> anyhow::Result<Scenario> {
+/// Scenario 1 (and 5, from the same runs): one large LFS file into a fresh cache per run, from
+/// `origin`.
+pub fn large_file(bench: &Bench, origin: &Origin) -> anyhow::Result<Scenario> {
     let tools = [
         Tool::Hfhub,
         Tool::Python,
@@ -134,11 +170,11 @@ pub fn large_file(bench: &Bench) -> anyhow::Result<Scenario> {
         Tool::CurlFile,
     ];
     let expected = &bench.data.large;
-    let rows = bench.interleave(&tools, |tool, _round| {
+    let rows = bench.interleave(origin, bench.rounds, &tools, |tool, _round| {
         let scratch = bench.scratch("large")?;
         let cache = scratch.join("hub");
         let out_file = scratch.join(LARGE_FILE);
-        let setting = bench.setting(&scratch, false);
+        let setting = bench.setting(origin, &scratch, false);
         let mut command = bench
             .peers
             .file_command(tool, &setting, LARGE_REPO, LARGE_FILE, &cache, &out_file);
@@ -158,8 +194,22 @@ pub fn large_file(bench: &Bench) -> anyhow::Result<Scenario> {
         Ok(run)
     })?;
     Ok(Scenario {
-        key: "large",
-        title: format!("1. One {} LFS file, cold cache", human_size(expected.size)),
+        key: match origin.kind {
+            Kind::HfhubServe => "large-serve",
+            Kind::Nginx => "large-nginx",
+        },
+        title: format!(
+            "1{}. One {} LFS file, cold cache, origin {}",
+            match origin.kind {
+                Kind::Nginx => "a",
+                Kind::HfhubServe => "b",
+            },
+            human_size(expected.size),
+            origin.kind.label()
+        ),
+        origin: origin.kind,
+        files: 1,
+        bytes: expected.size,
         rows,
     })
 }
@@ -169,37 +219,68 @@ const SNAPSHOT_TOOLS: [Tool; 3] = [Tool::Hfhub, Tool::Python, Tool::HfHubCrate];
 
 /// Scenario 2: the many-small-files repository into a fresh cache per run.
 pub fn snapshot_cold(bench: &Bench) -> anyhow::Result<Scenario> {
-    // Each run gets its own folder, kept until the whole benchmark ends: removing thousands of
-    // files between runs would leave ext4 scanning past freshly freed inodes (`recently_deleted`)
-    // during the next run's file creations, slowing whichever tool comes next.
-    let rows = bench.interleave(&SNAPSHOT_TOOLS, |tool, round| {
-        let scratch = bench.scratch(&format!("snapshot-cold-{tool:?}-{round}"))?;
-        let cache = scratch.join("hub");
-        let setting = bench.setting(&scratch, false);
-        let mut command = bench
-            .peers
-            .snapshot_command(tool, &setting, SMALL_REPO, &cache)?;
-        let run = timing::measure(&mut command, &scratch.join("stderr.log"))?;
-        check_snapshot(&printed_path(&run, &cache)?, &bench.data.small)?;
-        Ok(run)
-    })?;
+    let files = &bench.data.small;
+    let rows = snapshot_cold_rows(bench, bench.rounds, SMALL_REPO, files)?;
     Ok(Scenario {
         key: "snapshot-cold",
         title: format!(
             "2. Snapshot of {} files of 1 to 16 KiB, cold cache",
-            bench.data.small.len()
+            files.len()
         ),
+        origin: bench.serve.kind,
+        files: files.len(),
+        bytes: files.iter().map(|f| f.size).sum(),
         rows,
+    })
+}
+
+/// Scenario 6: ten times the files (100 to 1000 bytes, 100 folders), cold: how the cost grows.
+pub fn snapshot_wide(bench: &Bench) -> anyhow::Result<Scenario> {
+    let files = &bench.data.wide;
+    let rows = snapshot_cold_rows(bench, bench.wide_rounds, WIDE_REPO, files)?;
+    Ok(Scenario {
+        key: "snapshot-wide",
+        title: format!(
+            "6. Snapshot of {} files of 100 to 1000 bytes in 100 folders, cold cache",
+            files.len()
+        ),
+        origin: bench.serve.kind,
+        files: files.len(),
+        bytes: files.iter().map(|f| f.size).sum(),
+        rows,
+    })
+}
+
+fn snapshot_cold_rows(
+    bench: &Bench,
+    rounds: Rounds,
+    repo: &str,
+    files: &[Expected],
+) -> anyhow::Result<Vec<Row>> {
+    // Each run gets its own folder, kept until the whole benchmark ends: removing thousands of
+    // files between runs would leave ext4 scanning past freshly freed inodes (`recently_deleted`)
+    // during the next run's file creations, slowing whichever tool comes next.
+    let origin = bench.serve;
+    bench.interleave(origin, rounds, &SNAPSHOT_TOOLS, |tool, round| {
+        let scratch =
+            bench.scratch(&format!("cold-{}-{tool:?}-{round}", repo.replace('/', "-")))?;
+        let cache = scratch.join("hub");
+        let setting = bench.setting(origin, &scratch, false);
+        let mut command = bench.peers.snapshot_command(tool, &setting, repo, &cache)?;
+        let run = timing::measure(&mut command, &scratch.join("stderr.log"))?;
+        check_snapshot(&printed_path(&run, &cache)?, files)?;
+        Ok(run)
     })
 }
 
 /// Scenario 3: the same snapshot again in a cache each tool filled itself, online then offline.
 pub fn snapshot_cached(bench: &Bench) -> anyhow::Result<[Scenario; 2]> {
+    let origin = bench.serve;
     let mut caches = Vec::new();
     for tool in SNAPSHOT_TOOLS {
         let scratch = bench.scratch(&format!("snapshot-cached-{tool:?}"))?;
         let cache = scratch.join("hub");
-        let setting = bench.setting(&scratch, false);
+        let setting = bench.setting(origin, &scratch, false);
         let mut command = bench
             .peers
             .snapshot_command(tool, &setting, SMALL_REPO, &cache)?;
@@ -217,10 +298,10 @@ pub fn snapshot_cached(bench: &Bench) -> anyhow::Result<[Scenario; 2]> {
     };
     let mut scenarios = Vec::new();
     for offline in [false, true] {
-        let rows = bench.interleave(&SNAPSHOT_TOOLS, |tool, _round| {
+        let rows = bench.interleave(origin, bench.rounds, &SNAPSHOT_TOOLS, |tool, _round| {
             let scratch = folder(tool);
             let cache = scratch.join("hub");
-            let setting = bench.setting(&scratch, offline);
+            let setting = bench.setting(origin, &scratch, offline);
             let mut command = bench
                 .peers
                 .snapshot_command(tool, &setting, SMALL_REPO, &cache)?;
@@ -243,6 +324,9 @@ pub fn snapshot_cached(bench: &Bench) -> anyhow::Result<[Scenario; 2]> {
                     "online"
                 }
             ),
+            origin: origin.kind,
+            files: bench.data.small.len(),
+            bytes: 0,
             rows,
         });
     }
@@ -254,9 +338,11 @@ pub fn snapshot_cached(bench: &Bench) -> anyhow::Result<[Scenario; 2]> {
 /// Scenario 4: scanning the synthetic cache.
 pub fn scan(bench: &Bench) -> anyhow::Result<Scenario> {
     let data = bench.data;
-    let rows = bench.interleave(&[Tool::Hfhub, Tool::Python], |tool, _round| {
+    let origin = bench.serve;
+    let tools = [Tool::Hfhub, Tool::Python];
+    let rows = bench.interleave(origin, bench.rounds, &tools, |tool, _round| {
         let scratch = bench.scratch("scan")?;
-        let setting = bench.setting(&scratch, true);
+        let setting = bench.setting(origin, &scratch, true);
         let mut command = bench.peers.scan_command(tool, &setting, &data.scan_cache)?;
         let run = timing::measure(&mut command, &scratch.join("stderr.log"))?;
         match tool {
@@ -298,7 +384,115 @@ pub fn scan(bench: &Bench) -> anyhow::Result<Scenario> {
             "4. Scan of a cache of {} repos and {} files",
             data.scan_repos, data.scan_files
         ),
+        origin: origin.kind,
+        files: data.scan_files,
+        bytes: 0,
         rows,
+    })
+}
+
+/// Scenario 8: `hfhub download REPO --include ONE_FILE` on a repository with a huge listing
+/// (nginx's `bench/listing` in the full run; `bench/small` from `hfhub serve` in the smoke run):
+/// the whole listing is fetched, parsed, filtered and cached for the one file.
+pub fn listing(bench: &Bench) -> anyhow::Result<Scenario> {
+    let (origin, repo, file, entries) = match (bench.nginx, &bench.data.listing) {
+        (Some(nginx), Some(listing)) => (nginx, LISTING_REPO, &listing.file, listing.entries),
+        _ => {
+            let file = bench
+                .data
+                .small
+                .last()
+                .context("the small repository has no file")?;
+            (bench.serve, SMALL_REPO, file, bench.data.small.len())
+        }
+    };
+    let rows = bench.interleave(origin, bench.rounds, &[Tool::Hfhub], |tool, round| {
+        let scratch = bench.scratch(&format!("listing-{tool:?}-{round}"))?;
+        let cache = scratch.join("hub");
+        let setting = bench.setting(origin, &scratch, false);
+        let mut command = bench
+            .peers
+            .listing_command(&setting, repo, &file.path, &cache);
+        let run = timing::measure(&mut command, &scratch.join("stderr.log"))?;
+        check_snapshot(&printed_path(&run, &cache)?, std::slice::from_ref(file))?;
+        Ok(run)
+    })?;
+    Ok(Scenario {
+        key: "listing",
+        title: format!(
+            "8. A listing of {entries} entries, `--include` selecting one file, origin {}",
+            origin.kind.label()
+        ),
+        origin: origin.kind,
+        files: entries,
+        bytes: 0,
+        rows,
+    })
+}
+
+/// What one repo-info request cost `hfhub serve`.
+#[derive(Debug, Clone)]
+pub struct RepoInfo {
+    /// Siblings in each answer.
+    pub files: usize,
+    /// `time_total` of the first answer (which may build a per-commit index), in seconds.
+    pub first: f64,
+    /// `time_total` of each later answer.
+    pub seconds: Vec<f64>,
+    /// The server's CPU seconds for each later answer.
+    pub server_cpu: Vec<f64>,
+}
+
+/// Scenario 7: `GET /api/models/bench/small/revision/main` from `curl`, `count` times in a row;
+/// each answer must list every file.
+pub fn repo_info(bench: &Bench, count: usize) -> anyhow::Result<RepoInfo> {
+    let origin = bench.serve;
+    let scratch = bench.scratch("repo-info")?;
+    let body = scratch.join("body.json");
+    let url = format!("{}/api/models/{SMALL_REPO}/revision/main", origin.endpoint);
+    let files = bench.data.small.len();
+    let mut first = None;
+    let mut seconds = Vec::new();
+    let mut server_cpu = Vec::new();
+    for _ in 0..=count {
+        let mark = origin.mark()?;
+        let run = timing::measure(
+            Command::new("curl")
+                .args(["-sS", "-f", "-w", "%{time_total}", "-o"])
+                .arg(&body)
+                .arg(&url),
+            &scratch.join("stderr.log"),
+        )?;
+        let load = origin.since(mark)?;
+        let latency: f64 = run
+            .stdout
+            .trim()
+            .parse()
+            .with_context(|| format!("curl printed `{}`, not a time", run.stdout))?;
+        let text = fs::read_to_string(&body)
+            .with_context(|| format!("cannot read `{}`", body.display()))?;
+        let siblings = text.matches("\"rfilename\"").count();
+        ensure!(
+            siblings == files,
+            "the repo info lists {siblings} files, expected {files}"
+        );
+        ensure!(
+            load.requests == 1,
+            "the server logged {} requests for one",
+            load.requests
+        );
+        if first.is_none() {
+            first = Some(latency);
+        } else {
+            seconds.push(latency);
+            server_cpu.push(load.cpu);
+        }
+    }
+    Ok(RepoInfo {
+        files,
+        first: first.unwrap_or_default(),
+        seconds,
+        server_cpu,
     })
 }
 

@@ -1,5 +1,6 @@
-//! Running one tool once: wall time from spawn to exit and the child's peak resident memory
-//! (`ru_maxrss` from `wait4`, so no external `time` tool is needed), plus the statistics over runs.
+//! Running one tool once: wall time from spawn to exit, the child's CPU time (user + system) and
+//! peak resident memory (`ru_utime`, `ru_stime`, `ru_maxrss` from `wait4`, so no external `time`
+//! tool is needed); the CPU time of a server process from `/proc/<pid>/stat`; statistics over runs.
 
 use std::fs::File;
 use std::io::Read as _;
@@ -14,6 +15,8 @@ use anyhow::{Context, bail};
 #[derive(Debug, Clone)]
 pub struct Run {
     pub wall: Duration,
+    /// User + system CPU time of the process (and the children it waited for).
+    pub cpu: Duration,
     /// Peak resident set size of the process (and the children it waited for), in bytes.
     pub max_rss: u64,
     pub stdout: String,
@@ -38,7 +41,7 @@ pub fn measure(command: &mut Command, stderr_log: &Path) -> anyhow::Result<Run> 
             .with_context(|| format!("reading the output of {command:?}"))?;
     }
     // The child is reaped here, not through `Child::wait`, to get its resource usage.
-    let (status, max_rss) =
+    let (status, cpu, max_rss) =
         wait_with_rusage(child.id()).with_context(|| format!("waiting for {command:?}"))?;
     let wall = start.elapsed();
     if !status.success() {
@@ -48,14 +51,15 @@ pub fn measure(command: &mut Command, stderr_log: &Path) -> anyhow::Result<Run> 
     }
     Ok(Run {
         wall,
+        cpu,
         max_rss,
         stdout,
     })
 }
 
-/// `wait4(pid)`: the exit status and `ru_maxrss` (KiB on Linux) in bytes.
+/// `wait4(pid)`: the exit status, user + system CPU time, and `ru_maxrss` (KiB on Linux) in bytes.
 #[allow(unsafe_code)]
-fn wait_with_rusage(pid: u32) -> std::io::Result<(ExitStatus, u64)> {
+fn wait_with_rusage(pid: u32) -> std::io::Result<(ExitStatus, Duration, u64)> {
     let pid = libc::pid_t::try_from(pid).map_err(std::io::Error::other)?;
     let mut status: libc::c_int = 0;
     // SAFETY: an all-zero `rusage` is a valid value of this plain C struct.
@@ -73,7 +77,38 @@ fn wait_with_rusage(pid: u32) -> std::io::Result<(ExitStatus, u64)> {
         }
     }
     let max_rss = u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024;
-    Ok((ExitStatus::from_raw(status), max_rss))
+    let time = |t: libc::timeval| {
+        Duration::from_secs(u64::try_from(t.tv_sec).unwrap_or(0))
+            + Duration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
+    };
+    let cpu = time(usage.ru_utime) + time(usage.ru_stime);
+    Ok((ExitStatus::from_raw(status), cpu, max_rss))
+}
+
+/// User + system CPU time a live process has used so far (all its threads), from
+/// `/proc/<pid>/stat`, in seconds; the resolution is one clock tick (10 ms on most systems).
+pub fn process_cpu(pid: u32) -> anyhow::Result<f64> {
+    let path = format!("/proc/{pid}/stat");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read `{path}`"))?;
+    parse_stat_cpu(&text, clock_ticks_per_second())
+        .with_context(|| format!("unexpected contents of `{path}`: {text}"))
+}
+
+/// `utime + stime` (fields 14 and 15, counted after the parenthesised command name, which may
+/// itself hold spaces and parentheses) over the tick rate.
+fn parse_stat_cpu(text: &str, ticks: f64) -> Option<f64> {
+    let (_, rest) = text.rsplit_once(')')?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) as f64 / ticks)
+}
+
+#[allow(unsafe_code)]
+fn clock_ticks_per_second() -> f64 {
+    // SAFETY: `sysconf` only reads a configuration value.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if ticks > 0 { ticks as f64 } else { 100.0 }
 }
 
 fn tail_lines(text: &str, n: usize) -> String {
@@ -132,11 +167,32 @@ mod tests {
         let run = measure(Command::new("sh").args(["-c", "echo hello"]), &log).expect("runs");
         assert_eq!(run.stdout, "hello\n");
         assert!(run.max_rss > 100 * 1024, "{}", run.max_rss);
+        // A busy loop of about 0.2 s of CPU is counted as the child's CPU time.
+        let busy = measure(
+            Command::new("sh").args(["-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done"]),
+            &log,
+        )
+        .expect("runs");
+        assert!(busy.cpu.as_secs_f64() > 0.05, "{:?}", busy.cpu);
+        assert!(
+            busy.cpu <= busy.wall + Duration::from_millis(20),
+            "{busy:?}"
+        );
         let error = measure(
             Command::new("sh").args(["-c", "echo oops >&2; exit 3"]),
             &log,
         )
         .expect_err("fails");
         assert!(format!("{error:#}").contains("oops"), "{error:#}");
+    }
+
+    #[test]
+    fn reads_a_process_cpu_time_from_proc() {
+        // A command name with a space and a parenthesis does not shift the fields.
+        let stat = "42 (a b) c) S 1 42 42 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 1 0 5 0 0";
+        assert_eq!(parse_stat_cpu(stat, 100.0), Some(3.0));
+        assert_eq!(parse_stat_cpu("42 (x) S 1", 100.0), None);
+        let own = process_cpu(std::process::id()).expect("our own stat");
+        assert!(own >= 0.0);
     }
 }

@@ -1,5 +1,6 @@
 //! hub-cli end-to-end tests: the `hfhub` binary run as a user runs it, against hub-server on 127.0.0.1.
 
+mod boundary;
 mod download;
 mod reliability;
 mod serve;
