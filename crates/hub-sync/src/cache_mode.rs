@@ -40,9 +40,8 @@ pub(crate) struct BlobSource {
 }
 
 impl BlobSource {
-    /// The blob a `HEAD` answer names: its ETag parsed by the one ETag rule and its size bounded.
-    // (The `as_ref()` keeps this compiling whether hub-http hands the ETag over as a `String` or
-    // already as an `Etag`.)
+    /// The blob a `HEAD` answer names: its ETag (parsed by hub-http with the one ETag rule) and
+    /// its size bounded.
     pub(crate) fn from_resolved(
         repo: &Repo,
         revision: &str,
