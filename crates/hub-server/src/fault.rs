@@ -251,6 +251,9 @@ impl Faults {
 
     /// Whether the CDN location number `id` may still be used for a request with this `Range`.
     pub(crate) fn link_valid(&self, id: u64, range: Option<&str>) -> bool {
+        if self.links == CdnLinks::Reusable {
+            return true; // and nothing to remember
+        }
         let mut states = self.link_states.lock().expect("link state lock");
         let state = states.entry(id).or_insert(LinkState {
             uses: 0,

@@ -6,8 +6,9 @@
 //! regular git file (40-hex git blob sha1) from an LFS file (64-hex sha256). The server is read-only.
 //!
 //! Two listeners run: the Hub (resolve, repo info, tree) and a "CDN" on another origin that LFS
-//! files are redirected to, as the real Hub redirects to its storage. For tests the server records
-//! every request ([`RequestLog`]) and can inject faults ([`fault`]).
+//! files are redirected to with a signed, expiring link, as the real Hub redirects to its storage.
+//! Both listeners have timeouts and caps ([`Limits`]). For tests the server records the requests it
+//! answered ([`RequestLog`], bounded; off in `hfhub serve`) and can inject faults ([`fault`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), hub_server::Error> {
@@ -18,18 +19,22 @@
 //! ```
 
 mod body;
+mod conn;
 pub mod fault;
-mod log;
+pub mod log;
 mod route;
 mod server;
+mod sign;
 mod store;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 pub use body::BodyError;
+pub use conn::Limits;
 pub use log::{Origin, RequestLog, RequestRecord};
-pub use server::{BlockingServer, Builder, RunningServer, Server};
+pub use server::{BlockingServer, Builder, DEFAULT_LINK_LIFETIME, RunningServer, Server};
+pub use sign::CdnKey;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -48,4 +53,6 @@ pub enum Error {
     },
     #[error("cannot start the async runtime")]
     Runtime(#[source] std::io::Error),
+    #[error("cannot make a key to sign CDN links with")]
+    Key(#[source] std::io::Error),
 }

@@ -1,5 +1,8 @@
-//! The request log: every request either origin answered, in arrival order.
+//! The request log, a test facility: the requests either origin answered, in arrival order, the
+//! newest [`DEFAULT_CAPACITY`] of them (or as many as configured; none when turned off, as in
+//! `hfhub serve`), so a long-running server's memory does not grow with the requests it served.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -41,13 +44,31 @@ struct Entry {
     bytes_sent: Arc<AtomicU64>,
 }
 
+/// Records a log keeps by default (then the oldest are dropped).
+pub const DEFAULT_CAPACITY: usize = 100_000;
+
 /// A shared handle on the log of a running server; cheap to clone.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RequestLog {
-    entries: Arc<Mutex<Vec<Entry>>>,
+    entries: Arc<Mutex<VecDeque<Entry>>>,
+    capacity: usize,
+}
+
+impl Default for RequestLog {
+    fn default() -> RequestLog {
+        RequestLog::with_capacity(DEFAULT_CAPACITY)
+    }
 }
 
 impl RequestLog {
+    /// A log keeping the newest `capacity` records (0: a log that keeps nothing).
+    pub fn with_capacity(capacity: usize) -> RequestLog {
+        RequestLog {
+            entries: Arc::default(),
+            capacity,
+        }
+    }
+
     /// A copy of every record so far.
     pub fn records(&self) -> Vec<RequestRecord> {
         self.entries
@@ -69,7 +90,14 @@ impl RequestLog {
     /// Adds a record; the returned counter is the body's `bytes_sent`.
     pub(crate) fn push(&self, record: RequestRecord) -> Arc<AtomicU64> {
         let bytes_sent = Arc::new(AtomicU64::new(record.bytes_sent));
-        self.entries.lock().expect("request log lock").push(Entry {
+        if self.capacity == 0 {
+            return bytes_sent;
+        }
+        let mut entries = self.entries.lock().expect("request log lock");
+        while entries.len() >= self.capacity {
+            entries.pop_front();
+        }
+        entries.push_back(Entry {
             record,
             bytes_sent: bytes_sent.clone(),
         });

@@ -5,7 +5,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hub_cache::{Repo, RepoId, RepoType};
@@ -13,17 +13,19 @@ use hyper::body::Incoming;
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::Error;
 use crate::body::Body;
+use crate::conn::{Admitted, Limits, Registry, Tracked, TrackedBody, Verdict, fitting_cap};
 use crate::fault::{CdnLinks, Fault, Faults};
-use crate::log::{Origin, RequestLog, RequestRecord};
+use crate::log::{self, Origin, RequestLog, RequestRecord};
 use crate::route::{self, Route, Target};
+use crate::sign::CdnKey;
 use crate::store::{BlobKind, FileEntry, Lookup, Store, TreeItem};
 
 /// What RFC 5987 `filename*` escapes: everything but alphanumerics and `.-_~`.
@@ -35,6 +37,13 @@ const FILENAME_ESCAPES: &percent_encoding::AsciiSet = &percent_encoding::NON_ALP
 
 /// Default page size of the tree endpoint (the Hub's, per upstream's docstring).
 pub const DEFAULT_PAGE_SIZE: usize = 1000;
+
+/// How long a signed CDN link stays valid by default (clients follow it at once; a resumed
+/// download asks the Hub listener again and gets a new one).
+pub const DEFAULT_LINK_LIFETIME: Duration = Duration::from_secs(3600);
+
+/// How much of a request path the `tracing` line shows.
+const LOGGED_PATH: usize = 256;
 
 /// Entry point: `Server::builder(cache_dir)`.
 #[derive(Debug)]
@@ -53,6 +62,13 @@ impl Server {
             renamed: HashMap::new(),
             faults: Vec::new(),
             cdn_links: CdnLinks::Reusable,
+            cdn_key: None,
+            link_lifetime: DEFAULT_LINK_LIFETIME,
+            log_capacity: log::DEFAULT_CAPACITY,
+            limits: Limits::default(),
+            public_url: None,
+            cdn_url: None,
+            all_private: false,
         }
     }
 }
@@ -78,6 +94,13 @@ pub struct Builder {
     renamed: HashMap<(RepoType, RepoId), RepoId>,
     faults: Vec<Fault>,
     cdn_links: CdnLinks,
+    cdn_key: Option<CdnKey>,
+    link_lifetime: Duration,
+    log_capacity: usize,
+    limits: Limits,
+    public_url: Option<String>,
+    cdn_url: Option<String>,
+    all_private: bool,
 }
 
 impl Builder {
@@ -130,9 +153,60 @@ impl Builder {
         self
     }
 
-    /// How long CDN locations stay valid.
+    /// How long CDN locations stay valid (a test facility; see [`CdnLinks`]).
     pub fn with_cdn_links(mut self, links: CdnLinks) -> Builder {
         self.cdn_links = links;
+        self
+    }
+
+    /// The key CDN links are signed with (default: a random key made at start-up). Servers given
+    /// the same key accept each other's links.
+    pub fn with_cdn_key(mut self, key: CdnKey) -> Builder {
+        self.cdn_key = Some(key);
+        self
+    }
+
+    /// How long a signed CDN link is valid (default [`DEFAULT_LINK_LIFETIME`], at least a second).
+    pub fn with_cdn_link_lifetime(mut self, lifetime: Duration) -> Builder {
+        self.link_lifetime = lifetime;
+        self
+    }
+
+    /// Keeps the newest `capacity` records in the request log (default
+    /// [`crate::log::DEFAULT_CAPACITY`]; 0 keeps none).
+    pub fn with_request_log_capacity(mut self, capacity: usize) -> Builder {
+        self.log_capacity = capacity;
+        self
+    }
+
+    /// Keeps no request log (what a long-running server wants).
+    pub fn without_request_log(self) -> Builder {
+        self.with_request_log_capacity(0)
+    }
+
+    /// Timeouts and caps (default [`Limits::default`]).
+    pub fn with_limits(mut self, limits: Limits) -> Builder {
+        self.limits = limits;
+        self
+    }
+
+    /// The URL clients reach the Hub listener at (`http://mirror:8080`), used in `Link` headers and
+    /// messages; default: the address the client connected to.
+    pub fn with_public_url(mut self, url: impl Into<String>) -> Builder {
+        self.public_url = Some(url.into().trim_end_matches('/').to_owned());
+        self
+    }
+
+    /// The URL clients reach the CDN listener at, used in LFS redirects; default: the address the
+    /// client connected to, with the CDN listener's port.
+    pub fn with_cdn_url(mut self, url: impl Into<String>) -> Builder {
+        self.cdn_url = Some(url.into().trim_end_matches('/').to_owned());
+        self
+    }
+
+    /// Makes every repository not made gated private: nothing is served without an accepted token.
+    pub fn with_every_repo_private(mut self) -> Builder {
+        self.all_private = true;
         self
     }
 
@@ -163,7 +237,11 @@ impl Builder {
         };
         let addr = local(&hub, self.addr)?;
         let cdn_addr = local(&cdn, self.cdn_addr)?;
-        let log = RequestLog::default();
+        let log = RequestLog::with_capacity(self.log_capacity);
+        let key = match self.cdn_key {
+            Some(key) => key,
+            None => CdnKey::random().map_err(Error::Key)?,
+        };
         let shared = Arc::new(Shared {
             store: Store::new(root),
             addr,
@@ -175,8 +253,16 @@ impl Builder {
             faults: Faults::new(self.faults, self.cdn_links),
             next_link: AtomicU64::new(1),
             log: log.clone(),
+            key,
+            link_lifetime: self.link_lifetime,
+            registry: Arc::new(Registry::new(fitting_cap(self.limits.max_connections))),
+            listings: Semaphore::new(self.limits.max_listings.max(1)),
+            limits: self.limits,
+            public_url: self.public_url,
+            cdn_url: self.cdn_url,
+            all_private: self.all_private,
         });
-        let (stop, stopped) = watch::channel(false);
+        let (stop, stopped) = watch::channel(None);
         let tasks = vec![
             tokio::spawn(accept_loop(
                 hub,
@@ -217,7 +303,7 @@ pub struct RunningServer {
     addr: SocketAddr,
     cdn_addr: SocketAddr,
     log: RequestLog,
-    stop: watch::Sender<bool>,
+    stop: watch::Sender<Option<Duration>>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -248,8 +334,14 @@ impl RunningServer {
     }
 
     /// Stops accepting, lets open connections finish for up to a second, then closes them.
-    pub async fn shutdown(mut self) {
-        let _ = self.stop.send(true);
+    pub async fn shutdown(self) {
+        self.shutdown_within(Duration::from_secs(1)).await;
+    }
+
+    /// Stops accepting, closes idle connections, lets running requests and transfers finish for up
+    /// to `grace`, then closes what is left.
+    pub async fn shutdown_within(mut self, grace: Duration) {
+        let _ = self.stop.send(Some(grace));
         for task in std::mem::take(&mut self.tasks) {
             let _ = task.await;
         }
@@ -258,7 +350,7 @@ impl RunningServer {
 
 impl Drop for RunningServer {
     fn drop(&mut self) {
-        let _ = self.stop.send(true);
+        let _ = self.stop.send(Some(Duration::from_secs(1)));
     }
 }
 
@@ -307,34 +399,84 @@ struct Shared {
     faults: Faults,
     next_link: AtomicU64,
     log: RequestLog,
+    key: CdnKey,
+    link_lifetime: Duration,
+    registry: Arc<Registry>,
+    listings: Semaphore,
+    limits: Limits,
+    public_url: Option<String>,
+    cdn_url: Option<String>,
+    all_private: bool,
+}
+
+/// Where one connection's clients reach the two listeners: configured, or the address the
+/// client connected to (never the `Host` header).
+#[derive(Debug)]
+struct Bases {
+    hub: String,
+    cdn: String,
+}
+
+impl Shared {
+    fn bases(&self, local: Option<SocketAddr>) -> Bases {
+        let reached = |listener: SocketAddr| match local {
+            Some(local) if listener.ip().is_unspecified() => {
+                format!("http://{}", SocketAddr::new(local.ip(), listener.port()))
+            }
+            _ => format!("http://{listener}"),
+        };
+        Bases {
+            hub: self
+                .public_url
+                .clone()
+                .unwrap_or_else(|| reached(self.addr)),
+            cdn: self
+                .cdn_url
+                .clone()
+                .unwrap_or_else(|| reached(self.cdn_addr)),
+        }
+    }
+
+    fn access(&self, repo_type: RepoType, id: &RepoId) -> Option<Access> {
+        match self.access.get(&(repo_type, id.clone())) {
+            Some(access) => Some(*access),
+            None => self.all_private.then_some(Access::Private),
+        }
+    }
 }
 
 async fn accept_loop(
     listener: TcpListener,
     shared: Arc<Shared>,
     origin: Origin,
-    mut stopped: watch::Receiver<bool>,
+    mut stopped: watch::Receiver<Option<Duration>>,
 ) {
     let mut connections = JoinSet::new();
-    loop {
+    let grace = loop {
         tokio::select! {
-            _ = wait_stop(&mut stopped) => break,
+            grace = wait_stop(&mut stopped) => break grace,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    connections.spawn(serve_connection(stream, shared.clone(), origin, stopped.clone()));
-                }
+                Ok((stream, _)) => match shared.registry.admit() {
+                    Some(admitted) => {
+                        connections.spawn(serve_connection(stream, shared.clone(), origin, admitted, stopped.clone()));
+                    }
+                    None => tracing::warn!(open = shared.registry.len(), "connection refused: every connection is busy"),
+                },
                 Err(error) => {
-                    // Out of file descriptors and the like: wait and go on.
-                    tracing::warn!(%error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    // Out of file descriptors and the like: close the oldest idle connection to make
+                    // room, or wait for one to end.
+                    let shed = shared.registry.shed_oldest_idle();
+                    tracing::warn!(%error, shed, "accept failed");
+                    let pause = if shed { 2 } else { 20 };
+                    tokio::time::sleep(Duration::from_millis(pause)).await;
                 }
             },
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
-    }
+    };
     drop(listener);
     let drain = async { while connections.join_next().await.is_some() {} };
-    let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
+    let _ = tokio::time::timeout(grace, drain).await;
     connections.abort_all();
 }
 
@@ -342,24 +484,84 @@ async fn serve_connection(
     stream: TcpStream,
     shared: Arc<Shared>,
     origin: Origin,
-    mut stopped: watch::Receiver<bool>,
+    admitted: Admitted,
+    mut stopped: watch::Receiver<Option<Duration>>,
 ) {
     let _ = stream.set_nodelay(true);
-    let service = service_fn(move |request| handle(shared.clone(), origin, request));
-    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    let bases = Arc::new(shared.bases(stream.local_addr().ok()));
+    let limits = shared.limits;
+    let tracked = admitted.tracked.clone();
+    let service = {
+        let tracked = tracked.clone();
+        service_fn(move |request| {
+            handle(
+                shared.clone(),
+                origin,
+                bases.clone(),
+                tracked.clone(),
+                request,
+            )
+        })
+    };
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(64 * 1024);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(limits.max_streams)
+        .max_send_buf_size(256 * 1024)
+        .max_header_list_size(64 * 1024);
     let connection = builder.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(connection);
-    tokio::select! {
-        _ = connection.as_mut() => {}
-        _ = wait_stop(&mut stopped) => {
-            connection.as_mut().graceful_shutdown();
-            let _ = connection.await;
+    let tick = limits
+        .idle_timeout
+        .min(limits.body_timeout)
+        .min(limits.header_timeout)
+        .div_f32(4.0)
+        .clamp(Duration::from_millis(50), Duration::from_secs(1));
+    let mut stopping = false;
+    loop {
+        tokio::select! {
+            _ = connection.as_mut() => break,
+            _ = wait_stop(&mut stopped), if !stopping => {
+                stopping = true;
+                connection.as_mut().graceful_shutdown();
+            }
+            () = tracked.shed_requested() => {
+                if tracked.shed_now() {
+                    break;
+                }
+            }
+            () = tokio::time::sleep(tick) => match tracked.verdict(&limits) {
+                Verdict::Keep => {}
+                // Idle, or neither reading nor finishing: drop it (an HTTP/1 connection in the
+                // middle of a request head counts as idle).
+                Verdict::Idle | Verdict::Stalled => break,
+            },
         }
+    }
+    drop(admitted);
+}
+
+async fn wait_stop(stopped: &mut watch::Receiver<Option<Duration>>) -> Duration {
+    match stopped.wait_for(Option::is_some).await {
+        Ok(grace) => grace.unwrap_or_default(),
+        Err(_) => Duration::ZERO,
     }
 }
 
-async fn wait_stop(stopped: &mut watch::Receiver<bool>) {
-    let _ = stopped.wait_for(|stop| *stop).await;
+/// Set when the request's future is dropped (the client went away): blocking work polls it.
+#[derive(Debug)]
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
 
 /// An answer before it becomes a response: head, and where the body comes from.
@@ -419,16 +621,21 @@ struct Asked {
     method: String,
     path: String,
     query: String,
-    host: String,
     token: Option<String>,
     range: Option<String>,
+    /// Set when the client went away.
+    cancel: Arc<AtomicBool>,
 }
 
 async fn handle(
     shared: Arc<Shared>,
     origin: Origin,
+    bases: Arc<Bases>,
+    tracked: Arc<Tracked>,
     request: Request<Incoming>,
-) -> Result<Response<Body>, Infallible> {
+) -> Result<Response<TrackedBody>, Infallible> {
+    let active = tracked.start();
+    let cancel = CancelOnDrop(Arc::new(AtomicBool::new(false)));
     let header = |name: &str| {
         request
             .headers()
@@ -436,18 +643,14 @@ async fn handle(
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned)
     };
-    let own_addr = match origin {
-        Origin::Hub => shared.addr,
-        Origin::Cdn => shared.cdn_addr,
-    };
     let asked = Asked {
         method: request.method().as_str().to_owned(),
         path: request.uri().path().to_owned(),
         query: request.uri().query().unwrap_or_default().to_owned(),
-        host: header("host").unwrap_or_else(|| own_addr.to_string()),
         token: header("authorization")
             .and_then(|value| value.strip_prefix("Bearer ").map(|t| t.trim().to_owned())),
         range: header("range"),
+        cancel: cancel.0.clone(),
     };
     let path_and_query = request
         .uri()
@@ -465,10 +668,17 @@ async fn handle(
         }
         reply
     } else {
+        // Listings walk a whole snapshot the first time: only a few at once.
+        let _permit = match (origin, route::parse(&asked.path)) {
+            (Origin::Hub, Route::Info { .. } | Route::Tree { .. }) => {
+                shared.listings.acquire().await.ok()
+            }
+            _ => None,
+        };
         let worker = shared.clone();
         let asked = asked.clone();
         tokio::task::spawn_blocking(move || match origin {
-            Origin::Hub => hub_reply(&worker, &asked),
+            Origin::Hub => hub_reply(&worker, &bases, &asked),
             Origin::Cdn => cdn_reply(&worker, &asked),
         })
         .await
@@ -492,7 +702,7 @@ async fn handle(
     tracing::info!(
         ?origin,
         method = %record.method,
-        path = %record.path,
+        path = %logged_path(&record.path),
         status = record.status,
         "request"
     );
@@ -530,12 +740,22 @@ async fn handle(
             }
         }
     };
-    Ok(response
+    let response = response
         .body(body)
-        .unwrap_or_else(|_| Response::new(Body::bytes("invalid response"))))
+        .unwrap_or_else(|_| Response::new(Body::bytes("invalid response")));
+    Ok(response.map(|body| TrackedBody::new(body, active)))
 }
 
-fn hub_reply(shared: &Shared, asked: &Asked) -> Reply {
+/// The start of a path, cut at a character boundary.
+fn logged_path(path: &str) -> &str {
+    let mut end = path.len().min(LOGGED_PATH);
+    while !path.is_char_boundary(end) {
+        end -= 1;
+    }
+    &path[..end]
+}
+
+fn hub_reply(shared: &Shared, bases: &Bases, asked: &Asked) -> Reply {
     if asked.method != "GET" && asked.method != "HEAD" {
         return Reply::error(StatusCode::METHOD_NOT_ALLOWED, None, "method not allowed");
     }
@@ -556,21 +776,23 @@ fn hub_reply(shared: &Shared, asked: &Asked) -> Reply {
         }
         return Reply::new(StatusCode::TEMPORARY_REDIRECT).header("location", location);
     }
-    if let Some(denied) = check_access(shared, asked, &target) {
+    if let Some(denied) = check_access(shared, bases, asked, &target) {
         return denied;
     }
     let repo = Repo::new(target.repo_type, target.id.clone());
     let result = match route {
-        Route::Resolve { revision, path, .. } => resolve(shared, asked, &repo, &revision, &path),
+        Route::Resolve { revision, path, .. } => {
+            resolve(shared, bases, asked, &repo, &revision, &path)
+        }
         Route::Info { revision, .. } => info(shared, asked, &repo, &revision),
-        Route::Tree { revision, path, .. } => tree(shared, asked, &repo, &revision, &path),
+        Route::Tree { revision, path, .. } => tree(shared, bases, asked, &repo, &revision, &path),
         Route::NotFound | Route::BadRequest(_) => unreachable!("answered above"),
     };
     result.unwrap_or_else(|lookup| lookup_error(lookup, &repo, asked))
 }
 
-fn check_access(shared: &Shared, asked: &Asked, target: &Target) -> Option<Reply> {
-    let access = shared.access.get(&(target.repo_type, target.id.clone()))?;
+fn check_access(shared: &Shared, bases: &Bases, asked: &Asked, target: &Target) -> Option<Reply> {
+    let access = shared.access(target.repo_type, &target.id)?;
     let kind = target.repo_type.as_str();
     let id = &target.id;
     match (access, asked.token.as_deref()) {
@@ -586,8 +808,8 @@ fn check_access(shared: &Shared, asked: &Asked, target: &Target) -> Option<Reply
             StatusCode::FORBIDDEN,
             Some("GatedRepo"),
             &format!(
-                "Access to {kind} {id} is restricted and you are not in the authorized list. Visit http://{}/{}{id} to ask for access.",
-                asked.host,
+                "Access to {kind} {id} is restricted and you are not in the authorized list. Visit {}/{}{id} to ask for access.",
+                bases.hub,
                 target.repo_type.url_prefix()
             ),
         )),
@@ -623,6 +845,8 @@ fn lookup_error(lookup: Lookup, repo: &Repo, asked: &Asked) -> Reply {
         )
         .header("x-repo-commit", commit),
         Lookup::BadRequest(message) => Reply::error(StatusCode::BAD_REQUEST, None, &message),
+        // Nobody reads it: the client went away.
+        Lookup::Cancelled => Reply::error(StatusCode::SERVICE_UNAVAILABLE, None, "cancelled"),
         Lookup::Io(error) => {
             tracing::warn!(%error, repo = %repo, path = %asked.path, "cache read failed");
             Reply::error(
@@ -634,27 +858,37 @@ fn lookup_error(lookup: Lookup, repo: &Repo, asked: &Asked) -> Reply {
     }
 }
 
+/// The snapshot index of `revision`, built once per commit and shared.
+fn snapshot(
+    shared: &Shared,
+    asked: &Asked,
+    repo: &Repo,
+    revision: &str,
+) -> Result<Arc<crate::store::Snapshot>, Lookup> {
+    let dir = shared.store.repo_dir(repo)?;
+    let commit = shared.store.resolve_revision(&dir, revision)?;
+    shared.store.snapshot(&dir, &commit, &asked.cancel)
+}
+
 fn resolve(
     shared: &Shared,
+    bases: &Bases,
     asked: &Asked,
     repo: &Repo,
     revision: &str,
     path: &str,
 ) -> Result<Reply, Lookup> {
-    let dir = shared.store.repo_dir(repo)?;
-    let commit = shared.store.resolve_revision(&dir, revision)?;
-    let file = shared.store.file(&dir, &commit, path)?;
+    let snapshot = snapshot(shared, asked, repo, revision)?;
+    let commit = &snapshot.commit;
+    let file = snapshot.file(path)?;
     match &file.kind {
-        BlobKind::Regular { sha1 } => Ok(file_reply(asked, &file, &format!("\"{sha1}\""))
+        BlobKind::Regular { sha1 } => Ok(file_reply(asked, file, &format!("\"{sha1}\""))
             .header("x-repo-commit", commit.as_str())),
         BlobKind::Lfs { sha256, .. } => {
-            let link = shared.next_link.fetch_add(1, Ordering::SeqCst);
-            let location = format!(
-                "http://{}:{}/{}/{sha256}?x-id={link}",
-                host_name(&asked.host),
-                shared.cdn_addr.port(),
-                repo.folder_name(),
-            );
+            let link = shared.next_link.fetch_add(1, Ordering::Relaxed);
+            let folder = repo.folder_name();
+            let query = shared.key.sign(&folder, sha256, link, shared.link_lifetime);
+            let location = format!("{}/{folder}/{sha256}?{query}", bases.cdn);
             Ok(Reply::new(StatusCode::FOUND)
                 .header("location", location)
                 .header("x-repo-commit", commit.as_str())
@@ -675,18 +909,17 @@ fn cdn_reply(shared: &Shared, asked: &Asked) -> Reply {
     else {
         return not_found();
     };
+    // The signature first: an unsigned request learns nothing, not even whether the blob exists.
+    let link = match shared.key.verify(folder, sha256, &asked.query) {
+        Ok(link) => link,
+        Err(refusal) => return Reply::error(StatusCode::FORBIDDEN, None, refusal.message()),
+    };
+    if !shared.faults.link_valid(link, asked.range.as_deref()) {
+        return Reply::error(StatusCode::FORBIDDEN, None, "Request has expired");
+    }
     let Some((blob, size)) = shared.store.lfs_blob(folder, sha256) else {
         return not_found();
     };
-    let link = asked
-        .query
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("x-id="))
-        .and_then(|id| id.parse::<u64>().ok());
-    let valid = link.is_some_and(|id| shared.faults.link_valid(id, asked.range.as_deref()));
-    if !valid {
-        return Reply::error(StatusCode::FORBIDDEN, None, "Request has expired");
-    }
     let file = FileEntry {
         path: sha256.to_owned(),
         blob_path: blob,
@@ -786,20 +1019,12 @@ fn parse_range(header: Option<&str>, size: u64) -> RangeAsked {
 }
 
 fn info(shared: &Shared, asked: &Asked, repo: &Repo, revision: &str) -> Result<Reply, Lookup> {
-    let dir = shared.store.repo_dir(repo)?;
-    let commit = shared.store.resolve_revision(&dir, revision)?;
-    let items = shared
-        .store
-        .tree(&dir, &commit, "", true)?
-        .unwrap_or_default();
+    let snapshot = snapshot(shared, asked, repo, revision)?;
+    let commit = &snapshot.commit;
     let with_blobs = query_flag(&asked.query, "blobs");
     let mut used_storage = 0u64;
-    let siblings: Vec<Value> = items
-        .iter()
-        .filter_map(|item| match item {
-            TreeItem::File(file) => Some(file),
-            TreeItem::Directory { .. } => None,
-        })
+    let siblings: Vec<Value> = snapshot
+        .files()
         .map(|file| {
             used_storage += file.size;
             let mut sibling = json!({ "rfilename": file.path });
@@ -819,16 +1044,8 @@ fn info(shared: &Shared, asked: &Asked, repo: &Repo, revision: &str) -> Result<R
             sibling
         })
         .collect();
-    let time = iso8601(
-        shared
-            .store
-            .snapshot_time(&dir, &commit)
-            .unwrap_or(UNIX_EPOCH),
-    );
-    let access = shared
-        .access
-        .get(&(repo.repo_type, repo.id.clone()))
-        .copied();
+    let time = iso8601(snapshot.time.unwrap_or(UNIX_EPOCH));
+    let access = shared.access(repo.repo_type, &repo.id);
     let mut body = json!({
         "_id": format!("{:024x}", u128::from_str_radix(&commit[..24], 16).unwrap_or_default()),
         "id": repo.id.as_str(),
@@ -858,16 +1075,19 @@ fn info(shared: &Shared, asked: &Asked, repo: &Repo, revision: &str) -> Result<R
 
 fn tree(
     shared: &Shared,
+    bases: &Bases,
     asked: &Asked,
     repo: &Repo,
     revision: &str,
     folder: &str,
 ) -> Result<Reply, Lookup> {
-    let dir = shared.store.repo_dir(repo)?;
-    let commit = shared.store.resolve_revision(&dir, revision)?;
+    let snapshot = snapshot(shared, asked, repo, revision)?;
+    let commit = &snapshot.commit;
     let recursive = query_flag(&asked.query, "recursive");
-    let Some(items) = shared.store.tree(&dir, &commit, folder, recursive)? else {
-        return Err(Lookup::EntryNotFound { commit });
+    let Some(items) = snapshot.tree(folder, recursive)? else {
+        return Err(Lookup::EntryNotFound {
+            commit: commit.clone(),
+        });
     };
     let cursor = query_value(&asked.query, "cursor")
         .and_then(|c| c.parse::<usize>().ok())
@@ -913,8 +1133,8 @@ fn tree(
         reply = reply.header(
             "link",
             format!(
-                "<http://{}{}?{}>; rel=\"next\"",
-                asked.host,
+                "<{}{}?{}>; rel=\"next\"",
+                bases.hub,
                 asked.path,
                 query.join("&")
             ),
@@ -933,14 +1153,6 @@ fn query_value<'q>(query: &'q str, key: &str) -> Option<&'q str> {
 /// `true`, `True` and `1` are true (httpx sends `true`, requests `True`).
 fn query_flag(query: &str, key: &str) -> bool {
     query_value(query, key).is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
-}
-
-/// The host part of a `Host` header (`127.0.0.1:8080` → `127.0.0.1`, `[::1]:80` → `[::1]`).
-fn host_name(host: &str) -> &str {
-    if host.starts_with('[') {
-        return host.split_inclusive(']').next().unwrap_or(host);
-    }
-    host.rsplit_once(':').map_or(host, |(name, _)| name)
 }
 
 fn content_type(name: &str) -> &'static str {
@@ -1007,12 +1219,5 @@ mod tests {
             iso8601(UNIX_EPOCH + Duration::from_secs(1_709_294_400 + 3_723)),
             "2024-03-01T13:02:03.000Z"
         );
-    }
-
-    #[test]
-    fn hosts() {
-        assert_eq!(host_name("127.0.0.1:80"), "127.0.0.1");
-        assert_eq!(host_name("[::1]:80"), "[::1]");
-        assert_eq!(host_name("mirror"), "mirror");
     }
 }

@@ -9,14 +9,20 @@
 //!
 //! Every path handed out is canonical and checked to lie inside the repository folder: a snapshot
 //! entry must resolve into its repository's `blobs/` (or be a plain file inside its own snapshot), a
-//! ref file must lie inside `refs/`. Anything else is reported as not found.
+//! ref file must lie inside `refs/`, a listed folder must be a real folder of the snapshot (a symlink
+//! to a folder is neither listed nor followed). Anything else is reported as not found.
+//!
+//! A commit's snapshot is walked once into a [`Snapshot`] index that repo info, tree pages and
+//! resolve share; it is rebuilt only when a folder of the snapshot changes (files added to the cache
+//! while serving), and the least recently used indexes are dropped past a bound.
 
 use std::collections::HashMap;
 use std::fs;
 use std::io::{self, Read};
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::time::SystemTime;
+use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
 use hub_cache::layout::{OS_HELPER_FILES, check_repo_path};
 use hub_cache::repo::{check_revision, is_commit_hash};
@@ -33,6 +39,8 @@ pub(crate) enum Lookup {
         commit: String,
     },
     BadRequest(String),
+    /// The client went away before the work was done.
+    Cancelled,
     Io(io::Error),
 }
 
@@ -84,12 +92,139 @@ pub(crate) enum TreeItem {
 /// A plain file's identity for the hash cache: canonical path, size, modification time.
 type FileStamp = (PathBuf, u64, Option<SystemTime>);
 
+/// At most this many plain-file hashes are remembered (then the memo starts over).
+const MAX_HASHES: usize = 100_000;
+/// Indexes kept: at most this many snapshots, and at most this many entries in all.
+const MAX_SNAPSHOTS: usize = 256;
+const MAX_INDEXED_ENTRIES: usize = 1_000_000;
+/// How often an index checks that no folder of its snapshot changed.
+const RECHECK: Duration = Duration::from_secs(2);
+
 /// The cache directory being served.
 #[derive(Debug)]
 pub(crate) struct Store {
     cache: Cache,
     /// git blob ids of plain (non-symlink) snapshot files, keyed by path, size and mtime.
     hashes: Mutex<HashMap<FileStamp, String>>,
+    /// Snapshot indexes by canonical snapshot folder, each built once and shared.
+    indexes: Mutex<HashMap<PathBuf, Arc<Slot>>>,
+    clock: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+struct Slot {
+    built: Mutex<Option<Arc<Snapshot>>>,
+    last_used: AtomicU64,
+    entries: AtomicUsize,
+}
+
+/// Everything the API says about one commit's snapshot, built by one walk of its folder.
+///
+/// `items` is the recursive listing in the order the tree endpoint answers (sorted by name, each
+/// folder followed by its content), so a folder's content is the contiguous range after it.
+#[derive(Debug)]
+pub(crate) struct Snapshot {
+    pub commit: String,
+    pub time: Option<SystemTime>,
+    items: Vec<TreeItem>,
+    /// Repo path of a file -> its index in `items`.
+    files: HashMap<String, usize>,
+    /// Repo path of a folder (`""` for the root) -> the range of its content in `items`.
+    folders: HashMap<String, (usize, usize)>,
+    /// Every folder walked and its modification time: a changed one means a stale index.
+    stamps: Vec<(PathBuf, Option<SystemTime>)>,
+    checked: Mutex<Instant>,
+}
+
+impl Snapshot {
+    /// The file at `path`.
+    pub(crate) fn file(&self, path: &str) -> Result<&FileEntry, Lookup> {
+        check_repo_path(path).map_err(|e| Lookup::BadRequest(e.to_string()))?;
+        if path.contains('\\') {
+            return Err(Lookup::BadRequest(format!(
+                "invalid file path `{path}`: backslash"
+            )));
+        }
+        match self.files.get(path).and_then(|at| self.items.get(*at)) {
+            Some(TreeItem::File(file)) => Ok(file),
+            _ => Err(Lookup::EntryNotFound {
+                commit: self.commit.clone(),
+            }),
+        }
+    }
+
+    /// Every file, sorted by path. O(entries).
+    pub(crate) fn files(&self) -> impl Iterator<Item = &FileEntry> {
+        self.items.iter().filter_map(|item| match item {
+            TreeItem::File(file) => Some(file),
+            TreeItem::Directory { .. } => None,
+        })
+    }
+
+    /// The listing under `folder` (`""` = root), recursive or one level; `None` when `folder` is not
+    /// a folder of the snapshot. O(entries below `folder`).
+    pub(crate) fn tree(
+        &self,
+        folder: &str,
+        recursive: bool,
+    ) -> Result<Option<Vec<&TreeItem>>, Lookup> {
+        if !folder.is_empty() {
+            check_repo_path(folder).map_err(|e| Lookup::BadRequest(e.to_string()))?;
+        }
+        let Some(&(start, end)) = self.folders.get(folder) else {
+            return Ok(None);
+        };
+        let items = self.items.get(start..end).unwrap_or_default();
+        let depth = |item: &TreeItem| item.path().matches('/').count();
+        let top = if folder.is_empty() {
+            0
+        } else {
+            folder.matches('/').count() + 1
+        };
+        Ok(Some(
+            items
+                .iter()
+                .filter(|item| recursive || depth(item) == top)
+                .collect(),
+        ))
+    }
+
+    /// Whether no folder of the snapshot changed since the walk (checked at most every [`RECHECK`]).
+    fn fresh(&self) -> bool {
+        let mut checked = self.checked.lock().expect("index check lock");
+        if checked.elapsed() < RECHECK {
+            return true;
+        }
+        let fresh = self.stamps.iter().all(|(path, time)| {
+            fs::symlink_metadata(path)
+                .ok()
+                .filter(fs::Metadata::is_dir)
+                .map(|meta| meta.modified().ok())
+                == Some(*time)
+        });
+        *checked = Instant::now();
+        fresh
+    }
+}
+
+impl TreeItem {
+    pub(crate) fn path(&self) -> &str {
+        match self {
+            TreeItem::File(file) => &file.path,
+            TreeItem::Directory { path, .. } => path,
+        }
+    }
+}
+
+/// What one walk of a snapshot knows: canonical folders of the repository, and the caller's
+/// cancellation flag.
+struct Walk<'a> {
+    commit: &'a str,
+    /// The canonical `blobs/` of the repository, when it is a real folder inside it.
+    blobs: Option<PathBuf>,
+    cancel: &'a AtomicBool,
+    stamps: Vec<(PathBuf, Option<SystemTime>)>,
+    visited: usize,
 }
 
 impl Store {
@@ -98,6 +233,8 @@ impl Store {
         Store {
             cache: Cache::new(root),
             hashes: Mutex::new(HashMap::new()),
+            indexes: Mutex::new(HashMap::new()),
+            clock: AtomicU64::new(0),
         }
     }
 
@@ -129,79 +266,130 @@ impl Store {
             }
             commit
         };
-        match fs::symlink_metadata(dir.snapshot_dir(&commit)) {
-            Ok(meta) if meta.is_dir() => Ok(commit),
-            _ => Err(Lookup::RevisionNotFound),
+        match self.snapshot_dir(dir, &commit) {
+            Some(_) => Ok(commit),
+            None => Err(Lookup::RevisionNotFound),
         }
     }
 
-    /// The file at `path` in the snapshot of `commit`.
-    pub(crate) fn file(
+    /// The canonical snapshot folder of `commit`: a real folder at `<repo>/snapshots/<commit>`
+    /// (neither it nor `snapshots/` a symlink leading elsewhere).
+    fn snapshot_dir(&self, dir: &RepoDir, commit: &str) -> Option<PathBuf> {
+        let repo = canonical(dir.path())?;
+        let expected = repo.join("snapshots").join(commit);
+        (repo.starts_with(self.cache.root()) && canonical(&dir.snapshot_dir(commit))? == expected)
+            .then_some(expected)
+    }
+
+    /// The index of a commit's snapshot: built on first use (one walk; `cancel` stops it), then
+    /// shared by every request until a folder of the snapshot changes or it is evicted.
+    pub(crate) fn snapshot(
         &self,
         dir: &RepoDir,
         commit: &str,
-        path: &str,
-    ) -> Result<FileEntry, Lookup> {
-        check_repo_path(path).map_err(|e| Lookup::BadRequest(e.to_string()))?;
-        if path.contains('\\') {
-            return Err(Lookup::BadRequest(format!(
-                "invalid file path `{path}`: backslash"
-            )));
-        }
-        let not_found = || Lookup::EntryNotFound {
-            commit: commit.to_owned(),
+        cancel: &AtomicBool,
+    ) -> Result<Arc<Snapshot>, Lookup> {
+        let snapshot_dir = self
+            .snapshot_dir(dir, commit)
+            .ok_or(Lookup::RevisionNotFound)?;
+        let slot = {
+            let mut indexes = self.indexes.lock().expect("index map lock");
+            let slot = indexes.entry(snapshot_dir.clone()).or_default().clone();
+            slot.last_used.store(
+                self.clock.fetch_add(1, Ordering::Relaxed),
+                Ordering::Relaxed,
+            );
+            evict(&mut indexes, &snapshot_dir);
+            slot
         };
-        if !path.split('/').all(listable) {
-            return Err(not_found());
+        let mut built = slot.built.lock().expect("index slot lock");
+        if let Some(index) = built.as_ref()
+            && index.fresh()
+        {
+            return Ok(index.clone());
         }
-        let pointer = dir.pointer_path(commit, path);
-        match self.entry(dir, commit, &pointer, path)? {
-            Some(TreeItem::File(file)) => Ok(file),
-            _ => Err(not_found()),
-        }
+        *built = None;
+        slot.entries.store(0, Ordering::Relaxed);
+        let index = Arc::new(self.build(dir, commit, &snapshot_dir, cancel)?);
+        slot.entries.store(index.items.len(), Ordering::Relaxed);
+        *built = Some(index.clone());
+        Ok(index)
     }
 
-    /// The modification time of a commit's snapshot folder (the `lastModified` we report).
-    pub(crate) fn snapshot_time(&self, dir: &RepoDir, commit: &str) -> Option<SystemTime> {
-        fs::symlink_metadata(dir.snapshot_dir(commit))
-            .and_then(|meta| meta.modified())
-            .ok()
-    }
-
-    /// The listing of a commit under `folder` (`""` = root), recursive or one level, sorted by path,
-    /// each directory before its content. `None` when `folder` is not a directory of the snapshot.
-    pub(crate) fn tree(
+    fn build(
         &self,
         dir: &RepoDir,
         commit: &str,
-        folder: &str,
-        recursive: bool,
-    ) -> Result<Option<Vec<TreeItem>>, Lookup> {
-        let mut start = dir.snapshot_dir(commit);
-        if !folder.is_empty() {
-            check_repo_path(folder).map_err(|e| Lookup::BadRequest(e.to_string()))?;
-            start = dir.pointer_path(commit, folder);
-        }
-        match fs::symlink_metadata(&start) {
-            Ok(meta) if meta.is_dir() => {}
-            _ => return Ok(None),
-        }
+        snapshot_dir: &Path,
+        cancel: &AtomicBool,
+    ) -> Result<Snapshot, Lookup> {
+        let repo = snapshot_dir
+            .parent()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let blobs = canonical(&dir.blobs_dir()).filter(|b| *b == repo.join("blobs"));
+        let mut walk = Walk {
+            commit,
+            blobs,
+            cancel,
+            stamps: Vec::new(),
+            visited: 0,
+        };
         let mut items = Vec::new();
-        self.walk(dir, commit, &start, folder, recursive, &mut items)?;
-        Ok(Some(items))
+        self.walk(&mut walk, snapshot_dir, "", &mut items)?;
+        let mut files = HashMap::new();
+        let mut folders = HashMap::new();
+        folders.insert(String::new(), (0, items.len()));
+        // A folder's content ends where the first item outside it starts.
+        let mut open: Vec<(String, usize)> = Vec::new();
+        for (at, item) in items.iter().enumerate() {
+            let path = item.path();
+            while let Some((folder, start)) = open.last() {
+                if path.starts_with(folder.as_str())
+                    && path.as_bytes().get(folder.len()) == Some(&b'/')
+                {
+                    break;
+                }
+                folders.insert(folder.clone(), (*start, at));
+                open.pop();
+            }
+            match item {
+                TreeItem::File(_) => {
+                    files.insert(path.to_owned(), at);
+                }
+                TreeItem::Directory { .. } => open.push((path.to_owned(), at + 1)),
+            }
+        }
+        for (folder, start) in open {
+            folders.insert(folder, (start, items.len()));
+        }
+        Ok(Snapshot {
+            commit: commit.to_owned(),
+            time: fs::symlink_metadata(snapshot_dir)
+                .and_then(|meta| meta.modified())
+                .ok(),
+            items,
+            files,
+            folders,
+            stamps: walk.stamps,
+            checked: Mutex::new(Instant::now()),
+        })
     }
 
-    /// Lists `real_dir` (the snapshot folder for repo path `prefix`) into `out`; returns the git tree
-    /// id of the folder.
+    /// Lists the real folder `real_dir` (repo path `prefix`) into `out`, recursively, each folder
+    /// before its content; returns the git tree id of the folder. Symlinks to folders are not
+    /// followed (a symlink is only ever a file pointing into `blobs/`). O(entries below).
     fn walk(
         &self,
-        dir: &RepoDir,
-        commit: &str,
+        walk: &mut Walk<'_>,
         real_dir: &Path,
         prefix: &str,
-        recursive: bool,
         out: &mut Vec<TreeItem>,
     ) -> Result<String, Lookup> {
+        let dir_meta = fs::symlink_metadata(real_dir)?;
+        walk.stamps
+            .push((real_dir.to_path_buf(), dir_meta.modified().ok()));
         let mut names: Vec<String> = fs::read_dir(real_dir)?
             .flatten()
             .filter_map(|entry| entry.file_name().into_string().ok())
@@ -211,84 +399,95 @@ impl Store {
         // (name, is_dir, oid) for the git tree object of this folder.
         let mut tree_entries: Vec<(String, bool, String)> = Vec::new();
         for name in names {
+            walk.visited += 1;
+            if walk.visited.is_multiple_of(256) && walk.cancel.load(Ordering::Relaxed) {
+                return Err(Lookup::Cancelled);
+            }
             let path = if prefix.is_empty() {
                 name.clone()
             } else {
                 format!("{prefix}/{name}")
             };
             let real = real_dir.join(&name);
-            match self.entry(dir, commit, &real, &path)? {
-                Some(TreeItem::File(file)) => {
-                    tree_entries.push((name, false, file.kind.git_oid().to_owned()));
-                    out.push(TreeItem::File(file));
-                }
-                Some(TreeItem::Directory { .. }) => {
-                    let at = out.len();
-                    let mut nested = Vec::new();
-                    let oid = self.walk(dir, commit, &real, &path, recursive, &mut nested)?;
-                    tree_entries.push((name, true, oid.clone()));
-                    out.insert(at, TreeItem::Directory { path, oid });
-                    if recursive {
-                        out.extend(nested);
-                    }
-                }
-                None => {}
+            let Ok(meta) = fs::symlink_metadata(&real) else {
+                continue;
+            };
+            if meta.is_dir() {
+                let at = out.len();
+                out.push(TreeItem::Directory {
+                    path: path.clone(),
+                    oid: String::new(),
+                });
+                let oid = self.walk(walk, &real, &path, out)?;
+                tree_entries.push((name, true, oid.clone()));
+                out[at] = TreeItem::Directory { path, oid };
+            } else if let Some(file) = self.file_entry(walk, &real, &meta, path)? {
+                tree_entries.push((name, false, file.kind.git_oid().to_owned()));
+                out.push(TreeItem::File(file));
             }
         }
         Ok(git_tree_oid(&mut tree_entries))
     }
 
-    /// Classifies one snapshot entry: a file resolved to its blob, a real directory, or `None` for
-    /// what must not be served (dangling or escaping symlinks, special files).
-    fn entry(
+    /// A snapshot entry that is not a folder: a symlink resolving to a regular file directly in the
+    /// repository's `blobs/`, or a plain file; `None` for anything else (dangling or escaping
+    /// symlinks, special files).
+    fn file_entry(
         &self,
-        dir: &RepoDir,
-        commit: &str,
+        walk: &Walk<'_>,
         pointer: &Path,
-        path: &str,
-    ) -> Result<Option<TreeItem>, Lookup> {
-        let Ok(meta) = fs::symlink_metadata(pointer) else {
-            return Ok(None);
-        };
-        if meta.is_dir() {
-            return Ok(Some(TreeItem::Directory {
-                path: path.to_owned(),
-                oid: String::new(),
+        meta: &fs::Metadata,
+        path: String,
+    ) -> Result<Option<FileEntry>, Lookup> {
+        if meta.is_file() {
+            let size = meta.len();
+            let sha1 = self.hash_plain_file(pointer, size, meta.modified().ok())?;
+            return Ok(Some(FileEntry {
+                path,
+                blob_path: pointer.to_path_buf(),
+                size,
+                kind: BlobKind::Regular { sha1 },
             }));
         }
-        let Some(real) = canonical(pointer) else {
+        let Some(blobs) = walk.blobs.as_deref() else {
             return Ok(None);
         };
-        let Ok(real_meta) = fs::metadata(&real) else {
+        if !meta.is_symlink() {
+            return Ok(None);
+        }
+        // Upstream's relative link, resolved by name: exact because every folder above it is real.
+        let lexical = fs::read_link(pointer).ok().and_then(|target| {
+            pointer
+                .parent()
+                .map(|parent| normalize(&parent.join(target)))
+        });
+        let real = match lexical {
+            Some(real) if real.parent() == Some(blobs) => real,
+            _ => match canonical(pointer) {
+                Some(real) if real.parent() == Some(blobs) => real,
+                _ => return Ok(None),
+            },
+        };
+        let Ok(real_meta) = fs::symlink_metadata(&real) else {
             return Ok(None);
         };
         if !real_meta.is_file() {
             return Ok(None);
         }
         let size = real_meta.len();
-        let blobs = canonical(&dir.blobs_dir());
-        let snapshot = canonical(&dir.snapshot_dir(commit));
-        let kind = if blobs.as_ref().is_some_and(|b| real.parent() == Some(b)) {
-            let name = real
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default();
-            blob_kind(name, size).ok_or_else(|| Lookup::EntryNotFound {
-                commit: commit.to_owned(),
-            })?
-        } else if meta.is_file() && snapshot.as_ref().is_some_and(|s| real.starts_with(s)) {
-            BlobKind::Regular {
-                sha1: self.hash_plain_file(&real, size, real_meta.modified().ok())?,
-            }
-        } else {
-            return Ok(None);
-        };
-        Ok(Some(TreeItem::File(FileEntry {
-            path: path.to_owned(),
+        let name = real
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let kind = blob_kind(name, size).ok_or_else(|| Lookup::EntryNotFound {
+            commit: walk.commit.to_owned(),
+        })?;
+        Ok(Some(FileEntry {
+            path,
             blob_path: real,
             size,
             kind,
-        })))
+        }))
     }
 
     fn hash_plain_file(
@@ -313,10 +512,11 @@ impl Store {
             hasher.update(&buffer[..read]);
         }
         let oid = hex(&hasher.finalize());
-        self.hashes
-            .lock()
-            .expect("hash cache lock")
-            .insert(key, oid.clone());
+        let mut hashes = self.hashes.lock().expect("hash cache lock");
+        if hashes.len() >= MAX_HASHES {
+            hashes.clear();
+        }
+        hashes.insert(key, oid.clone());
         Ok(oid)
     }
 
@@ -327,12 +527,55 @@ impl Store {
         if !is_hex(sha256, 64) {
             return None;
         }
-        let dir = self.cache.repo(&repo);
+        let dir = self.repo_dir(&repo).ok()?;
         let blobs = canonical(&dir.blobs_dir())?;
+        if blobs != canonical(dir.path())?.join("blobs") {
+            return None;
+        }
         let real = canonical(&dir.blob_path(sha256))?;
         let meta = fs::metadata(&real).ok()?;
         (real.parent() == Some(blobs.as_path()) && meta.is_file()).then_some((real, meta.len()))
     }
+}
+
+/// Drops the least recently used indexes (never `keep`) while there are too many or they hold too
+/// many entries in all. O(indexes) per call.
+fn evict(indexes: &mut HashMap<PathBuf, Arc<Slot>>, keep: &Path) {
+    loop {
+        let entries: usize = indexes
+            .values()
+            .map(|slot| slot.entries.load(Ordering::Relaxed))
+            .sum();
+        if indexes.len() <= MAX_SNAPSHOTS && entries <= MAX_INDEXED_ENTRIES {
+            return;
+        }
+        let oldest = indexes
+            .iter()
+            .filter(|(path, _)| path.as_path() != keep)
+            .min_by_key(|(_, slot)| slot.last_used.load(Ordering::Relaxed))
+            .map(|(path, _)| path.clone());
+        match oldest {
+            Some(path) => {
+                indexes.remove(&path);
+            }
+            None => return,
+        }
+    }
+}
+
+/// `a/b/../c/./d` -> `a/c/d`, by name only.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Names never listed: upstream's temporary files and OS helper files.

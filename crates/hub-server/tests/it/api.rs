@@ -247,3 +247,41 @@ async fn tree_pages_follow_the_link_header() {
     );
     server.shutdown().await;
 }
+
+/// A snapshot's index is built once, but files that reach the cache while it is served (another
+/// download into the same cache) are found within the index's recheck period (2 s).
+#[tokio::test]
+async fn files_added_to_a_served_snapshot_are_found() {
+    let cache = cache();
+    let server = Server::builder(cache.path()).start().await.expect("start");
+    let base = server.endpoint();
+    let tree = format!("{base}/api/models/org/model/tree/main/nested/dir");
+    let resolve = format!("{base}/org/model/resolve/main/nested/dir/late.txt");
+    let (status, items) = json(&tree).await;
+    assert_eq!(status, 200);
+    assert!(!paths(&items).contains(&"nested/dir/late.txt".to_owned()));
+    assert_eq!(fetch("GET", &resolve, &[]).await.status, 404);
+    RepoWriter::new(cache.path(), hub_cache::RepoType::Model, "org/model").file(
+        MAIN,
+        "nested/dir/late.txt",
+        b"late\n",
+        false,
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let got = fetch("GET", &resolve, &[]).await;
+        if got.status == 200 {
+            assert_eq!(got.body, b"late\n");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a file added while serving is still {}",
+            got.status
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let (_, items) = json(&tree).await;
+    assert!(paths(&items).contains(&"nested/dir/late.txt".to_owned()));
+    server.shutdown().await;
+}

@@ -3,6 +3,7 @@
 
 mod api;
 mod faults;
+mod limits;
 mod oracle;
 mod resolve;
 mod security;

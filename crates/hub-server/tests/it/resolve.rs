@@ -165,9 +165,9 @@ async fn lfs_files_redirect_to_the_cdn_which_needs_no_authorization() {
     assert!(cdn_requests.iter().all(|r| !r.authorization));
     assert_eq!(cdn_requests[0].bytes_sent, 300_000);
     assert_eq!(cdn_requests[1].range.as_deref(), Some("bytes=100-199"));
-    // Made-up CDN paths are not found, and a path without a signature is refused.
+    // A link edited to name another blob, and a path without a signature, are refused.
     let made_up = location.replace(&sha, &"0".repeat(64));
-    assert_eq!(fetch("GET", &made_up, &[]).await.status, 404);
+    assert_eq!(fetch("GET", &made_up, &[]).await.status, 403);
     let unsigned = location.split('?').next().expect("has a path").to_owned();
     assert_eq!(fetch("GET", &unsigned, &[]).await.status, 403);
     server.shutdown().await;
