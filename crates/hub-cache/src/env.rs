@@ -49,6 +49,20 @@ vars! {
     HF_HUB_USER_AGENT_ORIGIN = "HF_HUB_USER_AGENT_ORIGIN", "", "Appended to the user agent as `; origin/{value}`.";
     NO_COLOR = "NO_COLOR", "", "Any non-empty value disables ANSI colours in the CLI.";
     COLUMNS = "COLUMNS", "", "Terminal width for CLI tables (a positive integer wins over the terminal's).";
+    HFHUB_LOW_SPEED_LIMIT = "HFHUB_LOW_SPEED_LIMIT", "10", "A transfer slower than this many bytes/s for HFHUB_LOW_SPEED_TIME seconds is abandoned (resumed or failed), as cargo's http.low-speed-limit; 0 disables the check.";
+    HFHUB_LOW_SPEED_TIME = "HFHUB_LOW_SPEED_TIME", "30", "The window in seconds of HFHUB_LOW_SPEED_LIMIT.";
+    HTTPS_PROXY_LOWER = "https_proxy", "", "Proxy for https:// requests (wins over HTTPS_PROXY); `http://[user:password@]host:port`.";
+    HTTPS_PROXY = "HTTPS_PROXY", "", "Proxy for https:// requests.";
+    HTTP_PROXY_LOWER = "http_proxy", "", "Proxy for http:// requests (wins over HTTP_PROXY).";
+    HTTP_PROXY = "HTTP_PROXY", "", "Proxy for http:// requests.";
+    ALL_PROXY_LOWER = "all_proxy", "", "Proxy for requests with no scheme-specific proxy (wins over ALL_PROXY).";
+    ALL_PROXY = "ALL_PROXY", "", "Proxy for requests with no scheme-specific proxy.";
+    NO_PROXY_LOWER = "no_proxy", "", "Hosts reached without the proxy (wins over NO_PROXY).";
+    NO_PROXY = "NO_PROXY", "", "Hosts reached without the proxy: comma-separated hosts, domain suffixes, IPs, CIDRs, `host:port`, or `*`.";
+    SSL_CERT_FILE = "SSL_CERT_FILE", "", "PEM file of trusted CA certificates (replaces the system store; the webpki roots stay).";
+    SSL_CERT_DIR = "SSL_CERT_DIR", "", "`:`-separated folders of PEM CA certificates (replaces the system store).";
+    REQUESTS_CA_BUNDLE = "REQUESTS_CA_BUNDLE", "", "PEM CA bundle, as Python requests reads it (same as SSL_CERT_FILE).";
+    CURL_CA_BUNDLE = "CURL_CA_BUNDLE", "", "PEM CA bundle, as curl reads it (same as SSL_CERT_FILE; empty never disables verification).";
     HFHUB_TEST_LOCKS = "HFHUB_TEST_LOCKS", "", "Tests only: `noop` makes every file lock succeed without locking, `fail` makes every lock fail (a filesystem where flock does not work).";
 }
 

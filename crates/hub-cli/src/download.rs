@@ -383,7 +383,7 @@ async fn dry_run_file(
         .await
         .with_context(|| format!("cannot resolve `{filename}` in {repo} at `{revision}`"))?;
     let cached = repo_dir.pointer_path(&resolved.commit, filename).exists()
-        || repo_dir.blob_path(&resolved.etag).exists();
+        || repo_dir.blob_path(resolved.etag.as_str()).exists();
     Ok(DryRunFile {
         filename: filename.to_owned(),
         size: resolved.size,

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use hub_cache::env::{Env, HF_HUB_DISABLE_IMPLICIT_TOKEN, HF_TOKEN, HUGGING_FACE_HUB_TOKEN};
+use hub_cache::fs::{Links, SMALL_FILE_CAP, read_capped_string};
 
 /// A bearer token. Never printed.
 #[derive(Clone, PartialEq, Eq)]
@@ -53,16 +54,26 @@ pub fn resolve_token(choice: &TokenChoice, env: &Env) -> Option<Token> {
 }
 
 /// The token from the environment or the token file, ignoring `HF_HUB_DISABLE_IMPLICIT_TOKEN`.
+///
+/// The token file is read only if it is a regular file of at most 64 KiB in UTF-8 (a FIFO,
+/// `/dev/zero` or a folder never hangs or fills memory); any other is ignored with a warning that
+/// names it.
 pub fn stored_token(env: &Env) -> Option<Token> {
     env.get(HF_TOKEN)
         .and_then(Token::new)
         .or_else(|| env.get(HUGGING_FACE_HUB_TOKEN).and_then(Token::new))
-        .or_else(|| {
-            std::fs::read_to_string(env.locations().token_path)
-                .ok()
-                .as_deref()
-                .and_then(Token::new)
-        })
+        .or_else(|| token_file(&env.locations().token_path))
+}
+
+fn token_file(path: &std::path::Path) -> Option<Token> {
+    match read_capped_string(path, SMALL_FILE_CAP, Links::Follow) {
+        Ok(text) => Token::new(&text),
+        Err(error) if error.is_missing() => None,
+        Err(error) => {
+            tracing::warn!("ignoring the token file: {error}");
+            None
+        }
+    }
 }
 
 #[cfg(test)]
@@ -99,5 +110,28 @@ mod tests {
             Token::new("hf_arg")
         );
         assert_eq!(resolve_token(&TokenChoice::Disabled, &env), None);
+    }
+
+    #[test]
+    fn a_token_file_that_is_not_a_small_regular_utf8_file_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let not_utf8 = dir.path().join("token");
+        std::fs::write(&not_utf8, b"hf_\xff\xfe").unwrap();
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let dir_path = dir.path().to_str().unwrap().to_owned();
+        for path in [
+            not_utf8.to_str().unwrap(),
+            fifo.to_str().unwrap(),
+            "/dev/zero",
+            dir_path.as_str(),
+        ] {
+            let env = Env::from_pairs([("HF_TOKEN_PATH", path)]);
+            assert_eq!(resolve_token(&TokenChoice::Implicit, &env), None, "{path}");
+        }
     }
 }

@@ -12,16 +12,13 @@ use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
-use http_body_util::BodyExt;
+use hub_cache::etag::Etag;
 use hub_cache::hash::{HashKind, Hasher};
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, StatusCode};
 
-use crate::client::{Client, join_location};
 use crate::error::Error;
-
-/// Most redirects followed by a download `GET`.
-const MAX_GET_REDIRECTS: usize = 10;
+use crate::transport::{Redirects, Transport};
 
 /// Bytes gathered before one positional write.
 const WRITE_BUFFER: usize = 1 << 20;
@@ -59,9 +56,9 @@ pub struct DownloadRequest {
     pub location: String,
     /// The expected size, when known.
     pub expected_size: Option<u64>,
-    /// The blob name (normalised ETag); when it is a sha256 or a git blob sha1, the content is
-    /// verified against it.
-    pub etag: String,
+    /// The blob name (normalised ETag); when it is a sha256 or a git blob sha1 (either case), the
+    /// content is verified against it.
+    pub etag: Etag,
     /// Bytes already in the file (a partial download to continue).
     pub resume_from: u64,
 }
@@ -159,7 +156,8 @@ impl From<Error> for RangeFailure {
 
 /// What one download shares between its connections.
 struct Transfer {
-    client: Client,
+    transport: Arc<Transport>,
+    parallel: ParallelOptions,
     request: DownloadRequest,
     file: Arc<File>,
     tracker: Tracker,
@@ -172,25 +170,24 @@ struct Transfer {
     total: Option<u64>,
 }
 
-impl Client {
-    /// Downloads `request` into `file` (opened for reading and writing), continuing after
-    /// `resume_from` bytes, and verifies size and hash. `on_progress` is called as bytes land.
-    ///
-    /// On error, the bytes written so far stay in the file (a later call can resume from the
-    /// verified-contiguous length the caller measures); the caller must not publish the file.
-    pub async fn download(
-        &self,
-        request: &DownloadRequest,
-        file: File,
-        on_progress: impl Fn(Progress) + Send + Sync + 'static,
-    ) -> Result<Downloaded, Error> {
-        let kind = HashKind::of_blob_name(&request.etag);
+/// Downloads `request` into `file`, continuing after `resume_from` bytes, and verifies size and
+/// hash (see `Client::download`).
+pub(crate) async fn download(
+    transport: Arc<Transport>,
+    parallel: ParallelOptions,
+    request: &DownloadRequest,
+    file: File,
+    on_progress: impl Fn(Progress) + Send + Sync + 'static,
+) -> Result<Downloaded, Error> {
+    {
+        let kind = request.etag.hash_kind();
         let resume_from = match request.expected_size {
             Some(total) if request.resume_from <= total => request.resume_from,
             _ => 0,
         };
         let transfer = Arc::new(Transfer {
-            client: self.clone(),
+            transport,
+            parallel,
             request: request.clone(),
             file: Arc::new(file),
             tracker: Tracker::new(resume_from),
@@ -226,7 +223,7 @@ impl Transfer {
         Error::HashMismatch {
             url: self.request.location.clone(),
             kind,
-            expected: self.request.etag.clone(),
+            expected: self.request.etag.to_string(),
             actual,
         }
     }
@@ -266,7 +263,7 @@ impl Transfer {
                         "the hash of the download could not be computed",
                     ))
                 })?;
-            if !digest.eq_ignore_ascii_case(&self.request.etag) {
+            if !self.request.etag.matches_digest(&digest) {
                 return Err(self.hash_mismatch(kind, digest));
             }
         }
@@ -298,7 +295,7 @@ impl Transfer {
             .await
             .map_err(|join| self.io_error(std::io::Error::other(join.to_string())))?
             .map_err(|e| self.io_error(e))?;
-            if !digest.eq_ignore_ascii_case(&self.request.etag) {
+            if !self.request.etag.matches_digest(&digest) {
                 return Err(self.hash_mismatch(kind, digest));
             }
         }
@@ -313,29 +310,29 @@ impl Transfer {
         if start == total {
             return Ok(());
         }
-        let parallel = &self.client.inner.parallel;
+        let parallel = &self.parallel;
         let remaining = total - start;
         if parallel.connections <= 1 || remaining < parallel.threshold || parallel.chunk_size == 0 {
             return self.fetch_range_with_retries(start, total, false).await;
         }
+        // Ranges are computed as they are taken, never listed up front: the size comes from a
+        // header, and must not size an allocation.
         let chunk = parallel.chunk_size;
-        let chunks: Arc<Vec<(u64, u64)>> = Arc::new(
-            (0..remaining.div_ceil(chunk))
-                .map(|i| (start + i * chunk, (start + (i + 1) * chunk).min(total)))
-                .collect(),
-        );
+        let count = remaining.div_ceil(chunk);
         let next = Arc::new(AtomicU64::new(0));
         let failed = Arc::new(AtomicBool::new(false));
         let mut workers = tokio::task::JoinSet::new();
-        for _ in 0..parallel.connections.min(chunks.len()) {
-            let (transfer, chunks, next, failed) =
-                (self.clone(), chunks.clone(), next.clone(), failed.clone());
+        let connections = u64::try_from(parallel.connections).unwrap_or(u64::MAX);
+        for _ in 0..connections.min(count) {
+            let (transfer, next, failed) = (self.clone(), next.clone(), failed.clone());
             workers.spawn(async move {
                 while !failed.load(Ordering::Relaxed) {
-                    let index = next.fetch_add(1, Ordering::Relaxed) as usize;
-                    let Some(&(from, to)) = chunks.get(index) else {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    if index >= count {
                         break;
-                    };
+                    }
+                    let from = start + index * chunk;
+                    let to = from.saturating_add(chunk).min(total);
                     if let Err(error) = transfer.fetch_range_with_retries(from, to, true).await {
                         failed.store(true, Ordering::Relaxed);
                         return Err(error);
@@ -362,7 +359,7 @@ impl Transfer {
         to: u64,
         parallel: bool,
     ) -> Result<(), Error> {
-        let policy = &self.client.inner.retry;
+        let policy = self.transport.retry();
         let mut position = from;
         let mut failures = 0u32;
         let mut relocations = 0u32;
@@ -404,8 +401,8 @@ impl Transfer {
                 );
             if expired && current != self.request.resolve_url && relocations < 3 {
                 relocations += 1;
-                tracing::info!(url = %current, "download location refused; resolving it again");
-                let fresh = self.client.resolve_url(&self.request.resolve_url).await?;
+                tracing::info!(url = %crate::url::shown(&current), "download location refused; resolving it again");
+                let fresh = crate::api::resolve(&self.transport, &self.request.resolve_url).await?;
                 *self.location.lock().unwrap_or_else(|p| p.into_inner()) = fresh.location;
                 continue;
             }
@@ -434,48 +431,27 @@ impl Transfer {
         if *position >= to {
             return Ok(());
         }
-        let client = &self.client;
-        let timeout = client.inner.download_timeout;
-        let mut url = start_url.to_owned();
-        let mut hops = 0;
-        let response = loop {
-            let mut headers = HeaderMap::new();
-            if ranged {
-                let value = format!("bytes={}-{}", *position, to - 1);
-                headers.insert(
-                    header::RANGE,
-                    HeaderValue::from_str(&value).expect("a byte range is a valid header value"),
-                );
-            }
-            let with_token = client.may_send_token(&self.request.resolve_url, &url);
-            let response = client
-                .send(Method::GET, &url, headers, with_token, timeout)
-                .await?;
-            if response.status().is_redirection() {
-                hops += 1;
-                let location = response
-                    .headers()
-                    .get(header::LOCATION)
-                    .and_then(|v| v.to_str().ok())
-                    .ok_or_else(|| Error::BadResponse {
-                        url: url.clone(),
-                        reason: "a redirect without Location".to_owned(),
-                    })?;
-                let target = join_location(&url, location)?;
-                if hops > MAX_GET_REDIRECTS {
-                    return Err(Error::TooManyRedirects {
-                        url: start_url.to_owned(),
-                        hops: MAX_GET_REDIRECTS,
-                    }
-                    .into());
-                }
-                url = target;
-                continue;
-            }
-            Client::check_status(&url, &response)?;
-            break response;
-        };
-        let status = response.status();
+        let mut headers = HeaderMap::new();
+        if ranged {
+            let value = format!("bytes={}-{}", *position, to - 1);
+            headers.insert(
+                header::RANGE,
+                HeaderValue::from_str(&value).expect("a byte range is a valid header value"),
+            );
+        }
+        let answer = self
+            .transport
+            .fetch(
+                Method::GET,
+                start_url,
+                &self.request.resolve_url,
+                &headers,
+                Redirects::Any,
+                self.transport.download_timeout(),
+            )
+            .await?;
+        let url = answer.url().to_owned();
+        let status = answer.status();
         if ranged && status == StatusCode::OK {
             return Err(RangeFailure {
                 error: Error::BadResponse {
@@ -493,7 +469,7 @@ impl Transfer {
             .into());
         }
         let expected_len = to - *position;
-        if let Some(length) = response
+        if let Some(length) = answer
             .headers()
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
@@ -507,24 +483,13 @@ impl Transfer {
             }
             .into());
         }
-        let mut body = response.into_body();
+        let mut body = self.transport.download_body(answer);
         let mut buffer: Vec<u8> = Vec::with_capacity(WRITE_BUFFER);
         // On a slow link the buffer also goes to disk every PROGRESS_INTERVAL, so progress (and a
         // resumable partial file) advances steadily rather than once per WRITE_BUFFER.
         let mut last_flush = tokio::time::Instant::now();
         loop {
-            let frame = match tokio::time::timeout(timeout, body.frame()).await {
-                Err(_) => Some(Err(Error::Timeout {
-                    url: url.clone(),
-                    after: timeout,
-                })),
-                Ok(None) => None,
-                Ok(Some(Err(e))) => Some(Err(Error::Transport {
-                    url: url.clone(),
-                    source: Box::new(e),
-                })),
-                Ok(Some(Ok(frame))) => frame.into_data().ok().map(Ok),
-            };
+            let frame = body.next().await.transpose();
             let chunk = match frame {
                 None => break,
                 Some(Err(error)) => {
@@ -534,7 +499,7 @@ impl Transfer {
                 }
                 Some(Ok(chunk)) => chunk,
             };
-            if *position + (buffer.len() + chunk.len()) as u64 > to {
+            if position.saturating_add((buffer.len() + chunk.len()) as u64) > to {
                 return Err(Error::BadResponse {
                     url,
                     reason: format!("more than the {expected_len} bytes expected"),

@@ -5,68 +5,69 @@
 use std::time::Duration;
 
 use crate::metadata::MetadataError;
+use crate::url::{escape, shown};
 
 /// A failed Hub request. Every variant names the URL; none carries the token.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("offline mode is enabled (HF_HUB_OFFLINE): no request sent to {url}")]
+    #[error("offline mode is enabled (HF_HUB_OFFLINE): no request sent to {}", shown(.url))]
     Offline { url: String },
-    #[error("repository not found for url {url}{}", server_message(.message))]
+    #[error("repository not found for url {}{}", shown(.url), server_message(.message))]
     RepoNotFound {
         url: String,
         message: Option<String>,
     },
-    #[error("revision not found for url {url}{}", server_message(.message))]
+    #[error("revision not found for url {}{}", shown(.url), server_message(.message))]
     RevisionNotFound {
         url: String,
         message: Option<String>,
     },
-    #[error("entry not found for url {url}{}", server_message(.message))]
+    #[error("entry not found for url {}{}", shown(.url), server_message(.message))]
     EntryNotFound {
         url: String,
         /// `X-Repo-Commit` of the 404, so the caller can record the absence in `.no_exist/<commit>/`.
         commit: Option<String>,
         message: Option<String>,
     },
-    #[error("cannot access gated repo for url {url}{}", server_message(.message))]
+    #[error("cannot access gated repo for url {}{}", shown(.url), server_message(.message))]
     Gated {
         url: String,
         message: Option<String>,
     },
-    #[error("access to this resource is disabled: {url}")]
+    #[error("access to this resource is disabled: {}", shown(.url))]
     Disabled { url: String },
-    #[error("{status} unauthorized for url {url}{}", server_message(.message))]
+    #[error("{status} unauthorized for url {}{}", shown(.url), server_message(.message))]
     Unauthorized {
         url: String,
         status: u16,
         message: Option<String>,
     },
-    #[error("403 forbidden for url {url}{}", server_message(.message))]
+    #[error("403 forbidden for url {}{}", shown(.url), server_message(.message))]
     Forbidden {
         url: String,
         message: Option<String>,
     },
-    #[error("429 too many requests for url {url}{}", retry_hint(.retry_after))]
+    #[error("429 too many requests for url {}{}", shown(.url), retry_hint(.retry_after))]
     RateLimited {
         url: String,
         retry_after: Option<Duration>,
     },
-    #[error("{status} error for url {url}{}", server_message(.message))]
+    #[error("{status} error for url {}{}", shown(.url), server_message(.message))]
     Status {
         url: String,
         status: u16,
         message: Option<String>,
         retry_after: Option<Duration>,
     },
-    #[error("timed out after {after:?} waiting for {url}")]
+    #[error("timed out after {after:?} waiting for {}", shown(.url))]
     Timeout { url: String, after: Duration },
-    #[error("cannot connect to {url}")]
+    #[error("cannot connect to {}", shown(.url))]
     Connect {
         url: String,
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    #[error("connection to {url} failed")]
+    #[error("connection to {} failed", shown(.url))]
     Transport {
         url: String,
         #[source]
@@ -74,34 +75,50 @@ pub enum Error {
     },
     #[error(transparent)]
     Metadata(#[from] MetadataError),
-    #[error("more than {hops} redirects while resolving {url}")]
+    #[error("more than {hops} redirects while resolving {}", shown(.url))]
     TooManyRedirects { url: String, hops: usize },
-    #[error("invalid redirect from {url} to `{location}`: {reason}")]
+    #[error("invalid redirect from {} to `{}`: {}", shown(.url), shown(.location), escape(.reason))]
     BadRedirect {
         url: String,
         location: String,
         reason: &'static str,
     },
-    #[error("invalid url `{url}`")]
+    #[error("invalid url `{}`", shown(.url))]
     BadUrl { url: String },
-    #[error("invalid answer from {url}: {reason}")]
+    #[error("invalid answer from {}: {}", shown(.url), escape(.reason))]
     BadResponse { url: String, reason: String },
     #[error(
-        "consistency check failed: {url} should be {expected} bytes but {actual} bytes were received"
+        "consistency check failed: {} should be {expected} bytes but {actual} bytes were received",
+        shown(.url)
     )]
     SizeMismatch {
         url: String,
         expected: u64,
         actual: u64,
     },
-    #[error("{kind} of the content from {url} is {actual}, expected {expected}")]
+    #[error("{kind} of the content from {} is {actual}, expected {expected}", shown(.url))]
     HashMismatch {
         url: String,
         kind: hub_cache::hash::HashKind,
         expected: String,
         actual: String,
     },
-    #[error("cannot write the download from {url}")]
+    #[error("transfer from {} slower than {bytes_per_second} bytes/s for {window:?} (HFHUB_LOW_SPEED_LIMIT, HFHUB_LOW_SPEED_TIME)", shown(.url))]
+    TooSlow {
+        url: String,
+        bytes_per_second: u64,
+        window: Duration,
+    },
+    #[error("cannot reach {} through the proxy {proxy}: {}", shown(.url), escape(.reason))]
+    Proxy {
+        url: String,
+        /// The proxy, without credentials.
+        proxy: String,
+        reason: String,
+        /// Whether trying again may help (the proxy was unreachable, not refusing).
+        retryable: bool,
+    },
+    #[error("cannot write the download from {}", shown(.url))]
     Io {
         url: String,
         #[source]
@@ -109,9 +126,39 @@ pub enum Error {
     },
 }
 
+/// Whether a connection failure will not go away by trying again at once: a name that does not
+/// resolve, a refused connection, a certificate that is not trusted.
+pub(crate) fn permanent_connect_failure(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(current) = cause {
+        if current.to_string() == "dns error" || current.is::<TlsFailure>() {
+            return true;
+        }
+        if let Some(io) = current.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::ConnectionRefused
+        {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
+}
+
+/// Why a TLS handshake failed, as the source of an [`Error::Connect`]: the host, the reason, and
+/// how to trust a private CA.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the TLS certificate of `{}` was not accepted: {}; a private CA can be trusted with SSL_CERT_FILE, SSL_CERT_DIR, REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE",
+    escape(.host), escape(.reason)
+)]
+pub struct TlsFailure {
+    pub host: String,
+    pub reason: String,
+}
+
 fn server_message(message: &Option<String>) -> String {
     match message {
-        Some(m) if !m.is_empty() => format!(": {m}"),
+        Some(m) if !m.is_empty() => format!(": {}", escape(m)),
         _ => String::new(),
     }
 }
@@ -217,14 +264,19 @@ impl Error {
         )
     }
 
-    /// Whether trying again may succeed: timeouts, connection failures, 408, 429 and 5xx.
+    /// Whether trying again may succeed: timeouts, dropped connections, 408, 429 and 5xx. A host
+    /// that does not resolve, refuses the connection or shows an untrusted certificate is not
+    /// retried (upstream's metadata request retries no connection error), so an unreachable
+    /// endpoint fails at once.
     pub fn is_retryable(&self) -> bool {
         match self {
+            Error::Connect { source, .. } => !permanent_connect_failure(source.as_ref()),
             Error::Timeout { .. }
-            | Error::Connect { .. }
             | Error::Transport { .. }
             | Error::RateLimited { .. }
+            | Error::TooSlow { .. }
             | Error::SizeMismatch { .. } => true,
+            Error::Proxy { retryable, .. } => *retryable,
             Error::Status { status, .. } => matches!(status, 408 | 500 | 502 | 503 | 504),
             _ => false,
         }

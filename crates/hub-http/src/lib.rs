@@ -7,20 +7,32 @@
 //! - [`Client::repo_info`], [`Client::list_tree`]: the commit of a revision and the file listing;
 //! - [`Client::download`]: the `GET`, resumed, ranged in parallel, verified, retried.
 //!
+//! Layers: `transport` (connections through `connect` and `tls`, the one redirect follower, the
+//! auth rule, body deadlines in `body`) under `api` (resolve, repo info, listing) and `download`;
+//! `client` holds the settings and hands each call down.
+//!
 //! With `HF_HUB_OFFLINE=1` every call fails with [`Error::Offline`] before a socket is opened.
 
+mod api;
 pub mod auth;
-pub mod client;
-pub mod download;
+mod body;
+mod client;
+mod connect;
+mod download;
 pub mod error;
 pub mod metadata;
 pub mod retry;
+mod tls;
+mod transport;
 pub mod url;
 
+pub use api::{LfsInfo, ListingLimits, MAX_JSON_BYTES, RepoInfo, Sibling, TreeEntry};
 pub use auth::{Token, TokenChoice};
-pub use client::{Client, ClientBuilder, RepoInfo, TreeEntry};
+pub use body::LowSpeedLimit;
+pub use client::{Client, ClientBuilder, NetworkDescription};
 pub use download::{DownloadRequest, Downloaded, ParallelOptions, Progress};
-pub use error::Error;
-pub use metadata::{MetadataError, Resolved, normalize_etag};
+pub use error::{Error, TlsFailure};
+pub use metadata::{MetadataError, Resolved};
 pub use retry::RetryPolicy;
+pub use tls::CA_VARIABLES;
 pub use url::Endpoint;

@@ -1,13 +1,16 @@
-//! What a metadata (`HEAD`) answer says about a file: commit, normalised ETag, size, download location
-//! (`file_download.py::get_hf_file_metadata`, `_normalize_etag`).
+//! What a metadata (`HEAD`) answer says about a file: commit, ETag, size, download location
+//! (`file_download.py::get_hf_file_metadata`). The ETag is parsed by the workspace's one rule,
+//! [`hub_cache::Etag::from_header`].
+
+use hub_cache::etag::{Etag, InvalidEtag};
 
 /// The file metadata a resolve answer carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolved {
     /// `X-Repo-Commit`: the commit the revision resolved to.
     pub commit: String,
-    /// Normalised `X-Linked-Etag`, else `ETag`: sha256 for LFS files, git blob sha1 otherwise.
-    pub etag: String,
+    /// `X-Linked-Etag`, else `ETag`, normalised: sha256 for LFS files, git blob sha1 otherwise.
+    pub etag: Etag,
     /// `X-Linked-Size`, else `Content-Length` (not on a redirect); `None` when unknown.
     pub size: Option<u64>,
     /// Where the bytes are: the `Location` of a redirect not followed, else the final URL.
@@ -18,17 +21,21 @@ pub struct Resolved {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MetadataError {
     #[error(
-        "response from {url} is missing the 'X-Repo-Commit' header, so it does not seem to be served by a Hugging Face Hub endpoint"
+        "response from {} is missing the 'X-Repo-Commit' header, so it does not seem to be served by a Hugging Face Hub endpoint",
+        crate::url::shown(.url)
     )]
     MissingCommit { url: String },
-    #[error("response from {url} has no ETag, so the file cannot be stored reliably")]
+    #[error(
+        "response from {} has no ETag, so the file cannot be stored reliably",
+        crate::url::shown(.url)
+    )]
     MissingEtag { url: String },
-}
-
-/// ETag normalisation as upstream does it: strip every leading `W` or `/` character (a set, not a
-/// prefix), then `"` from both ends. `W/"abc"` → `abc`.
-pub fn normalize_etag(etag: &str) -> &str {
-    etag.trim_start_matches(['W', '/']).trim_matches('"')
+    #[error("response from {}: {source}", crate::url::shown(.url))]
+    InvalidEtag {
+        url: String,
+        #[source]
+        source: InvalidEtag,
+    },
 }
 
 /// The headers of a metadata answer that matter, as plain strings (so this stays free of HTTP types).
@@ -54,10 +61,13 @@ impl MetadataHeaders<'_> {
         let etag = self
             .linked_etag
             .or(self.etag)
-            .map(normalize_etag)
             .ok_or_else(|| MetadataError::MissingEtag {
                 url: final_url.to_owned(),
             })?;
+        let etag = Etag::from_header(etag).map_err(|source| MetadataError::InvalidEtag {
+            url: final_url.to_owned(),
+            source,
+        })?;
         let parse = |v: Option<&str>| v.and_then(|v| v.trim().parse::<u64>().ok());
         let size = match parse(self.linked_size) {
             Some(size) => Some(size),
@@ -66,7 +76,7 @@ impl MetadataHeaders<'_> {
         };
         Ok(Resolved {
             commit: commit.to_owned(),
-            etag: etag.to_owned(),
+            etag,
             size,
             location: self.location.unwrap_or(final_url).to_owned(),
         })
@@ -76,13 +86,6 @@ impl MetadataHeaders<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn etags_are_normalised_like_upstream() {
-        assert_eq!(normalize_etag("W/\"abc\""), "abc");
-        assert_eq!(normalize_etag("\"abc\""), "abc");
-        assert_eq!(normalize_etag("WW//\"x\""), "x");
-    }
 
     #[test]
     fn linked_values_win_and_redirect_length_is_ignored() {
@@ -95,7 +98,7 @@ mod tests {
             location: Some("http://cdn/x"),
         };
         let resolved = headers.resolve("http://hub/x", true).unwrap();
-        assert_eq!(resolved.etag, "sha256");
+        assert_eq!(resolved.etag.as_str(), "sha256");
         assert_eq!(resolved.size, None);
         assert_eq!(resolved.location, "http://cdn/x");
         assert_eq!(

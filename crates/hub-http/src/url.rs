@@ -48,6 +48,11 @@ impl Endpoint {
         &self.0
     }
 
+    /// The endpoint as it may be printed: without userinfo.
+    pub fn shown(&self) -> String {
+        shown(&self.0)
+    }
+
     /// `{endpoint}/{prefix}{repo_id}/resolve/{revision_q}/{filename_q}`.
     pub fn resolve_url(&self, repo: &Repo, revision: &str, filename: &str) -> String {
         format!(
@@ -88,6 +93,28 @@ impl Default for Endpoint {
         Endpoint(DEFAULT_ENDPOINT.to_owned())
     }
 }
+
+/// A URL as it may be shown in an error or a log line: without userinfo (`user:password@`), and
+/// with control characters escaped.
+pub fn shown(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if !parsed.username().is_empty() || parsed.password().is_some() => {
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            escape(parsed.as_str()).into_owned()
+        }
+        Ok(_) => escape(url).into_owned(),
+        // Not a URL: a userinfo may still be in it; show nothing between `//` and `@`.
+        Err(_) => match (url.find("://"), url.rfind('@')) {
+            (Some(start), Some(at)) if at > start => {
+                escape(&format!("{}{}", &url[..start + 3], &url[at + 1..])).into_owned()
+            }
+            _ => escape(url).into_owned(),
+        },
+    }
+}
+
+pub(crate) use hub_cache::display::escape;
 
 /// Python `urllib.parse.quote(s, safe="")`.
 pub fn quote_all(s: &str) -> String {
@@ -135,6 +162,17 @@ mod tests {
             hub.repo_info_url(&repo(RepoType::Space, "org/s"), "refs/pr/2"),
             "https://huggingface.co/api/spaces/org/s/revision/refs%2Fpr%2F2"
         );
+    }
+
+    #[test]
+    fn shown_urls_have_no_userinfo_and_no_control_characters() {
+        assert_eq!(
+            shown("http://user:pw@127.0.0.1:9/gpt2/resolve/main/x"),
+            "http://127.0.0.1:9/gpt2/resolve/main/x"
+        );
+        assert_eq!(shown("http://pw@h/"), "http://h/");
+        assert_eq!(shown("not a url://user:pw@h\x1b"), "not a url://h\\u{1b}");
+        assert_eq!(shown("weird\u{1b}[2J"), "weird\\u{1b}[2J");
     }
 
     #[test]

@@ -40,9 +40,8 @@ pub(crate) struct BlobSource {
 }
 
 impl BlobSource {
-    /// The blob a `HEAD` answer names: its ETag parsed by the one ETag rule and its size bounded.
-    // (The `as_ref()` keeps this compiling whether hub-http hands the ETag over as a `String` or
-    // already as an `Etag`.)
+    /// The blob a `HEAD` answer names: its ETag (parsed by hub-http with the one ETag rule) and
+    /// its size bounded.
     pub(crate) fn from_resolved(
         repo: &Repo,
         revision: &str,
@@ -56,8 +55,8 @@ impl BlobSource {
             filename: Some(filename.as_str().to_owned()),
             reason,
         };
-        let etag = Etag::parse(resolved.etag.as_ref())
-            .map_err(|e| bad(format!("the etag of the file is refused: {e}")))?;
+        // hub-http parsed the ETag with the workspace rule (`hub_cache::Etag`).
+        let etag = resolved.etag;
         if let Some(size) = resolved.size {
             check_size(size).map_err(bad)?;
         }
@@ -469,7 +468,7 @@ impl<R: Remote> Downloader<R> {
             resolve_url: source.resolve_url.clone(),
             location: source.location.clone(),
             expected_size: source.size,
-            etag: source.etag.as_str().to_owned(),
+            etag: source.etag.clone(),
             resume_from,
         };
         let events = self.events.clone();

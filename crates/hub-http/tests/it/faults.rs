@@ -88,7 +88,7 @@ async fn server_errors_and_rate_limits_are_retried() {
         .await
         .unwrap();
     let (_, expected) = gpt2_file(&env, "model.safetensors");
-    assert_eq!(resolved.etag, expected.etag);
+    assert_eq!(resolved.etag.as_str(), expected.etag);
     let request = request_for(&client, "model.safetensors").await;
     let dir = tempfile::tempdir().unwrap();
     let (path, file) = temp_file(&dir);

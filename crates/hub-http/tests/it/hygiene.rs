@@ -10,7 +10,7 @@ use crate::download::request_for;
 use crate::support::{self, Setup, TOKEN, serve};
 
 #[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
+pub(crate) struct Captured(pub(crate) Arc<Mutex<Vec<u8>>>);
 
 impl Write for Captured {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -24,7 +24,7 @@ impl Write for Captured {
 
 /// A process-wide TRACE subscriber writing into a buffer. Global rather than scoped: a scoped
 /// subscriber races with other tests over callsite interest and can miss events.
-fn captured_logs() -> &'static Captured {
+pub(crate) fn captured_logs() -> &'static Captured {
     static CAPTURED: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
     CAPTURED.get_or_init(|| {
         let captured = Captured::default();

@@ -5,8 +5,11 @@
 
 mod download;
 mod faults;
+mod forward_proxy;
+mod hostile;
 mod hygiene;
 mod oracle;
+mod proxy;
 mod resolve;
 mod support;
 mod tls;

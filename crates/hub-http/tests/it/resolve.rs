@@ -15,7 +15,7 @@ async fn regular_and_lfs_files_resolve_to_commit_etag_size_and_location() {
         .await
         .unwrap();
     assert_eq!(resolved.commit, commit);
-    assert_eq!(resolved.etag, config.etag);
+    assert_eq!(resolved.etag.as_str(), config.etag);
     assert!(!config.lfs);
     assert_eq!(resolved.size, Some(config.size()));
     assert!(resolved.location.starts_with(&env.server.endpoint()));
@@ -27,7 +27,8 @@ async fn regular_and_lfs_files_resolve_to_commit_etag_size_and_location() {
         .await
         .unwrap();
     assert_eq!(
-        resolved.etag, weights.etag,
+        resolved.etag.as_str(),
+        weights.etag,
         "LFS files are named by their sha256"
     );
     assert_eq!(resolved.size, Some(weights.size()));

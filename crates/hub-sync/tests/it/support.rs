@@ -216,7 +216,7 @@ impl Remote for Fake {
         };
         Ok(Resolved {
             commit: commit.clone(),
-            etag: file.etag(),
+            etag: hub_cache::Etag::parse(&file.etag()).expect("fake etags are valid"),
             size: Some(file.content.len() as u64),
             location: format!("fake://{commit}/{filename}"),
         })
@@ -307,13 +307,13 @@ impl Remote for Fake {
             });
         }
         file.read_exact_at(&mut written, 0).map_err(io)?;
-        let kind = HashKind::of_blob_name(&request.etag).expect("fake etags are hashes");
+        let kind = request.etag.hash_kind().expect("fake etags are hashes");
         let actual = hash_bytes(kind, &written);
-        if actual != request.etag {
+        if actual != request.etag.as_str() {
             return Err(Error::HashMismatch {
                 url,
                 kind,
-                expected: request.etag.clone(),
+                expected: request.etag.to_string(),
                 actual,
             });
         }
