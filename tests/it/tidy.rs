@@ -246,3 +246,156 @@ fn the_environment_is_read_only_in_the_env_table() {
         found.join("\n")
     );
 }
+
+/// A crate's module files by module path (`""` for the crate root, `cache::verify` for
+/// `src/cache/verify.rs` or `src/cache/verify/mod.rs`).
+fn module_files(src: &Path) -> BTreeMap<String, std::path::PathBuf> {
+    let mut modules = BTreeMap::new();
+    for entry in walkdir::WalkDir::new(src) {
+        let entry = entry.expect("walk src");
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let relative = path.strip_prefix(src).expect("below src");
+        let mut parts: Vec<String> = relative
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        let last = parts.pop().expect("a file name");
+        let stem = last.trim_end_matches(".rs");
+        if !matches!(stem, "mod" | "lib" | "main") || !parts.is_empty() && stem != "mod" {
+            parts.push(stem.to_owned());
+        }
+        if path.starts_with(src.join("bin")) {
+            continue;
+        }
+        modules.insert(parts.join("::"), path.to_path_buf());
+    }
+    modules
+}
+
+/// The module paths a file names through `crate::` and `super::` paths, including the items of
+/// `use crate::{a, b::c}` groups.
+fn referenced_paths(text: &str, own: &str) -> Vec<Vec<String>> {
+    let ident = |s: &str| -> Vec<String> {
+        s.split("::")
+            .map(|seg| {
+                seg.chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect::<String>()
+            })
+            .take_while(|seg| !seg.is_empty())
+            .collect()
+    };
+    let mut out = Vec::new();
+    for (_, line) in code_lines(text) {
+        for (prefix, base) in [("crate::", Vec::new()), ("super::", parent_of(own))] {
+            let mut rest = line;
+            while let Some(at) = rest.find(prefix) {
+                let before = rest[..at].chars().last();
+                rest = &rest[at + prefix.len()..];
+                if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                    continue;
+                }
+                let mut heads = Vec::new();
+                if let Some(group) = rest.strip_prefix('{') {
+                    let inner = group.split('}').next().unwrap_or_default();
+                    heads.extend(inner.split(',').map(|item| ident(item.trim())));
+                } else {
+                    heads.push(ident(rest));
+                }
+                for head in heads {
+                    let mut path = base.clone();
+                    path.extend(head);
+                    out.push(path);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn parent_of(module: &str) -> Vec<String> {
+    let mut parts: Vec<String> = module
+        .split("::")
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    parts.pop();
+    parts
+}
+
+#[test]
+fn no_module_depends_on_itself_through_others() {
+    let mut report = Vec::new();
+    for krate in ["hub-cache", "hub-http", "hub-sync", "hub-server", "hub-cli"] {
+        let src = root().join("crates").join(krate).join("src");
+        let modules = module_files(&src);
+        // `pub use module::{Name, ...}` in the crate root: `crate::Name` means that module.
+        let root_text = std::fs::read_to_string(&modules[""]).expect("read crate root");
+        let mut reexports = BTreeMap::new();
+        for (_, line) in code_lines(&root_text) {
+            if let Some(rest) = line.strip_prefix("pub use ") {
+                let module = rest.split("::").next().unwrap_or_default().to_owned();
+                for name in rest.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
+                    reexports.insert(name.to_owned(), module.clone());
+                }
+            }
+        }
+        let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (module, path) in &modules {
+            let text = std::fs::read_to_string(path).expect("read module");
+            for reference in referenced_paths(&text, module) {
+                // The longest prefix of the path that names a module file.
+                let mut target = String::new();
+                for len in (1..=reference.len()).rev() {
+                    let candidate = reference[..len].join("::");
+                    if modules.contains_key(&candidate) {
+                        target = candidate;
+                        break;
+                    }
+                }
+                if target.is_empty()
+                    && let Some(first) = reference.first()
+                    && let Some(via) = reexports.get(first)
+                {
+                    target = via.clone();
+                }
+                let ancestor = target.is_empty()
+                    || module == &target
+                    || module.starts_with(&format!("{target}::"));
+                if !ancestor && modules.contains_key(&target) {
+                    edges.entry(module.clone()).or_default().insert(target);
+                }
+            }
+        }
+        // Any cycle in the graph: depth-first search with an explicit path.
+        let mut circles = BTreeSet::new();
+        for start in modules.keys() {
+            let mut stack = vec![(start.clone(), vec![start.clone()])];
+            let mut seen = BTreeSet::new();
+            while let Some((node, path)) = stack.pop() {
+                for next in edges.get(&node).into_iter().flatten() {
+                    if next == start {
+                        let mut circle = path.clone();
+                        let min = circle.iter().min().expect("non-empty").clone();
+                        let at = circle.iter().position(|m| *m == min).expect("present");
+                        circle.rotate_left(at);
+                        circles.insert(circle.join(" -> "));
+                    } else if seen.insert(next.clone()) {
+                        let mut longer = path.clone();
+                        longer.push(next.clone());
+                        stack.push((next.clone(), longer));
+                    }
+                }
+            }
+        }
+        report.extend(circles.into_iter().map(|c| format!("{krate}: {c}")));
+    }
+    assert!(
+        report.is_empty(),
+        "module circles (move the shared piece into a module both use):\n{}",
+        report.join("\n")
+    );
+}
