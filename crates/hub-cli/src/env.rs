@@ -73,9 +73,26 @@ fn report(env: &Env) -> Vec<(&'static str, String)> {
     lines
 }
 
-/// Network settings (proxy, CA bundle, ...): hub-http's to report; none yet.
-fn network(_env: &Env) -> Vec<(&'static str, String)> {
-    Vec::new()
+/// The proxies in effect (credentials masked as `user:***`) and the CA sources, as hub-http reads
+/// them; `None` when no variable sets them.
+fn network(env: &Env) -> Vec<(&'static str, String)> {
+    let network = hub_http::NetworkDescription::from_env(env);
+    let proxies = network
+        .proxies
+        .iter()
+        .map(|(scheme, value)| format!("{scheme}={value}"))
+        .collect::<Vec<_>>();
+    let or_none = |items: Vec<String>| {
+        if items.is_empty() {
+            "None".to_owned()
+        } else {
+            items.join(", ")
+        }
+    };
+    vec![
+        ("Proxy", or_none(proxies)),
+        ("CA sources", or_none(network.ca_sources)),
+    ]
 }
 
 /// Where the token the next download sends comes from; the token itself is never shown.

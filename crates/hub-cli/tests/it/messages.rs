@@ -75,6 +75,26 @@ fn version_and_env_report_and_the_token_is_never_shown() {
     std::fs::remove_file(home.join("token")).expect("remove");
     let (_, stdout, _) = run(&mut hfhub(&home, &["env"]));
     assert!(stdout.contains("- Token found: False"), "{stdout}");
+    assert!(stdout.contains("- Proxy: None\n"), "{stdout}");
+    assert!(stdout.contains("- CA sources: None\n"), "{stdout}");
+
+    // The proxy in effect with its credentials masked, and the CA sources (issue 13).
+    let (output, stdout, stderr) = run(hfhub(&home, &["env"])
+        .env("HTTPS_PROXY", "http://alice:pr0xy-pass@127.0.0.1:3128")
+        .env("no_proxy", "localhost,10.0.0.0/8")
+        .env("REQUESTS_CA_BUNDLE", "/etc/ssl/corp.pem"));
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stdout.contains(
+            "- Proxy: https=http://alice:***@127.0.0.1:3128/, no_proxy=localhost,10.0.0.0/8\n"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("- CA sources: REQUESTS_CA_BUNDLE=/etc/ssl/corp.pem\n"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("pr0xy-pass") && !stderr.contains("pr0xy-pass"));
 }
 
 #[test]
