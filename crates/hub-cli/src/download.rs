@@ -151,8 +151,8 @@ fn check_usage(args: &DownloadArgs) -> Result<Plan, String> {
     if let [filename] = filenames.as_slice()
         && !filename.ends_with('/')
     {
-        hub_cache::lookup::validate_filename(filename).map_err(|e| e.to_string())?;
-        hub_cache::layout::check_repo_path(filename).map_err(|e| e.to_string())?;
+        // The one path rule (`.git` look-alikes and `.cache/huggingface/` included): a usage error.
+        hub_cache::RepoPath::parse(filename).map_err(|e| e.to_string())?;
     }
     let mut patterns = filenames.iter().chain(&args.include).chain(&args.exclude);
     if patterns.any(String::is_empty) {

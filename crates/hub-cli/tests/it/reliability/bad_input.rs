@@ -24,6 +24,12 @@ fn cases() -> Vec<(Vec<&'static str>, &'static str)> {
         (vec!["gpt2", "../secret"], "../secret"),
         (vec!["gpt2", "/etc/passwd"], "/etc/passwd"),
         (vec!["gpt2", "a/../../b"], "a/../../b"),
+        (vec!["gpt2", ".git/config"], ".git/config"),
+        (vec!["gpt2", "sub/.GIT/hooks/x"], "sub/.GIT/hooks/x"),
+        (
+            vec!["gpt2", ".cache/huggingface/download/x.metadata"],
+            ".cache/huggingface",
+        ),
         (vec!["gpt2", "C:\\x"], "C:\\x"),
         // Patterns.
         (vec!["gpt2", "--include", ""], "pattern"),
