@@ -213,8 +213,8 @@ impl Cache {
     }
 
     /// Whether an existing `path` resolves inside this cache ([`layout::resolve_inside`]); one that
-    /// leads outside is named in a warning and is not a cache file.
-    fn is_inside(&self, path: &Path) -> bool {
+    /// leads outside is named in a warning and is not a cache file. A missing path is `false`.
+    pub fn is_inside(&self, path: &Path) -> bool {
         match layout::resolve_inside(self.root(), path) {
             Ok(Some(_)) => true,
             Ok(None) => {

@@ -489,8 +489,23 @@ impl Transfer {
         // resumable partial file) advances steadily rather than once per WRITE_BUFFER.
         let mut last_flush = tokio::time::Instant::now();
         loop {
-            let frame = body.next().await.transpose();
-            let chunk = match frame {
+            let frame = if buffer.is_empty() {
+                body.next().await
+            } else {
+                // Bytes are waiting in memory: when nothing more arrives for a while (a stall, a
+                // trickle), they go to disk now instead of at the next chunk. Dropping the pending
+                // read is safe (no frame is lost) and restarts its stall deadline at most once per
+                // pause, since the buffer is empty afterwards.
+                match tokio::time::timeout_at(last_flush + PROGRESS_INTERVAL, body.next()).await {
+                    Ok(frame) => frame,
+                    Err(_) => {
+                        self.flush(&mut buffer, position, &url).await?;
+                        last_flush = tokio::time::Instant::now();
+                        continue;
+                    }
+                }
+            };
+            let chunk = match frame.transpose() {
                 None => break,
                 Some(Err(error)) => {
                     // Keep what arrived, then report.

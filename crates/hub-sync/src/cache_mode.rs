@@ -138,7 +138,8 @@ impl<R: Remote> Downloader<R> {
         let dir = cache.repo(repo);
         if is_commit_hash(revision) && !force {
             let pointer = dir.pointer_path(revision, name);
-            if pointer.exists() {
+            // A pointer planted to lead outside the cache is not a cached file: fetched again.
+            if cache.is_inside(&pointer) {
                 self.finished(name, &pointer, false);
                 return Ok(pointer);
             }
@@ -327,7 +328,7 @@ impl<R: Remote> Downloader<R> {
         let dir = writer.dir();
         let pointer = dir.pointer_path(commit.as_str(), name);
         let blob = dir.blob_path(etag);
-        if !force && pointer.exists() {
+        if !force && cache.is_inside(&pointer) {
             self.finished(name, &pointer, false);
             return Ok(pointer);
         }

@@ -204,7 +204,7 @@ fn a_folder_swapped_for_a_link_during_a_download_does_not_receive_the_file() {
         .start_blocking()
         .expect("server");
     let local = tmp.path().join("local");
-    let child = hfhub(
+    let mut child = hfhub(
         &tmp.path().join("home"),
         &tmp.path().join("hub"),
         &server.endpoint(),
@@ -227,6 +227,13 @@ fn a_folder_swapped_for_a_link_during_a_download_does_not_receive_the_file() {
         })
     };
     while !receiving() {
+        if let Ok(Some(status)) = child.try_wait() {
+            let output = child.wait_with_output().expect("output");
+            panic!(
+                "hfhub ended ({status}) before the swap: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
         assert!(
             started.elapsed() < Duration::from_secs(60),
             "the download never started"
@@ -273,5 +280,46 @@ fn a_cache_pointer_to_an_outside_file_is_fetched_not_copied() {
         fs::read(s.local().join("model.bin")).expect("file"),
         s.content("model.bin")
     );
+    s.canary.assert_untouched();
+}
+
+#[test]
+fn a_cache_pointer_to_an_outside_file_is_never_returned_in_cache_mode() {
+    let s = Setup::new();
+    // The cache claims the commit's files as links to a file outside the cache.
+    let cached = s.path("hub/models--acme--tiny");
+    let snapshot = cached.join("snapshots").join(&s.repo.commit);
+    fs::create_dir_all(snapshot.join("sub")).expect("snapshot");
+    fs::create_dir_all(cached.join("refs")).expect("refs");
+    fs::write(cached.join("refs/main"), &s.repo.commit).expect("ref");
+    symlink(s.canary.dir.join("passwd"), snapshot.join("model.bin")).expect("plant");
+    symlink(
+        s.canary.dir.join("sub/config"),
+        snapshot.join("sub/config.json"),
+    )
+    .expect("plant");
+    let server = s.served();
+    // By branch (resolved online) and by commit (answered from the cache without a request when
+    // the pointer is usable): both fetch the real bytes and replace the planted links.
+    for (file, revision) in [
+        ("model.bin", "main"),
+        ("sub/config.json", s.repo.commit.as_str()),
+    ] {
+        let output = hfhub(&s.path("home"), &s.path("hub"), &server.endpoint())
+            .args(["download", REPO, file, "--revision", revision])
+            .output()
+            .expect("run hfhub");
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(0), "{file}: {err}");
+        assert!(err.contains("resolves outside the cache"), "{file}: {err}");
+        let printed = PathBuf::from(stdout(&output).trim());
+        assert_eq!(fs::read(&printed).expect("file"), s.content(file), "{file}");
+        let real = fs::canonicalize(&printed).expect("resolve");
+        assert!(
+            real.starts_with(fs::canonicalize(s.path("hub")).expect("cache")),
+            "{file} still resolves to {}",
+            real.display()
+        );
+    }
     s.canary.assert_untouched();
 }
