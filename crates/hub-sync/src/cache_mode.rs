@@ -415,6 +415,16 @@ impl<R: Remote> Downloader<R> {
                     restarted = true;
                     continue;
                 }
+                // Every byte was written, yet the file is not the right size: another process
+                // claimed and truncated it, which can only happen when the lock does not lock. A
+                // lost race, as below: look again, then use a file of our own from byte 0.
+                Err(Error::Download {
+                    source: hub_http::Error::SizeMismatch { .. },
+                    ..
+                }) if lost_races < 5 => {
+                    lost_races += 1;
+                    continue;
+                }
                 Err(error) => return Err(error),
             }
             let published = {
