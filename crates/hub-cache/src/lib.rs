@@ -13,6 +13,13 @@
 //! );
 //! ```
 
+// The supported platforms (README.md, "Platforms"): the no-follow file operations, `flock` locks
+// and symlinked snapshots are Unix calls.
+#[cfg(not(unix))]
+compile_error!(
+    "hfhub supports Unix-like systems only (Linux is tested; macOS and the BSDs are meant to work)"
+);
+
 pub mod assets;
 pub mod delete;
 pub mod display;

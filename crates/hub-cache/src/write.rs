@@ -488,22 +488,8 @@ fn copy_contents(from: &Path, to: &Path) -> Result<(), WriteError> {
     Ok(())
 }
 
-#[cfg(unix)]
 fn make_symlink(target: &Path, link: &Path) -> io::Result<()> {
     std::os::unix::fs::symlink(target, link)
-}
-
-#[cfg(windows)]
-fn make_symlink(target: &Path, link: &Path) -> io::Result<()> {
-    std::os::windows::fs::symlink_file(target, link)
-}
-
-#[cfg(not(any(unix, windows)))]
-fn make_symlink(_target: &Path, _link: &Path) -> io::Result<()> {
-    Err(io::Error::new(
-        io::ErrorKind::Unsupported,
-        "no symlinks on this platform",
-    ))
 }
 
 static PROBED: LazyLock<Mutex<HashMap<PathBuf, bool>>> = LazyLock::new(Default::default);
