@@ -10,6 +10,7 @@ mod cached_listing;
 mod etags;
 mod git_paths;
 mod local_dir;
+mod network;
 mod scripted;
 mod sizes;
 mod terminal;
