@@ -81,6 +81,45 @@ pub fn ref_and_metadata_files(data: &[u8]) {
     }
 }
 
+/// A file path from a listing or a command line through the one path rule: an accepted path is
+/// kept as given, stays inside its folder, and names no `.git` folder and no hfhub bookkeeping.
+pub fn repo_path(data: &[u8]) {
+    repo_path_rule(&String::from_utf8_lossy(data));
+}
+
+/// A listing page as a hostile server may send it, through the edge every listed entry crosses: the
+/// JSON into `TreeEntry`, then the path rule and the ETag rule.
+pub fn listing_page(data: &[u8]) {
+    let Ok(entries) = serde_json::from_slice::<Vec<hub_http::TreeEntry>>(data) else {
+        return;
+    };
+    for entry in entries {
+        repo_path_rule(&entry.path);
+        if let Ok(etag) = hub_cache::Etag::parse(entry.etag()) {
+            let name = etag.as_str();
+            assert!(!name.is_empty() && name != "." && name != "..");
+            assert!(!name.contains(['/', '\\']) && !name.chars().any(char::is_control));
+        }
+    }
+}
+
+fn repo_path_rule(path: &str) {
+    let Ok(parsed) = hub_cache::RepoPath::parse(path) else {
+        return;
+    };
+    assert_eq!(parsed.as_str(), path);
+    assert!(!path.starts_with('/') && !path.contains('\0'));
+    for component in path.split(['/', '\\']) {
+        assert!(!component.is_empty() || path.contains('\\'), "{path:?}");
+        assert!(
+            component != ".." && !component.eq_ignore_ascii_case(".git"),
+            "{path:?}"
+        );
+    }
+    let lower = path.to_ascii_lowercase();
+    assert!(lower != ".cache/huggingface" && !lower.starts_with(".cache/huggingface/"));
+}
+
 /// Pattern compilation and matching (Python fnmatch rules), and a filter of several patterns.
 pub fn pattern(data: &[u8]) {
     let f = fields(data, 3);

@@ -71,3 +71,13 @@ fn patterns_compile_and_match_without_panicking() {
 fn scanning_arbitrary_trees_never_panics() {
     run("scan_tree", 200, 256, harness::scan_tree);
 }
+
+#[test]
+fn accepted_repo_paths_stay_inside_and_name_no_git_folder() {
+    run("repo_path", 4000, 64, harness::repo_path);
+}
+
+#[test]
+fn listing_pages_cross_the_path_and_etag_rules() {
+    run("listing_page", 1000, 256, harness::listing_page);
+}
