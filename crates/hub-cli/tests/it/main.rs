@@ -3,6 +3,7 @@
 mod boundary;
 mod download;
 mod messages;
+mod networks;
 mod parity;
 mod progress;
 mod reliability;
