@@ -33,7 +33,10 @@ fn a_proxy_that_refuses_connect_fails_the_download_at_once_naming_it() {
     assert_eq!(output.status.code(), Some(1), "{err}");
     assert!(err.contains("hub.invalid"), "the endpoint is named: {err}");
     assert!(err.contains("proxy"), "the proxy is named: {err}");
-    assert!(err.contains("refused CONNECT"), "the refusal is said: {err}");
+    assert!(
+        err.contains("refused CONNECT"),
+        "the refusal is said: {err}"
+    );
     assert!(
         !err.contains("proxy-secret"),
         "the proxy password is printed: {err}"
