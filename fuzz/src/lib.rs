@@ -109,12 +109,15 @@ fn repo_path_rule(path: &str) {
     };
     assert_eq!(parsed.as_str(), path);
     assert!(!path.starts_with('/') && !path.contains('\0'));
-    for component in path.split(['/', '\\']) {
-        assert!(!component.is_empty() || path.contains('\\'), "{path:?}");
-        assert!(
-            component != ".." && !component.eq_ignore_ascii_case(".git"),
-            "{path:?}"
-        );
+    // `..` is refused between `/` and `\` alike (upstream's rule); on Unix only `/` separates
+    // folders, so `.git` is checked per `/` component (`a\.git` is one file name there).
+    assert!(
+        path.split(['/', '\\']).all(|component| component != ".."),
+        "{path:?}"
+    );
+    for component in path.split('/') {
+        assert!(!component.is_empty(), "{path:?}");
+        assert!(!component.eq_ignore_ascii_case(".git"), "{path:?}");
     }
     let lower = path.to_ascii_lowercase();
     assert!(lower != ".cache/huggingface" && !lower.starts_with(".cache/huggingface/"));
