@@ -391,15 +391,20 @@ pub fn scan_with(cache_dir: impl AsRef<Path>, options: &Options) -> Result<Repor
         return Err(ScanError::NotADirectory { path: cache_dir });
     }
 
+    let mut paths = Vec::new();
+    for name in list_dir(&cache_dir).map_err(ScanError::io(&cache_dir))? {
+        let path = cache_dir.join(&name);
+        if !skipped_top_level(&name, &path, flavour, options.skip_2x_entries) {
+            paths.push(path);
+        }
+    }
     let mut repos = Vec::new();
     let mut warnings = Vec::new();
     let mut refused = Vec::new();
-    for name in list_dir(&cache_dir).map_err(ScanError::io(&cache_dir))? {
-        let path = cache_dir.join(&name);
-        if skipped_top_level(&name, &path, flavour, options.skip_2x_entries) {
-            continue;
-        }
-        match scan_repo(&cache_dir, &path, options, &mut refused)? {
+    // In listing order, as one thread would have met them: the first error stops the scan.
+    for (result, repo_refused) in scan_repos(&cache_dir, &paths, options) {
+        refused.extend(repo_refused);
+        match result? {
             Ok(repo) => repos.push(repo),
             Err(warning) => warnings.push(warning),
         }
@@ -422,6 +427,54 @@ pub fn scan_with(cache_dir: impl AsRef<Path>, options: &Options) -> Result<Repor
         warnings,
         refused,
     })
+}
+
+/// What [`scan_repo`] gives for one folder, with what it refused.
+type RepoScan = (
+    Result<Result<CachedRepo, CorruptedCache>, ScanError>,
+    Vec<Refused>,
+);
+
+/// [`scan_repo`] of every folder, on as many threads as there are cores (each taking the next
+/// folder not yet taken), the results in the order of `paths`.
+fn scan_repos(cache_dir: &Path, paths: &[PathBuf], options: &Options) -> Vec<RepoScan> {
+    let scan_one = |path: &PathBuf| {
+        let mut refused = Vec::new();
+        let result = scan_repo(cache_dir, path, options, &mut refused);
+        (result, refused)
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(paths.len());
+    if threads <= 1 {
+        return paths.iter().map(scan_one).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<(usize, RepoScan)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let at = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(path) = paths.get(at) else {
+                            return done;
+                        };
+                        done.push((at, scan_one(path)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| match worker.join() {
+                Ok(done) => done,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    });
+    results.sort_by_key(|(at, _)| *at);
+    results.into_iter().map(|(_, scan)| scan).collect()
 }
 
 fn skipped_top_level(name: &OsStr, path: &Path, flavour: Flavour, skip_2x: bool) -> bool {
@@ -498,7 +551,7 @@ fn scan_repo(
         if metadata.is_file() {
             return corrupted(CorruptedCache::RefsIsAFile { refs: refs_path });
         }
-        for ref_path in glob_recursive(&refs_path).map_err(ScanError::io(&refs_path))? {
+        for (ref_path, _) in glob_recursive(&refs_path).map_err(ScanError::io(&refs_path))? {
             let name = file_name_lossy(&ref_path);
             if is_dir(&ref_path)
                 || (flavour == Flavour::V2x && OS_HELPER_FILES.contains(&name.as_str()))
@@ -538,6 +591,7 @@ fn scan_repo(
     // Keyed by blob path, first stat wins (as upstream's `blob_stats`).
     let mut blob_stats: HashMap<PathBuf, BlobStat> = HashMap::new();
     let mut resolver = Resolver::default();
+    let mut probe = Probe::default();
     let mut revisions = Vec::new();
     for name in list_dir(&snapshots_path).map_err(ScanError::io(&snapshots_path))? {
         let revision_path = snapshots_path.join(&name);
@@ -552,21 +606,36 @@ fn scan_repo(
         }
 
         let mut files = Vec::new();
-        for file_path in glob_recursive(&revision_path).map_err(ScanError::io(&revision_path))? {
-            if is_dir(&file_path) {
-                continue;
-            }
-            let blob_path = match flavour {
-                Flavour::V2x => match fs::read_link(&file_path) {
-                    Ok(target) => {
-                        let parent = file_path.parent().unwrap_or(Path::new("/"));
-                        absolute_normalized(&parent.join(target))
+        for (file_path, file_type) in
+            glob_recursive(&revision_path).map_err(ScanError::io(&revision_path))?
+        {
+            let (blob_path, known_stat) = match probe.fast(&file_path, file_type, flavour) {
+                Fast::Folder => continue,
+                Fast::Blob(blob_path, stat) => (blob_path, stat),
+                Fast::Slow => {
+                    if is_dir(&file_path) {
+                        continue;
                     }
-                    Err(_) => file_path.clone(),
-                },
-                Flavour::V0x => resolver.resolve(&file_path),
+                    let blob_path = match flavour {
+                        Flavour::V2x => match fs::read_link(&file_path) {
+                            Ok(target) => {
+                                let parent = file_path.parent().unwrap_or(Path::new("/"));
+                                absolute_normalized(&parent.join(target))
+                            }
+                            Err(_) => file_path.clone(),
+                        },
+                        Flavour::V0x => resolver.resolve(&file_path),
+                    };
+                    (blob_path, None)
+                }
             };
-            if let Some(target) = outside(cache_dir, repo_path, &file_path, &blob_path, flavour) {
+            // A blob known not to be a link, inside the cache by name, is inside: the usual case
+            // needs no further look.
+            let known_inside = known_stat.is_some()
+                && (blob_path.starts_with(cache_dir) || blob_path.starts_with(repo_path));
+            if !known_inside
+                && let Some(target) = outside(cache_dir, repo_path, &file_path, &blob_path, flavour)
+            {
                 refused.push(Refused::OutsideCache {
                     pointer: file_path.clone(),
                     target,
@@ -575,9 +644,13 @@ fn scan_repo(
                     continue;
                 }
             }
-            let stat = match blob_stats.get(&blob_path) {
-                Some(stat) => *stat,
-                None => match fs::metadata(&blob_path) {
+            let stat = match (blob_stats.get(&blob_path), known_stat) {
+                (Some(stat), _) => *stat,
+                (None, Some(stat)) => {
+                    blob_stats.insert(blob_path.clone(), stat);
+                    stat
+                }
+                (None, None) => match fs::metadata(&blob_path) {
                     Ok(metadata) => {
                         let stat = BlobStat::of(&metadata);
                         blob_stats.insert(blob_path.clone(), stat);
@@ -698,11 +771,20 @@ fn physical_size(cache_dir: &Path, repos: &[CachedRepo]) -> u64 {
         .filter(|file| !store_marked || shared_blob_target(&file.blob_path, cache_dir).is_none())
         .map(|file| file.blob_path.clone())
         .collect();
+    // Each repo blob was stat'ed once already: its size is the file's.
+    let known: HashMap<&Path, u64> = repos
+        .iter()
+        .flat_map(|repo| &repo.revisions)
+        .flat_map(|revision| &revision.files)
+        .map(|file| (file.blob_path.as_path(), file.size_on_disk))
+        .collect();
     paths.extend(shared_store_payloads(cache_dir));
     paths
         .iter()
-        .filter_map(|path| fs::metadata(path).ok())
-        .map(|metadata| metadata.len())
+        .filter_map(|path| match known.get(path.as_path()) {
+            Some(size) => Some(*size),
+            None => fs::metadata(path).ok().map(|metadata| metadata.len()),
+        })
         .sum()
 }
 
@@ -783,9 +865,10 @@ fn file_name_lossy(path: &Path) -> String {
 }
 
 /// `path.glob("**/*")` of Python 3.11 in its order: a directory's entries, then each real (not
-/// symlinked) subdirectory in turn. Nothing when `path` is not a directory; a directory that cannot
-/// be listed for lack of permission contributes nothing.
-fn glob_recursive(path: &Path) -> io::Result<Vec<PathBuf>> {
+/// symlinked) subdirectory in turn, each with the type its directory entry gives (`None` when it
+/// could not be had). Nothing when `path` is not a directory; a directory that cannot be listed for
+/// lack of permission contributes nothing.
+fn glob_recursive(path: &Path) -> io::Result<Vec<(PathBuf, Option<fs::FileType>)>> {
     let mut found = Vec::new();
     if is_dir(path) {
         glob_into(path, &mut found)?;
@@ -793,21 +876,135 @@ fn glob_recursive(path: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(found)
 }
 
-fn glob_into(dir: &Path, found: &mut Vec<PathBuf>) -> io::Result<()> {
+fn glob_into(dir: &Path, found: &mut Vec<(PathBuf, Option<fs::FileType>)>) -> io::Result<()> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries.collect::<io::Result<Vec<_>>>()?,
         Err(error) if error.kind() == io::ErrorKind::PermissionDenied => return Ok(()),
         Err(error) => return Err(error),
     };
+    let first = found.len();
     for entry in &entries {
-        found.push(entry.path());
+        found.push((entry.path(), entry.file_type().ok()));
     }
-    for entry in entries {
-        if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            glob_into(&entry.path(), found)?;
+    for at in first..first + entries.len() {
+        if found[at].1.is_some_and(|t| t.is_dir()) {
+            let sub = found[at].0.clone();
+            glob_into(&sub, found)?;
         }
     }
     Ok(())
+}
+
+/// What the fast path learnt about one snapshot entry.
+enum Fast {
+    /// A real folder, or a link to one: not a file (as `is_dir()` says).
+    Folder,
+    /// The entry's blob path, and the blob's stat when the fast path took it.
+    Blob(PathBuf, Option<BlobStat>),
+    /// Anything unusual: the caller looks at the entry the long way.
+    Slow,
+}
+
+/// What a pointer's target was, by `lstat`.
+#[derive(Clone, Copy)]
+enum Target {
+    /// Not a link, not a folder: its stat is the blob's.
+    File(BlobStat),
+    Folder,
+    /// A link, missing, unreadable: the long way decides.
+    Other,
+}
+
+/// The fast path of a repo's snapshot entries: one `readlink` per pointer and one `lstat` per
+/// distinct blob, the entry's type taken from its directory entry, and no other look at the file.
+///
+/// It holds when it provably reaches what the long way (`is_dir()`, one hop or full resolution,
+/// `stat()`) would: the pointer's folder is its own real path (so the target's leading `..` go up
+/// exactly as the kernel goes), the target has no `..` after its first other component, and its
+/// last component is not a link; for 0.2x (which reports the fully resolved path) the blob's folder
+/// is its own real path as well. Anything else goes the long way.
+#[derive(Default)]
+struct Probe {
+    /// Folder -> whether it is its own real path.
+    real: HashMap<PathBuf, bool>,
+    /// Blob path -> what its `lstat` found.
+    targets: HashMap<PathBuf, Target>,
+}
+
+impl Probe {
+    fn fast(
+        &mut self,
+        file_path: &Path,
+        file_type: Option<fs::FileType>,
+        flavour: Flavour,
+    ) -> Fast {
+        let Some(file_type) = file_type else {
+            return Fast::Slow;
+        };
+        if file_type.is_dir() {
+            return Fast::Folder;
+        }
+        let Some(parent) = file_path.parent() else {
+            return Fast::Slow;
+        };
+        if !self.is_real(parent) {
+            return Fast::Slow;
+        }
+        if file_type.is_file() {
+            // Not a link: both flavours report the entry itself (its folder being real).
+            return Fast::Blob(file_path.to_path_buf(), None);
+        }
+        if !file_type.is_symlink() {
+            return Fast::Slow;
+        }
+        let Ok(target) = fs::read_link(file_path) else {
+            return Fast::Slow;
+        };
+        if !plain_target(&target) {
+            return Fast::Slow;
+        }
+        let blob_path = absolute_normalized(&parent.join(&target));
+        if flavour == Flavour::V0x && !blob_path.parent().is_some_and(|dir| self.is_real(dir)) {
+            return Fast::Slow;
+        }
+        let found = *self
+            .targets
+            .entry(blob_path.clone())
+            .or_insert_with_key(|path| match fs::symlink_metadata(path) {
+                Ok(meta) if meta.is_dir() => Target::Folder,
+                Ok(meta) if !meta.file_type().is_symlink() => Target::File(BlobStat::of(&meta)),
+                _ => Target::Other,
+            });
+        match found {
+            Target::File(stat) => Fast::Blob(blob_path, Some(stat)),
+            Target::Folder => Fast::Folder,
+            Target::Other => Fast::Slow,
+        }
+    }
+
+    fn is_real(&mut self, folder: &Path) -> bool {
+        if let Some(known) = self.real.get(folder) {
+            return *known;
+        }
+        let real = fs::canonicalize(folder).is_ok_and(|real| real == folder);
+        self.real.insert(folder.to_path_buf(), real);
+        real
+    }
+}
+
+/// A link target whose lexical normalisation is exact: leading `..` only (or absolute with none),
+/// then at least one name.
+fn plain_target(target: &Path) -> bool {
+    let mut names = 0;
+    for component in target.components() {
+        match component {
+            Component::ParentDir if names == 0 => {}
+            Component::Normal(_) => names += 1,
+            Component::RootDir | Component::CurDir => {}
+            Component::ParentDir | Component::Prefix(_) => return false,
+        }
+    }
+    names > 0
 }
 
 /// `ref_path.relative_to(refs_path).as_posix()`.

@@ -1,6 +1,7 @@
 //! Response bodies: small in-memory ones, and files streamed from disk in chunks by a task that
 //! also applies body faults (drop, corrupt, stall).
 
+use std::io::{Read as _, Seek as _};
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -10,12 +11,16 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio::sync::mpsc;
 
 use crate::fault::BodyFaults;
 
-const CHUNK: usize = 64 * 1024;
+/// Bytes read from disk at once, and handed to hyper as one frame: large enough that the reading
+/// costs little besides the copy out of the page cache, small enough that a connection holds
+/// little memory (at most [`QUEUED`] chunks queued plus one being written).
+const CHUNK: usize = 1024 * 1024;
+/// Chunks read ahead of the connection.
+const QUEUED: usize = 2;
 
 /// Why a streamed body ended early; hyper then closes the connection.
 #[derive(Debug, thiserror::Error)]
@@ -62,7 +67,7 @@ impl Body {
         faults: BodyFaults,
         sent: Arc<AtomicU64>,
     ) -> Body {
-        let (sender, receiver) = mpsc::channel(4);
+        let (sender, receiver) = mpsc::channel(QUEUED);
         tokio::spawn(stream_file(path, start, length, faults, sent, sender));
         Body::Stream {
             receiver,
@@ -111,6 +116,19 @@ impl HttpBody for Body {
     }
 }
 
+/// Reads `want` bytes of `file` from its current position into a new buffer, on the blocking pool
+/// (the runtime's threads never wait for the disk). The buffer is read into as it is allocated
+/// (no zeroing, no copy after) and handed to hyper as it is; fewer bytes mean the file shrank.
+async fn read_chunk(file: Arc<std::fs::File>, want: usize) -> std::io::Result<Vec<u8>> {
+    tokio::task::spawn_blocking(move || {
+        let mut chunk = Vec::with_capacity(want);
+        file.as_ref().take(want as u64).read_to_end(&mut chunk)?;
+        Ok(chunk)
+    })
+    .await
+    .unwrap_or_else(|_| Err(std::io::Error::other("file reading task failed")))
+}
+
 async fn stream_file(
     path: PathBuf,
     start: u64,
@@ -123,21 +141,26 @@ async fn stream_file(
         path: path.clone(),
         source,
     };
-    let mut file = match tokio::fs::File::open(&path).await {
-        Ok(file) => file,
+    let opened = {
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut file = std::fs::File::open(path)?;
+            file.seek(std::io::SeekFrom::Start(start))?;
+            Ok(file)
+        })
+        .await
+        .unwrap_or_else(|_| Err(std::io::Error::other("file opening task failed")))
+    };
+    let file = match opened {
+        Ok(file) => Arc::new(file),
         Err(source) => {
             let _ = sender.send(Err(read_error(source))).await;
             return;
         }
     };
-    if let Err(source) = file.seek(std::io::SeekFrom::Start(start)).await {
-        let _ = sender.send(Err(read_error(source))).await;
-        return;
-    }
     let limit = faults.drop_after.map_or(length, |n| n.min(length));
     let mut offset = 0u64;
     let mut stalled = false;
-    let mut buffer = vec![0u8; CHUNK];
     while offset < limit {
         // Cut chunks at the stall point so the stall happens exactly there.
         let mut want = (limit - offset).min(CHUNK as u64);
@@ -155,8 +178,8 @@ async fn stream_file(
             tokio::time::sleep(duration).await;
         }
         let want = usize::try_from(want).expect("a chunk fits in memory");
-        let read = match file.read(&mut buffer[..want]).await {
-            Ok(0) => {
+        let mut chunk = match read_chunk(file.clone(), want).await {
+            Ok(chunk) if chunk.is_empty() => {
                 let source = std::io::Error::new(
                     std::io::ErrorKind::UnexpectedEof,
                     "file shrank while being served",
@@ -164,13 +187,13 @@ async fn stream_file(
                 let _ = sender.send(Err(read_error(source))).await;
                 return;
             }
-            Ok(read) => read,
+            Ok(chunk) => chunk,
             Err(source) => {
                 let _ = sender.send(Err(read_error(source))).await;
                 return;
             }
         };
-        let mut chunk = buffer[..read].to_vec();
+        let read = chunk.len();
         if let Some(at) = faults.corrupt_at
             && (offset..offset + read as u64).contains(&at)
         {

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
+
 use hub_cache::{Repo, RepoId, RepoType};
 use hyper::body::Incoming;
 use hyper::header::{HeaderName, HeaderValue};
@@ -677,9 +679,17 @@ async fn handle(
         };
         let worker = shared.clone();
         let asked = asked.clone();
-        tokio::task::spawn_blocking(move || match origin {
-            Origin::Hub => hub_reply(&worker, &bases, &asked),
-            Origin::Cdn => cdn_reply(&worker, &asked),
+        let inline = asked.method != "HEAD" && chosen.body == crate::fault::BodyFaults::default();
+        tokio::task::spawn_blocking(move || {
+            let reply = match origin {
+                Origin::Hub => hub_reply(&worker, &bases, &asked),
+                Origin::Cdn => cdn_reply(&worker, &asked),
+            };
+            if inline {
+                inline_small_file(reply)
+            } else {
+                reply
+            }
         })
         .await
         .unwrap_or_else(|_| Reply::error(StatusCode::INTERNAL_SERVER_ERROR, None, "internal error"))
@@ -976,6 +986,39 @@ fn file_reply(asked: &Asked, file: &FileEntry, etag: &str) -> Reply {
     reply
 }
 
+/// File bodies up to this size are read where the answer is made, instead of by a streaming task.
+const INLINE_FILE: u64 = 64 * 1024;
+
+/// A small file body read into memory on the thread that made the answer (no streaming task, no
+/// further hand-over); left to stream when it is large, or when the file no longer has the
+/// bytes the head promised (the stream then breaks the connection as for any shrunk file).
+fn inline_small_file(mut reply: Reply) -> Reply {
+    let ReplyBody::File {
+        path,
+        start,
+        length,
+    } = &reply.body
+    else {
+        return reply;
+    };
+    if *length > INLINE_FILE {
+        return reply;
+    }
+    let read = std::fs::File::open(path).and_then(|mut file| {
+        use std::io::{Read as _, Seek as _};
+        file.seek(std::io::SeekFrom::Start(*start))?;
+        let mut bytes = Vec::with_capacity(usize::try_from(*length).unwrap_or_default());
+        file.take(*length).read_to_end(&mut bytes)?;
+        Ok(bytes)
+    });
+    if let Ok(bytes) = read
+        && bytes.len() as u64 == *length
+    {
+        reply.body = ReplyBody::Bytes(bytes);
+    }
+    reply
+}
+
 #[derive(Debug, PartialEq, Eq)]
 enum RangeAsked {
     Whole,
@@ -1022,28 +1065,16 @@ fn info(shared: &Shared, asked: &Asked, repo: &Repo, revision: &str) -> Result<R
     let snapshot = snapshot(shared, asked, repo, revision)?;
     let commit = &snapshot.commit;
     let with_blobs = query_flag(&asked.query, "blobs");
-    let mut used_storage = 0u64;
-    let siblings: Vec<Value> = snapshot
-        .files()
-        .map(|file| {
-            used_storage += file.size;
-            let mut sibling = json!({ "rfilename": file.path });
-            if with_blobs {
-                sibling["blobId"] = json!(file.kind.git_oid());
-                sibling["size"] = json!(file.size);
-                if let BlobKind::Lfs {
-                    sha256,
-                    pointer_size,
-                    ..
-                } = &file.kind
-                {
-                    sibling["lfs"] =
-                        json!({ "sha256": sha256, "size": file.size, "pointerSize": pointer_size });
-                }
-            }
-            sibling
-        })
-        .collect();
+    // The file list is most of the answer and the same for every request on this commit: it is
+    // serialised once per index.
+    let siblings = snapshot.cached(usize::from(with_blobs), |snapshot| {
+        let siblings: Vec<Sibling<'_>> = snapshot
+            .files()
+            .map(|file| Sibling::of(file, with_blobs))
+            .collect();
+        Bytes::from(serde_json::to_vec(&siblings).unwrap_or_default())
+    });
+    let used_storage = snapshot.used_storage;
     let time = iso8601(snapshot.time.unwrap_or(UNIX_EPOCH));
     let access = shared.access(repo.repo_type, &repo.id);
     let mut body = json!({
@@ -1059,7 +1090,7 @@ fn info(shared: &Shared, asked: &Asked, repo: &Repo, revision: &str) -> Result<R
         "downloads": 0,
         "likes": 0,
         "tags": [],
-        "siblings": siblings,
+        "siblings": Value::Null,
         "usedStorage": used_storage,
     });
     match repo.repo_type {
@@ -1070,7 +1101,125 @@ fn info(shared: &Shared, asked: &Asked, repo: &Repo, revision: &str) -> Result<R
         }
         RepoType::Dataset | RepoType::Kernel => {}
     }
-    Ok(Reply::new(StatusCode::OK).json(&body))
+    // `"siblings":null` occurs once: quotes inside JSON strings are escaped.
+    let text = body.to_string();
+    let (before, after) = text
+        .split_once(SIBLINGS_PLACEHOLDER)
+        .unwrap_or((text.as_str(), ""));
+    let mut bytes = Vec::with_capacity(text.len() + siblings.len() + 16);
+    bytes.extend_from_slice(before.as_bytes());
+    bytes.extend_from_slice(b"\"siblings\":");
+    bytes.extend_from_slice(&siblings);
+    bytes.extend_from_slice(after.as_bytes());
+    let mut reply =
+        Reply::new(StatusCode::OK).header("content-type", "application/json; charset=utf-8");
+    reply.body = ReplyBody::Bytes(bytes);
+    Ok(reply)
+}
+
+const SIBLINGS_PLACEHOLDER: &str = "\"siblings\":null";
+
+/// One file of a repo info answer (fields in the order a JSON map sorts them).
+#[derive(serde::Serialize)]
+struct Sibling<'a> {
+    #[serde(rename = "blobId", skip_serializing_if = "Option::is_none")]
+    blob_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lfs: Option<SiblingLfs<'a>>,
+    rfilename: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size: Option<u64>,
+}
+
+#[derive(serde::Serialize)]
+struct SiblingLfs<'a> {
+    #[serde(rename = "pointerSize")]
+    pointer_size: u64,
+    sha256: &'a str,
+    size: u64,
+}
+
+impl<'a> Sibling<'a> {
+    fn of(file: &'a FileEntry, with_blobs: bool) -> Sibling<'a> {
+        if !with_blobs {
+            return Sibling {
+                blob_id: None,
+                lfs: None,
+                rfilename: &file.path,
+                size: None,
+            };
+        }
+        let lfs = match &file.kind {
+            BlobKind::Lfs {
+                sha256,
+                pointer_size,
+                ..
+            } => Some(SiblingLfs {
+                pointer_size: *pointer_size,
+                sha256,
+                size: file.size,
+            }),
+            BlobKind::Regular { .. } => None,
+        };
+        Sibling {
+            blob_id: Some(file.kind.git_oid()),
+            lfs,
+            rfilename: &file.path,
+            size: Some(file.size),
+        }
+    }
+}
+
+/// One item of a tree page (fields in the order a JSON map sorts them).
+#[derive(serde::Serialize)]
+struct TreeEntry<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lfs: Option<TreeLfs<'a>>,
+    oid: &'a str,
+    path: &'a str,
+    size: u64,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+#[derive(serde::Serialize)]
+struct TreeLfs<'a> {
+    oid: &'a str,
+    #[serde(rename = "pointerSize")]
+    pointer_size: u64,
+    size: u64,
+}
+
+impl<'a> TreeEntry<'a> {
+    fn of(item: &'a TreeItem) -> TreeEntry<'a> {
+        match item {
+            TreeItem::File(file) => TreeEntry {
+                lfs: match &file.kind {
+                    BlobKind::Lfs {
+                        sha256,
+                        pointer_size,
+                        ..
+                    } => Some(TreeLfs {
+                        oid: sha256,
+                        pointer_size: *pointer_size,
+                        size: file.size,
+                    }),
+                    BlobKind::Regular { .. } => None,
+                },
+                oid: file.kind.git_oid(),
+                path: &file.path,
+                size: file.size,
+                kind: "file",
+            },
+            TreeItem::Directory { path, oid } => TreeEntry {
+                lfs: None,
+                oid,
+                path,
+                size: 0,
+                kind: "directory",
+            },
+        }
+    }
 }
 
 fn tree(
@@ -1084,45 +1233,19 @@ fn tree(
     let snapshot = snapshot(shared, asked, repo, revision)?;
     let commit = &snapshot.commit;
     let recursive = query_flag(&asked.query, "recursive");
-    let Some(items) = snapshot.tree(folder, recursive)? else {
+    let cursor = query_value(&asked.query, "cursor")
+        .and_then(|c| c.parse::<usize>().ok())
+        .unwrap_or(0);
+    let Some((items, total)) = snapshot.tree_page(folder, recursive, cursor, shared.page_size)?
+    else {
         return Err(Lookup::EntryNotFound {
             commit: commit.clone(),
         });
     };
-    let cursor = query_value(&asked.query, "cursor")
-        .and_then(|c| c.parse::<usize>().ok())
-        .unwrap_or(0);
-    let end = cursor.saturating_add(shared.page_size).min(items.len());
-    let page: Vec<Value> = items
-        .get(cursor..end)
-        .unwrap_or_default()
-        .iter()
-        .map(|item| match item {
-            TreeItem::File(file) => {
-                let mut entry = json!({
-                    "type": "file",
-                    "oid": file.kind.git_oid(),
-                    "size": file.size,
-                    "path": file.path,
-                });
-                if let BlobKind::Lfs {
-                    sha256,
-                    pointer_size,
-                    ..
-                } = &file.kind
-                {
-                    entry["lfs"] =
-                        json!({ "oid": sha256, "size": file.size, "pointerSize": pointer_size });
-                }
-                entry
-            }
-            TreeItem::Directory { path, oid } => {
-                json!({ "type": "directory", "oid": oid, "size": 0, "path": path })
-            }
-        })
-        .collect();
+    let end = cursor.saturating_add(shared.page_size).min(total);
+    let page: Vec<TreeEntry<'_>> = items.into_iter().map(TreeEntry::of).collect();
     let mut reply = Reply::new(StatusCode::OK).header("x-repo-commit", commit.as_str());
-    if end < items.len() {
+    if end < total {
         let mut query: Vec<&str> = asked
             .query
             .split('&')
@@ -1140,7 +1263,9 @@ fn tree(
             ),
         );
     }
-    Ok(reply.json(&Value::Array(page)))
+    let mut reply = reply.header("content-type", "application/json; charset=utf-8");
+    reply.body = ReplyBody::Bytes(serde_json::to_vec(&page).unwrap_or_default());
+    Ok(reply)
 }
 
 fn query_value<'q>(query: &'q str, key: &str) -> Option<&'q str> {

@@ -21,9 +21,10 @@ use std::fs;
 use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
+use bytes::Bytes;
 use hub_cache::layout::{OS_HELPER_FILES, check_repo_path};
 use hub_cache::repo::{check_revision, is_commit_hash};
 use hub_cache::{Cache, Repo, RepoDir};
@@ -99,6 +100,8 @@ const MAX_SNAPSHOTS: usize = 256;
 const MAX_INDEXED_ENTRIES: usize = 1_000_000;
 /// How often an index checks that no folder of its snapshot changed.
 const RECHECK: Duration = Duration::from_secs(2);
+/// Answers an index keeps made (see [`Snapshot::cached`]).
+pub(crate) const ANSWERS: usize = 2;
 
 /// The cache directory being served.
 #[derive(Debug)]
@@ -131,6 +134,12 @@ pub(crate) struct Snapshot {
     files: HashMap<String, usize>,
     /// Repo path of a folder (`""` for the root) -> the range of its content in `items`.
     folders: HashMap<String, (usize, usize)>,
+    /// Repo path of a folder -> the indexes in `items` of its direct content, in order.
+    children: HashMap<String, Vec<usize>>,
+    /// Sum of the file sizes.
+    pub used_storage: u64,
+    /// Answers made once per index and shared (see [`Snapshot::cached`]).
+    answers: [OnceLock<Bytes>; ANSWERS],
     /// Every folder walked and its modification time: a changed one means a stale index.
     stamps: Vec<(PathBuf, Option<SystemTime>)>,
     checked: Mutex<Instant>,
@@ -161,32 +170,45 @@ impl Snapshot {
         })
     }
 
-    /// The listing under `folder` (`""` = root), recursive or one level; `None` when `folder` is not
-    /// a folder of the snapshot. O(entries below `folder`).
-    pub(crate) fn tree(
+    /// Answer number `key` (< [`ANSWERS`]) about this index: made by `make` on first use, then the
+    /// same bytes for every request until the index is rebuilt.
+    pub(crate) fn cached(&self, key: usize, make: impl FnOnce(&Snapshot) -> Bytes) -> Bytes {
+        match self.answers.get(key) {
+            Some(cell) => cell.get_or_init(|| make(self)).clone(),
+            None => make(self),
+        }
+    }
+
+    /// Up to `count` items of the listing under `folder` (`""` = root), recursive or one level,
+    /// from position `cursor`, and the length of the whole listing; `None` when `folder` is not a
+    /// folder of the snapshot. O(`count`).
+    pub(crate) fn tree_page(
         &self,
         folder: &str,
         recursive: bool,
-    ) -> Result<Option<Vec<&TreeItem>>, Lookup> {
+        cursor: usize,
+        count: usize,
+    ) -> Result<Option<(Vec<&TreeItem>, usize)>, Lookup> {
         if !folder.is_empty() {
             check_repo_path(folder).map_err(|e| Lookup::BadRequest(e.to_string()))?;
         }
         let Some(&(start, end)) = self.folders.get(folder) else {
             return Ok(None);
         };
-        let items = self.items.get(start..end).unwrap_or_default();
-        let depth = |item: &TreeItem| item.path().matches('/').count();
-        let top = if folder.is_empty() {
-            0
-        } else {
-            folder.matches('/').count() + 1
-        };
-        Ok(Some(
-            items
-                .iter()
-                .filter(|item| recursive || depth(item) == top)
-                .collect(),
-        ))
+        let page = |len: usize| cursor.min(len)..cursor.saturating_add(count).min(len);
+        if recursive {
+            let items = self.items.get(start..end).unwrap_or_default();
+            let total = items.len();
+            let page = items.get(page(total)).unwrap_or_default();
+            return Ok(Some((page.iter().collect(), total)));
+        }
+        let children = self.children.get(folder).map_or(&[][..], Vec::as_slice);
+        let total = children.len();
+        let page = children.get(page(total)).unwrap_or_default();
+        Ok(Some((
+            page.iter().filter_map(|at| self.items.get(*at)).collect(),
+            total,
+        )))
     }
 
     /// Whether no folder of the snapshot changed since the walk (checked at most every [`RECHECK`]).
@@ -340,6 +362,8 @@ impl Store {
         self.walk(&mut walk, snapshot_dir, "", &mut items)?;
         let mut files = HashMap::new();
         let mut folders = HashMap::new();
+        let mut children: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut used_storage = 0u64;
         folders.insert(String::new(), (0, items.len()));
         // A folder's content ends where the first item outside it starts.
         let mut open: Vec<(String, usize)> = Vec::new();
@@ -354,8 +378,11 @@ impl Store {
                 folders.insert(folder.clone(), (*start, at));
                 open.pop();
             }
+            let parent = open.last().map_or("", |(folder, _)| folder.as_str());
+            children.entry(parent.to_owned()).or_default().push(at);
             match item {
-                TreeItem::File(_) => {
+                TreeItem::File(file) => {
+                    used_storage = used_storage.saturating_add(file.size);
                     files.insert(path.to_owned(), at);
                 }
                 TreeItem::Directory { .. } => open.push((path.to_owned(), at + 1)),
@@ -372,6 +399,9 @@ impl Store {
             items,
             files,
             folders,
+            children,
+            used_storage,
+            answers: Default::default(),
             stamps: walk.stamps,
             checked: Mutex::new(Instant::now()),
         })
