@@ -276,11 +276,17 @@ impl Store {
         } else {
             check_revision(revision).map_err(|e| Lookup::BadRequest(e.to_string()))?;
             let ref_path = dir.ref_path(revision);
-            let refs_dir = canonical(&dir.refs_dir()).ok_or(Lookup::RevisionNotFound)?;
-            let real = canonical(&ref_path).ok_or(Lookup::RevisionNotFound)?;
-            if !real.starts_with(&refs_dir) || !real.is_file() {
-                return Err(Lookup::RevisionNotFound);
-            }
+            let real = if real_components(dir.path(), &ref_path, false) {
+                // No link on the way: the ref is where it is named, inside `refs/`.
+                ref_path
+            } else {
+                let refs_dir = canonical(&dir.refs_dir()).ok_or(Lookup::RevisionNotFound)?;
+                let real = canonical(&ref_path).ok_or(Lookup::RevisionNotFound)?;
+                if !real.starts_with(&refs_dir) || !real.is_file() {
+                    return Err(Lookup::RevisionNotFound);
+                }
+                real
+            };
             let text = fs::read_to_string(&real).map_err(|_| Lookup::RevisionNotFound)?;
             let commit = text.trim().to_owned();
             if !is_commit_hash(&commit) {
@@ -297,6 +303,13 @@ impl Store {
     /// The canonical snapshot folder of `commit`: a real folder at `<repo>/snapshots/<commit>`
     /// (neither it nor `snapshots/` a symlink leading elsewhere).
     fn snapshot_dir(&self, dir: &RepoDir, commit: &str) -> Option<PathBuf> {
+        // Below the canonical root, a repository folder, `snapshots/` and `<commit>` that are all
+        // real folders make a canonical path as it stands; a link on the way can never resolve
+        // back to where it stands, so any link means no snapshot, as the long way finds.
+        let expected = dir.snapshot_dir(commit);
+        if dir.path().parent() == Some(self.cache.root()) {
+            return real_components(self.cache.root(), &expected, true).then_some(expected);
+        }
         let repo = canonical(dir.path())?;
         let expected = repo.join("snapshots").join(commit);
         (repo.starts_with(self.cache.root()) && canonical(&dir.snapshot_dir(commit))? == expected)
@@ -683,6 +696,36 @@ fn unhex(text: &str) -> Vec<u8> {
     (0..text.len() / 2)
         .filter_map(|i| u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok())
         .collect()
+}
+
+/// Whether every component of `path` below `base` is a real folder (not a link), the last one a
+/// real folder (`last_dir`) or a regular file: then, `base` being canonical, so is `path`. One
+/// `lstat` per component.
+fn real_components(base: &Path, path: &Path, last_dir: bool) -> bool {
+    let Ok(rest) = path.strip_prefix(base) else {
+        return false;
+    };
+    let names: Vec<_> = rest.components().collect();
+    let mut at = base.to_path_buf();
+    for (index, component) in names.iter().enumerate() {
+        let Component::Normal(name) = component else {
+            return false;
+        };
+        at.push(name);
+        let Ok(meta) = fs::symlink_metadata(&at) else {
+            return false;
+        };
+        let last = index + 1 == names.len();
+        let fits = if last && !last_dir {
+            meta.is_file()
+        } else {
+            meta.is_dir()
+        };
+        if !fits {
+            return false;
+        }
+    }
+    !names.is_empty()
 }
 
 fn canonical(path: &Path) -> Option<PathBuf> {
