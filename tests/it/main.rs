@@ -2,6 +2,7 @@
 
 mod assets;
 mod boundary_cache;
+mod cache_error;
 mod cache_write;
 mod delete;
 mod downstream;

@@ -21,9 +21,11 @@ compile_error!(
 );
 
 pub mod assets;
+pub mod cached;
 pub mod delete;
 pub mod display;
 pub mod env;
+pub mod error;
 pub mod etag;
 pub mod format;
 pub mod fs;
@@ -42,7 +44,9 @@ pub mod tree;
 pub mod verify;
 pub mod write;
 
+pub use cached::CachedRepo;
 pub use delete::Plan;
+pub use error::Error;
 pub use etag::Etag;
 pub use format::{Flavour, format_size, format_timesince};
 pub use layout::{Cache, RepoDir};
