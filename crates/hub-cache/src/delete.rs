@@ -188,19 +188,35 @@ pub struct Outcome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeleteWarning {
     /// `Couldn't delete {kind}: file not found ({path})` (upstream's text).
-    NotFound { kind: PathKind, path: PathBuf },
+    NotFound {
+        /// What the path is.
+        kind: PathKind,
+        /// The path already gone.
+        path: PathBuf,
+    },
     /// `Couldn't delete {kind}: permission denied ({path})` (upstream's text).
-    PermissionDenied { kind: PathKind, path: PathBuf },
+    PermissionDenied {
+        /// What the path is.
+        kind: PathKind,
+        /// The path left in place.
+        path: PathBuf,
+    },
     /// Another failure where upstream goes on with a warning (an incomplete file in `prune`).
     Failed {
+        /// What the path is.
         kind: PathKind,
+        /// The path left in place.
         path: PathBuf,
+        /// The operating system's message.
         message: String,
     },
     /// Refused by our safety rules (upstream would have deleted it).
     Refused {
+        /// What the path is.
         kind: PathKind,
+        /// The path left in place.
         path: PathBuf,
+        /// Which rule refused it.
         reason: Refusal,
     },
 }
