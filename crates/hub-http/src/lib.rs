@@ -13,6 +13,8 @@
 //!
 //! With `HF_HUB_OFFLINE=1` every call fails with [`Error::Offline`] before a socket is opened.
 
+#![warn(missing_docs)]
+
 mod api;
 pub mod auth;
 mod body;
