@@ -204,3 +204,110 @@ fn missing_cache_locks_and_planted_links_are_told_apart() {
         "{error}"
     );
 }
+
+/// Every operation's I/O failure answers `is_permission_denied` and names its path. (The tests run
+/// as root here, which no permission stops, so the OS error is made rather than provoked.)
+#[test]
+fn an_os_refusal_from_any_operation_is_permission_denied_and_names_its_path() {
+    use hub_cache::assets::AssetsError;
+    use hub_cache::delete::{DeleteError, PathKind};
+    use hub_cache::fs::{DirError, ReadError};
+    use hub_cache::local_dir::LocalDirError;
+    use hub_cache::lock::LockError;
+    use hub_cache::lookup::{LookupError, OfflineError};
+    use hub_cache::scan::ScanError;
+    use hub_cache::tree::WriteTreeError;
+    use hub_cache::verify::VerifyError;
+    use hub_cache::write::WriteError;
+    use std::io::{Error as IoError, ErrorKind};
+
+    let path = PathBuf::from("/cache/models--org--model/refs/main");
+    let denied = || IoError::from(ErrorKind::PermissionDenied);
+    let p = || path.clone();
+    let errors: Vec<hub_cache::Error> = vec![
+        LookupError::Io {
+            path: p(),
+            source: denied(),
+        }
+        .into(),
+        OfflineError::Io {
+            path: p(),
+            source: denied(),
+        }
+        .into(),
+        ReadError::Io {
+            path: p(),
+            source: denied(),
+        }
+        .into(),
+        DirError::Io {
+            path: p(),
+            source: denied(),
+        }
+        .into(),
+        WriteError::Io {
+            action: "write",
+            path: p(),
+            source: denied(),
+        }
+        .into(),
+        LockError::Io {
+            action: "open",
+            path: p(),
+            source: denied(),
+        }
+        .into(),
+        AssetsError::Io {
+            path: p(),
+            source: denied(),
+        }
+        .into(),
+        VerifyError::Io {
+            path: p(),
+            source: denied(),
+        }
+        .into(),
+        LocalDirError::Io {
+            action: "create",
+            path: p(),
+            source: denied(),
+        }
+        .into(),
+        LocalDirError::Unsafe(DirError::Io {
+            path: p(),
+            source: denied(),
+        })
+        .into(),
+        DeleteError {
+            kind: PathKind::Ref,
+            path: p(),
+            source: denied(),
+        }
+        .into(),
+        ScanError::Io {
+            path: p(),
+            source: denied(),
+        }
+        .into(),
+        WriteTreeError {
+            path: p(),
+            source: denied(),
+        }
+        .into(),
+    ];
+    for error in &errors {
+        assert!(error.is_permission_denied(), "{error:?}");
+        assert!(
+            !error.is_not_found() && !error.is_invalid_input(),
+            "{error:?}"
+        );
+        assert_eq!(error.path(), Some(path.as_path()), "{error:?}");
+        assert!(error.to_string().contains("refs/main"), "{error}");
+    }
+    let missing: hub_cache::Error = ScanError::Io {
+        path: p(),
+        source: IoError::from(ErrorKind::NotFound),
+    }
+    .into();
+    assert!(missing.is_not_found() && !missing.is_permission_denied());
+}
