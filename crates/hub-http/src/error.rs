@@ -98,7 +98,8 @@ pub enum Error {
         /// The server's `Retry-After`, when it sent one.
         retry_after: Option<Duration>,
     },
-    /// A connection, response head or body read took longer than its deadline.
+    /// A deadline passed: the request (connection and response head), a stall between two body
+    /// chunks, or the whole read of an API answer.
     #[error("timed out after {after:?} waiting for {}", shown(.url))]
     Timeout {
         /// The request URL (the Hub or CDN URL asked, never with a token).
