@@ -16,7 +16,8 @@ use crate::lookup::{CachedFile, CachedSnapshot, OfflineError};
 use crate::repo::{self, InvalidRepoId, Repo, RepoId, RepoType};
 
 impl Cache {
-    /// The cache the process environment selects (`HF_HUB_CACHE`, else `HF_HOME/hub`, else
+    /// The cache the process environment selects (`HF_HUB_CACHE`, or the legacy
+    /// `HUGGINGFACE_HUB_CACHE`, else `$HF_HOME/hub`, else `$XDG_CACHE_HOME/huggingface/hub`, else
     /// `~/.cache/huggingface/hub`), as [`Cache::from_env`] with [`Env::from_process`]. The folder
     /// need not exist: lookups in a missing cache find nothing.
     pub fn from_process() -> Cache {
