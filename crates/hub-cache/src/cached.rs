@@ -1,7 +1,7 @@
 //! The offline front door: `Cache::from_process().model("org/name").get("config.json")?`, one
 //! expression per lookup, every failure a [`crate::Error`].
 //!
-//! [`CachedRepo`] is a repository (and a revision) seen through a [`Cache`]; it reads the cache and
+//! [`RepoLookup`] is a repository (and a revision) seen through a [`Cache`]; it reads the cache and
 //! never writes to it. Its methods are thin wrappers over [`Cache::cached_file`],
 //! [`Cache::cached_snapshot`], [`Cache::try_to_load_from_cache`] and [`Cache::open_cached_file`],
 //! which keep their precise error types for callers that want them.
@@ -25,7 +25,7 @@ impl Cache {
     }
 
     /// The model repository `id` (`"gpt2"`, `"org/name"`) in this cache, at revision `main` until
-    /// [`CachedRepo::revision`] says otherwise. An invalid id is reported by the first lookup, as
+    /// [`RepoLookup::revision`] says otherwise. An invalid id is reported by the first lookup, as
     /// [`Error::InvalidRepoId`].
     ///
     /// ```
@@ -34,31 +34,31 @@ impl Cache {
     /// let error = cache.model("not a valid id").get("config.json").unwrap_err();
     /// assert!(error.is_invalid_input());
     /// ```
-    pub fn model(&self, id: &str) -> CachedRepo<'_> {
+    pub fn model(&self, id: &str) -> RepoLookup<'_> {
         self.of_type(RepoType::Model, id)
     }
 
     /// The dataset repository `id` in this cache (see [`Cache::model`]).
-    pub fn dataset(&self, id: &str) -> CachedRepo<'_> {
+    pub fn dataset(&self, id: &str) -> RepoLookup<'_> {
         self.of_type(RepoType::Dataset, id)
     }
 
     /// The space repository `id` in this cache (see [`Cache::model`]).
-    pub fn space(&self, id: &str) -> CachedRepo<'_> {
+    pub fn space(&self, id: &str) -> RepoLookup<'_> {
         self.of_type(RepoType::Space, id)
     }
 
     /// An already validated repository in this cache (see [`Cache::model`]).
-    pub fn cached_repo(&self, repo: Repo) -> CachedRepo<'_> {
-        CachedRepo {
+    pub fn lookup(&self, repo: Repo) -> RepoLookup<'_> {
+        RepoLookup {
             cache: self,
             repo: Ok(repo),
             revision: repo::DEFAULT_REVISION.to_owned(),
         }
     }
 
-    fn of_type(&self, repo_type: RepoType, id: &str) -> CachedRepo<'_> {
-        CachedRepo {
+    fn of_type(&self, repo_type: RepoType, id: &str) -> RepoLookup<'_> {
+        RepoLookup {
             cache: self,
             repo: RepoId::new(id).map(|id| Repo::new(repo_type, id)),
             revision: repo::DEFAULT_REVISION.to_owned(),
@@ -67,7 +67,7 @@ impl Cache {
 }
 
 /// A repository at a revision, looked up in a [`Cache`] without any network access. Made by
-/// [`Cache::model`], [`Cache::dataset`], [`Cache::space`] or [`Cache::cached_repo`].
+/// [`Cache::model`], [`Cache::dataset`], [`Cache::space`] or [`Cache::lookup`].
 ///
 /// ```
 /// # fn main() -> Result<(), hub_cache::Error> {
@@ -84,14 +84,14 @@ impl Cache {
 /// # }
 /// ```
 #[derive(Debug, Clone)]
-pub struct CachedRepo<'a> {
+pub struct RepoLookup<'a> {
     cache: &'a Cache,
     /// The repository, or why its id was refused (reported by the first lookup).
     repo: Result<Repo, InvalidRepoId>,
     revision: String,
 }
 
-impl CachedRepo<'_> {
+impl RepoLookup<'_> {
     /// Looks the repository up at `revision` (a branch, a tag, `refs/pr/N` or a full commit hash)
     /// instead of `main`. A branch or tag is resolved through the cached `refs/<revision>` file.
     pub fn revision(mut self, revision: &str) -> Self {
@@ -104,7 +104,7 @@ impl CachedRepo<'_> {
         self.repo.as_ref().map_err(|error| error.clone().into())
     }
 
-    /// The revision lookups use (`main` unless [`CachedRepo::revision`] set one).
+    /// The revision lookups use (`main` unless [`RepoLookup::revision`] set one).
     pub fn revision_name(&self) -> &str {
         &self.revision
     }
@@ -127,7 +127,7 @@ impl CachedRepo<'_> {
     /// ([`Cache::open_cached_file`]).
     ///
     /// # Errors
-    /// As [`CachedRepo::get`]: a file that is not cached (or whose entry leads outside the cache) is
+    /// As [`RepoLookup::get`]: a file that is not cached (or whose entry leads outside the cache) is
     /// an [`Error::is_not_cached`] error naming the repository, revision and file.
     pub fn open(&self, filename: &str) -> Result<File, Error> {
         let repo = self.repo()?;

@@ -52,7 +52,7 @@ pub enum Error {
     #[error(transparent)]
     Lookup(#[from] LookupError),
     /// An offline resolution found nothing usable ([`crate::Cache::cached_file`],
-    /// [`crate::Cache::cached_snapshot`], [`crate::CachedRepo::get`]...).
+    /// [`crate::Cache::cached_snapshot`], [`crate::RepoLookup::get`]...).
     #[error(transparent)]
     Offline(#[from] OfflineError),
     /// A bounded read of a small file (a ref, a token, a `.metadata` file) failed.

@@ -35,7 +35,7 @@ pub mod tree;
 pub mod verify;
 pub mod write;
 
-pub use cached::CachedRepo;
+pub use cached::RepoLookup;
 pub use delete::Plan;
 pub use error::Error;
 pub use etag::Etag;
