@@ -36,10 +36,10 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use crate::hash::{git_sha1, sha1, sha256};
+use crate::tree::pointer_target;
 use hub_cache::RepoType;
 use hub_cache::layout::{CACHEDIR_TAG, CACHEDIR_TAG_NAME, LOCKS_DIR};
-use sha1::{Digest as _, Sha1};
-use sha2::Sha256;
 
 /// Name of the main demo fixture (healthy, several repos of every type).
 pub const BIG_MIXED: &str = "big-mixed";
@@ -260,19 +260,6 @@ pub fn folder_name(repo_type: RepoType, repo_id: &str) -> String {
     name
 }
 
-/// Git's blob id: sha1 of `blob <len>\0` followed by the content, 40 lower-case hex.
-pub fn git_blob_sha1(content: &[u8]) -> String {
-    let mut hasher = Sha1::new();
-    hasher.update(format!("blob {}\0", content.len()).as_bytes());
-    hasher.update(content);
-    hex(&hasher.finalize())
-}
-
-/// sha256 of the content, 64 lower-case hex (the etag of an LFS file).
-pub fn sha256(content: &[u8]) -> String {
-    hex(&Sha256::digest(content))
-}
-
 /// The text of the git-LFS pointer a repo stores in place of a large file.
 pub fn lfs_pointer(content: &[u8]) -> String {
     format!(
@@ -280,13 +267,6 @@ pub fn lfs_pointer(content: &[u8]) -> String {
         sha256(content),
         content.len()
     )
-}
-
-/// Target of a snapshot pointer, relative to the pointer's directory: one `../` per folder of the
-/// repo path plus two, then `blobs/<etag>`.
-pub fn pointer_target(repo_path: &str, etag: &str) -> String {
-    let depth = 2 + repo_path.matches('/').count();
-    format!("{}blobs/{etag}", "../".repeat(depth))
 }
 
 /// The `trees/<commit>.json` text huggingface_hub 2.x writes: `json.dump(data, indent=1)` with its
@@ -302,10 +282,7 @@ pub fn tree_json(files: &[FixtureFile]) -> String {
         for (index, file) in sorted.iter().enumerate() {
             let mut fields = vec![
                 ("size", file.size().to_string()),
-                (
-                    "blob_id",
-                    json_string(&git_blob_sha1(&file_bytes_in_git(file))),
-                ),
+                ("blob_id", json_string(&git_sha1(&file_bytes_in_git(file)))),
             ];
             if file.lfs {
                 fields.push(("lfs_sha256", json_string(&file.etag)));
@@ -340,38 +317,27 @@ fn file_bytes_in_git(file: &FixtureFile) -> Vec<u8> {
     }
 }
 
-/// A JSON string literal as Python's `json.dumps` writes it with `ensure_ascii=True`.
+/// A JSON string literal as Python's `json.dumps` writes it with `ensure_ascii=True`: serde_json's
+/// literal (quotes, backslashes and control characters escaped as Python does) with every character
+/// outside printable ASCII then written as `\uXXXX` UTF-16 units.
 fn json_string(value: &str) -> String {
-    let mut out = String::from("\"");
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            ' '..='~' => out.push(c),
-            _ => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
+    let literal = serde_json::to_string(value).expect("a string serializes");
+    let mut out = String::with_capacity(literal.len());
+    for c in literal.chars() {
+        if (' '..='~').contains(&c) {
+            out.push(c);
+        } else {
+            for unit in c.encode_utf16(&mut [0; 2]) {
+                out.push_str(&format!("\\u{unit:04x}"));
             }
         }
     }
-    out.push('"');
     out
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A deterministic commit hash: sha1 of a label, 40 hex.
 pub fn commit_hash(label: &str) -> String {
-    hex(&Sha1::digest(label.as_bytes()))
+    sha1(label.as_bytes())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -526,11 +492,7 @@ struct FileSpec {
 
 impl FileSpec {
     fn etag(&self) -> String {
-        if self.lfs {
-            sha256(&self.content)
-        } else {
-            git_blob_sha1(&self.content)
-        }
+        crate::hash::etag(&self.content, self.lfs)
     }
 
     fn not_cached(mut self) -> FileSpec {

@@ -65,7 +65,11 @@ pub fn write_model(
     let mut description = format!("{folder}/blobs/\n{folder}/refs/{ref_name} = {commit}\n");
     let mut out = Vec::new();
     for (index, (repo_path, content, lfs)) in files.iter().enumerate() {
-        if repo_path.contains(['\n', '\r']) || [" = ", " -> ", " => "].iter().any(|op| repo_path.contains(op)) {
+        if repo_path.contains(['\n', '\r'])
+            || [" = ", " -> ", " => "]
+                .iter()
+                .any(|op| repo_path.contains(op))
+        {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!("{repo_path:?} cannot be written as a tree line"),
@@ -73,7 +77,9 @@ pub fn write_model(
         }
         let kind = if *lfs { "lfs" } else { "git" };
         tree.with(&index.to_string(), content.as_slice());
-        description.push_str(&format!("{folder}/snapshots/{commit}/{repo_path} => {kind} ${index}\n"));
+        description.push_str(&format!(
+            "{folder}/snapshots/{commit}/{repo_path} => {kind} ${index}\n"
+        ));
         out.push(SyntheticFile {
             path: repo_path.clone(),
             etag: hash::etag(content, *lfs),

@@ -122,7 +122,9 @@ impl<'a> Tree<'a> {
             let path = &line[..line.rfind(" (").expect("checked by generated_size")];
             return self.file(path, &generated(size));
         }
-        Err(invalid("neither `dir/`, `file (N bytes)`, `file = ...`, `link -> ...` nor `pointer => ...`"))
+        Err(invalid(
+            "neither `dir/`, `file (N bytes)`, `file = ...`, `link -> ...` nor `pointer => ...`",
+        ))
     }
 
     /// Runs `write` with the bytes a `= ...` or `=> git ...` right-hand side stands for (named bytes
@@ -167,7 +169,9 @@ impl<'a> Tree<'a> {
         let (Some(folder), Some("snapshots"), Some(_commit), Some(file)) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
-            return Err(invalid("a pointer is `<repo folder>/snapshots/<commit>/<file>`"));
+            return Err(invalid(
+                "a pointer is `<repo folder>/snapshots/<commit>/<file>`",
+            ));
         };
         let etag = match blob.split_once(' ') {
             Some((kind @ ("git" | "lfs"), content)) => {
@@ -245,7 +249,12 @@ fn unescape(text: &str) -> io::Result<Vec<u8>> {
                     .map_err(|_| invalid(&format!("`\\x{digits}` is not a byte")))?;
                 out.push(byte);
             }
-            other => return Err(invalid(&format!("unknown escape `\\{}`", other.unwrap_or(' ')))),
+            other => {
+                return Err(invalid(&format!(
+                    "unknown escape `\\{}`",
+                    other.unwrap_or(' ')
+                )));
+            }
         }
     }
     Ok(out)
@@ -387,4 +396,18 @@ pub fn state(root: &Path) -> BTreeMap<PathBuf, String> {
         out.insert(entry.path().to_path_buf(), description);
     }
     out
+}
+
+/// Asserts that `folder/<path>` holds `content` for every `(path, content)` (links followed: a
+/// snapshot folder as a caller reads it), naming the first path that differs.
+pub fn assert_holds<'a>(folder: &Path, files: impl IntoIterator<Item = (&'a str, &'a [u8])>) {
+    for (path, content) in files {
+        let read = fs::read(folder.join(path))
+            .unwrap_or_else(|e| panic!("cannot read `{path}` in `{}`: {e}", folder.display()));
+        assert!(
+            read == content,
+            "`{path}` in `{}` holds other bytes",
+            folder.display()
+        );
+    }
 }

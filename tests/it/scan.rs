@@ -133,15 +133,25 @@ pub(crate) fn build_corrupt_caches() -> Vec<(&'static str, Tree<'static>)> {
         ("not a directory", "stray-file = x".to_owned()),
         ("no -- in name", "not-a-repo/snapshots/".to_owned()),
         ("unknown type prefix", "foos--bar/snapshots/".to_owned()),
-        ("no snapshots", format!("models--nosnap/refs/main = {}", hex40(3))),
+        (
+            "no snapshots",
+            format!("models--nosnap/refs/main = {}", hex40(3)),
+        ),
         (
             "refs is a file",
             "models--refsfile/snapshots/\nmodels--refsfile/refs = x".to_owned(),
         ),
-        ("file in snapshots", "models--snapfile/snapshots/README = x".to_owned()),
+        (
+            "file in snapshots",
+            "models--snapfile/snapshots/README = x".to_owned(),
+        ),
         (
             "broken pointer",
-            format!("models--broken/snapshots/{}/gone.bin => {}", hex40(4), hex40(5)),
+            format!(
+                "models--broken/snapshots/{}/gone.bin => {}",
+                hex40(4),
+                hex40(5)
+            ),
         ),
         // A newline the writer should not have added (read through universal newlines), a quote
         // (repr switches to double quotes), a nested ref; one name per hash keeps the set repr
@@ -417,7 +427,10 @@ fn symlink_oddities_scan_as_upstream() {
              models--org--moved -> {outside}/models--org--moved"
         ));
         if with_loop {
-            cache.write(&format!("models--org--loop/snapshots/{}/self -> self", hex40(4)));
+            cache.write(&format!(
+                "models--org--loop/snapshots/{}/self -> self",
+                hex40(4)
+            ));
         }
         cache
     };
