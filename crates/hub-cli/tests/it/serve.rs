@@ -29,7 +29,7 @@ impl Served {
     /// Starts `hfhub serve --dir <dir> <args>` (via `sh -c` with `ulimit -n` when `fd_limit` is
     /// given) and reads its start-up lines.
     fn start(dir: &Path, args: &[&str], fd_limit: Option<u32>) -> Served {
-        let mut command = match fd_limit {
+        let command = match fd_limit {
             Some(limit) => {
                 let mut sh = Command::new("sh");
                 sh.args([
