@@ -1,4 +1,5 @@
-//! Deterministic hub caches for tests and demos, written byte by byte with `std::fs`.
+//! Deterministic hub caches for tests and demos, written entry by entry through the one tree builder
+//! ([`crate::tree::Tree`]), then stamped with fixed times and modes.
 //!
 //! The generator does not use `hub_cache`'s write side (only its vocabulary and constants), so a
 //! fixture is an independent check of it: blobs are named by the real hash of their content (git
@@ -37,7 +38,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::hash::{git_sha1, sha1, sha256};
-use crate::tree::pointer_target;
+use crate::tree::{Tree, pointer_target};
 use hub_cache::RepoType;
 use hub_cache::layout::{CACHEDIR_TAG, CACHEDIR_TAG_NAME, LOCKS_DIR};
 
@@ -863,10 +864,14 @@ fn catalogue() -> Vec<FixtureSpec> {
 // ---------------------------------------------------------------------------------------------
 // Writing.
 
-/// Collects the times to stamp once everything is written (writing into a directory changes its
-/// modification time, so directories are stamped last, deepest first).
+/// Writes entries through the one tree builder ([`Tree`]) and collects the times to stamp once
+/// everything is written (writing into a directory changes its modification time, so directories are
+/// stamped last, deepest first). The stamping pass is why fixtures are not one text description:
+/// each entry gets the time and mode upstream would leave, and the whole tree is compared byte for
+/// byte across runs.
 struct Writer {
     root: PathBuf,
+    tree: Tree<'static>,
     times: BTreeMap<PathBuf, SystemTime>,
     /// Permission bits other than the defaults (0644 files, 0755 directories), so the umask of
     /// the machine does not leak into the fixture.
@@ -878,16 +883,29 @@ fn at(seconds_after_epoch: u64) -> SystemTime {
 }
 
 impl Writer {
+    /// `path` as a line of a tree description: relative to the root, UTF-8.
+    fn relative<'p>(&self, path: &'p Path) -> io::Result<&'p str> {
+        path.strip_prefix(&self.root)
+            .ok()
+            .and_then(Path::to_str)
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("`{}` is not a UTF-8 path below the fixture", path.display()),
+                )
+            })
+    }
+
     fn file(
         &mut self,
         path: &Path,
         content: &[u8],
         modified: Option<SystemTime>,
     ) -> io::Result<()> {
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent)?;
-        }
-        fs::write(path, content)?;
+        let line = format!("{} = $content", self.relative(path)?);
+        self.tree
+            .with("content", content.to_vec())
+            .try_write(&line)?;
         if let Some(time) = modified {
             self.times.insert(path.to_path_buf(), time);
         }
@@ -895,10 +913,13 @@ impl Writer {
     }
 
     fn symlink(&mut self, target: &str, link: &Path) -> io::Result<()> {
-        if let Some(parent) = link.parent() {
-            fs::create_dir_all(parent)?;
-        }
-        std::os::unix::fs::symlink(target, link)
+        let line = format!("{} -> {target}", self.relative(link)?);
+        self.tree.try_write(&line)
+    }
+
+    fn dir(&mut self, path: &Path) -> io::Result<()> {
+        let line = format!("{}/", self.relative(path)?);
+        self.tree.try_write(&line)
     }
 
     /// Stamps every entry under the root (symlinks excepted: std cannot stamp a link itself, and
@@ -949,6 +970,7 @@ fn write_fixture(root: &Path, spec: &FixtureSpec) -> io::Result<Fixture> {
     fs::create_dir_all(&cache_dir)?;
     let mut writer = Writer {
         root: cache_dir.clone(),
+        tree: Tree::at(&cache_dir),
         times: BTreeMap::new(),
         modes: BTreeMap::new(),
     };
@@ -959,7 +981,7 @@ fn write_fixture(root: &Path, spec: &FixtureSpec) -> io::Result<Fixture> {
             None,
         )?;
     }
-    fs::create_dir_all(cache_dir.join(LOCKS_DIR))?;
+    writer.dir(&cache_dir.join(LOCKS_DIR))?;
 
     let mut repos = Vec::new();
     let mut incomplete_files = Vec::new();
@@ -995,7 +1017,7 @@ fn write_repo(
     let folder = folder_name(spec.repo_type, spec.id);
     let repo_dir = cache_dir.join(&folder);
     let blobs = repo_dir.join("blobs");
-    fs::create_dir_all(&blobs)?;
+    writer.dir(&blobs)?;
     let repo_time = repo_index * 7 * DAY;
 
     let mut refs = BTreeMap::new();
@@ -1010,7 +1032,7 @@ fn write_repo(
     for (commit_index, commit) in spec.commits.iter().enumerate() {
         let hash = spec.commit_hash(commit_index);
         let snapshot = repo_dir.join("snapshots").join(&hash);
-        fs::create_dir_all(&snapshot)?;
+        writer.dir(&snapshot)?;
         let commit_time = at(repo_time + commit_index as u64 * DAY);
         writer.times.insert(snapshot.clone(), commit_time);
         let mut files = Vec::new();
@@ -1150,7 +1172,7 @@ fn corrupt(writer: &mut Writer, cache_dir: &Path, kind: CorruptionKind) -> io::R
             simple("notes.txt")
         }
         CorruptionKind::NameWithoutDashes => {
-            fs::create_dir_all(cache_dir.join("gpt2").join("snapshots"))?;
+            writer.dir(&cache_dir.join("gpt2").join("snapshots"))?;
             simple("gpt2")
         }
         CorruptionKind::UnknownType => {

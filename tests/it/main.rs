@@ -13,4 +13,5 @@ mod oracle;
 mod reliability;
 mod scan;
 mod tidy;
+mod tree_text;
 mod urls;

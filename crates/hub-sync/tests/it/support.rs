@@ -26,11 +26,7 @@ pub struct FakeFile {
 
 impl FakeFile {
     pub fn etag(&self) -> String {
-        if self.lfs {
-            hash_bytes(HashKind::Sha256, &self.content)
-        } else {
-            hash_bytes(HashKind::GitSha1, &self.content)
-        }
+        hfhub_tests::hash::etag(&self.content, self.lfs)
     }
 }
 
