@@ -104,6 +104,23 @@ struct ServeArgs {
     /// Repo-info and tree listings computed at once.
     #[arg(long, value_name = "N", default_value_t = 4)]
     max_listings: usize,
+    /// Make this a pull-through mirror of a Hub: what the cache misses is fetched from URL into it
+    /// (verified, the layout `hfhub download` writes), then served.
+    #[arg(long, value_name = "URL")]
+    upstream: Option<String>,
+    /// The token sent to the upstream (never to clients) [default: HF_TOKEN or the stored token].
+    #[arg(long, value_name = "TOKEN", requires = "upstream")]
+    upstream_token: Option<String>,
+    /// Seconds a branch or tag resolved upstream is used before asking again.
+    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = parse_seconds, requires = "upstream")]
+    upstream_ttl: std::time::Duration,
+    /// Upstream transfers (listings, files) at once, whatever the number of clients.
+    #[arg(long, value_name = "N", default_value_t = 16, requires = "upstream")]
+    upstream_fetches: usize,
+    /// When the upstream is unreachable, also serve branch and tag names from the cache after
+    /// their freshness window (commits always are).
+    #[arg(long, requires = "upstream")]
+    serve_stale: bool,
     /// Seconds running transfers may take to finish after Ctrl-C or SIGTERM.
     #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = parse_seconds)]
     grace: std::time::Duration,
@@ -221,6 +238,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         max_streams: args.max_streams.max(1),
         max_listings: args.max_listings.max(1),
     };
+    if args.upstream.is_some() {
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create the cache folder `{}`", dir.display()))?;
+    }
     let mut builder = hub_server::Server::builder(&dir)
         .with_addr(args.addr)
         .with_cdn_addr(args.cdn_addr)
@@ -244,6 +265,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             path.display()
         );
         builder = builder.with_cdn_key(hub_server::CdnKey::from_secret(secret));
+    }
+    if let Some(url) = &args.upstream {
+        let upstream = hub_server::Upstream::new(url)
+            .with_env(hub_cache::env::Env::from_process())
+            .with_token(args.upstream_token.clone())
+            .with_ttl(args.upstream_ttl)
+            .with_max_fetches(args.upstream_fetches)
+            .with_serve_stale(args.serve_stale);
+        builder = builder.with_upstream(upstream);
     }
     let token_count = args.tokens.len();
     let everything_private = token_count > 0 && args.gated.is_empty() && args.private.is_empty();
@@ -278,6 +308,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         reached_as(args.cdn_url),
         args.cdn_link_lifetime.as_secs().max(1)
     ));
+    if let Some(url) = &args.upstream {
+        say(format!(
+            "Mirroring {} (branches re-resolved after {} s)",
+            hub_http::url::shown(url),
+            args.upstream_ttl.as_secs()
+        ));
+    }
     if everything_private {
         say(format!(
             "Every repository needs a token ({token_count} accepted): no --gated or --private was given."

@@ -78,6 +78,36 @@ pub struct RepoInfo {
     pub sha: String,
     #[serde(default)]
     pub siblings: Vec<Sibling>,
+    /// Whether the repository is private (absent: not private).
+    #[serde(default)]
+    pub private: bool,
+    /// `false`, or how access is granted (`"auto"`, `"manual"`).
+    #[serde(default)]
+    pub gated: Gated,
+}
+
+impl Default for Gated {
+    fn default() -> Gated {
+        Gated::Flag(false)
+    }
+}
+
+/// The `gated` field of a repo-info answer: `false` or an approval mode.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum Gated {
+    Flag(bool),
+    Mode(String),
+}
+
+impl Gated {
+    /// Whether a token with granted access is needed.
+    pub fn is_gated(&self) -> bool {
+        match self {
+            Gated::Flag(flag) => *flag,
+            Gated::Mode(_) => true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

@@ -3,6 +3,7 @@
 mod boundary;
 mod download;
 mod messages;
+mod mirror;
 mod networks;
 mod parity;
 mod progress;

@@ -1,0 +1,284 @@
+//! `hfhub serve --upstream`, the pull-through mirror (issue 18), as a chain: an origin hub-server
+//! over fixtures, a mirror process with an empty cache pointed at it, and ordinary clients (Python
+//! 2.4 and 0.25 and `hfhub download`) pointed at the mirror. Every server listens on 127.0.0.1.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use hfhub_tests::fixtures::{self, BIG_MIXED, Fixture, FixtureRepo};
+use hfhub_tests::oracle::{HF_HUB_0X, HF_HUB_2X, Oracle};
+use hfhub_tests::tree::listing;
+use hub_server::{BlockingServer, Origin, Server};
+
+use crate::serve::{Http, Served};
+
+/// The origin: a hub-server over the `big-mixed` fixture, with its request log.
+fn origin(root: &Path) -> (Fixture, BlockingServer) {
+    let fixture = fixtures::generate(&root.join("origin"), BIG_MIXED).expect("fixture");
+    let server = Server::builder(&fixture.cache_dir)
+        .start_blocking()
+        .expect("start the origin");
+    (fixture, server)
+}
+
+/// A mirror process of `origin` over `cache`, with `args`.
+fn mirror(cache: &Path, origin: &BlockingServer, args: &[&str]) -> Served {
+    let endpoint = origin.endpoint();
+    let mut all = vec!["--upstream", endpoint.as_str()];
+    all.extend_from_slice(args);
+    Served::start(cache, &all, None)
+}
+
+fn python(version: &str, endpoint: &str, home: &Path, code: &str) -> Output {
+    Oracle::get(version)
+        .command()
+        .env("HF_HUB_OFFLINE", "0")
+        .env("HF_ENDPOINT", endpoint)
+        .env("HF_HUB_DISABLE_XET", "1")
+        .env("HF_HOME", home)
+        .env_remove("HF_TOKEN")
+        .args(["-c", code])
+        .output()
+        .expect("run python")
+}
+
+fn hfhub_download(endpoint: &str, home: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hfhub"));
+    command
+        .arg("download")
+        .args(args)
+        .env("HF_ENDPOINT", endpoint)
+        .env("HF_HOME", home)
+        .env_remove("HF_TOKEN");
+    command
+}
+
+fn succeeded(what: &str, output: &Output) {
+    assert!(
+        output.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// What a cache holds of `repo` at `commit`: the snapshot's entries (links and their targets),
+/// and the bytes of every blob they point to.
+fn fetched(
+    cache: &Path,
+    repo: &FixtureRepo,
+    commit: &str,
+) -> (Vec<String>, BTreeMap<String, Vec<u8>>) {
+    let folder = cache.join(repo.path.file_name().expect("repo folder"));
+    let snapshot = listing(&folder.join("snapshots").join(commit), |_| true);
+    let blobs = std::fs::read_dir(folder.join("blobs"))
+        .expect("blobs folder")
+        .map(|entry| {
+            let entry = entry.expect("blob entry");
+            let name = entry.file_name().to_string_lossy().into_owned();
+            (name, std::fs::read(entry.path()).expect("blob"))
+        })
+        .collect();
+    (snapshot, blobs)
+}
+
+/// The origin's copy of what a client fetched: the same snapshot entries, blob for blob.
+fn assert_same_as_origin(client: &Path, fixture: &Fixture, repo: &FixtureRepo, commit: &str) {
+    let (entries, blobs) = fetched(client, repo, commit);
+    let (origin_entries, origin_blobs) = fetched(&fixture.cache_dir, repo, commit);
+    assert!(
+        !entries.is_empty(),
+        "nothing fetched into {}",
+        client.display()
+    );
+    for entry in &entries {
+        assert!(
+            origin_entries.contains(entry),
+            "{}: `{entry}` is not in the origin's snapshot",
+            client.display()
+        );
+    }
+    for (name, bytes) in &blobs {
+        assert!(!name.ends_with(".incomplete"), "left a partial blob {name}");
+        assert_eq!(
+            Some(bytes),
+            origin_blobs.get(name),
+            "{}: blob {name} differs from the origin's",
+            client.display()
+        );
+    }
+}
+
+#[test]
+fn a_chain_of_origin_mirror_and_clients_leaves_each_client_the_origins_files() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (fixture, origin) = origin(tmp.path());
+    let mirror_cache = tmp.path().join("mirror");
+    let served = mirror(&mirror_cache, &origin, &[]);
+    assert!(
+        served
+            .banner
+            .iter()
+            .any(|line| line.starts_with("Mirroring http://127.0.0.1:")),
+        "{:?}",
+        served.banner
+    );
+    let endpoint = served.endpoint();
+    let repo = fixture.repo("gpt2").expect("gpt2");
+    let commit = repo.refs["main"].clone();
+
+    // Python 2.4: a whole snapshot; Python 0.25: one file; hfhub: a whole snapshot.
+    let home_2x = tmp.path().join("home-2x");
+    let output = python(
+        HF_HUB_2X,
+        &endpoint,
+        &home_2x,
+        "from huggingface_hub import snapshot_download; print(snapshot_download('gpt2'))",
+    );
+    succeeded("python 2.4 snapshot_download", &output);
+    assert_same_as_origin(&home_2x.join("hub"), &fixture, repo, &commit);
+    let home_0x = tmp.path().join("home-0x");
+    let output = python(
+        HF_HUB_0X,
+        &endpoint,
+        &home_0x,
+        "from huggingface_hub import hf_hub_download; print(hf_hub_download('gpt2', 'model.safetensors'))",
+    );
+    succeeded("python 0.25 hf_hub_download", &output);
+    assert_same_as_origin(&home_0x.join("hub"), &fixture, repo, &commit);
+    let home_hfhub = tmp.path().join("home-hfhub");
+    let output = hfhub_download(&endpoint, &home_hfhub, &["gpt2"])
+        .output()
+        .expect("hfhub download");
+    succeeded("hfhub download", &output);
+    let client_cache = home_hfhub.join("hub");
+    assert_same_as_origin(&client_cache, &fixture, repo, &commit);
+
+    // Every file of the snapshot reached each snapshot client.
+    let (origin_entries, _) = fetched(&fixture.cache_dir, repo, &commit);
+    assert_eq!(fetched(&client_cache, repo, &commit).0, origin_entries);
+    assert_eq!(
+        fetched(&home_2x.join("hub"), repo, &commit).0,
+        origin_entries
+    );
+
+    // The mirror stored what `hfhub download` stores: the same snapshot, blobs and ref.
+    assert_same_as_origin(&mirror_cache, &fixture, repo, &commit);
+    assert_eq!(
+        fetched(&mirror_cache, repo, &commit),
+        fetched(&client_cache, repo, &commit)
+    );
+    let folder = "models--gpt2";
+    assert_eq!(
+        std::fs::read_to_string(mirror_cache.join(folder).join("refs/main")).expect("mirror ref"),
+        commit
+    );
+    let no_partial = |root: &Path| {
+        listing(root, |_| true)
+            .iter()
+            .all(|line| !line.contains(".incomplete"))
+    };
+    assert!(
+        no_partial(&mirror_cache),
+        "the mirror left a partial download"
+    );
+
+    // Cache headers: a commit-pinned answer is immutable, a branch answer is fresh for the window.
+    let mut http = Http::connect(&served.endpoint()["http://".len()..]);
+    let pinned = http.send("HEAD", &format!("/gpt2/resolve/{commit}/config.json"), &[]);
+    assert_eq!(pinned.status, 200, "{pinned:?}");
+    assert_eq!(
+        pinned.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+    assert!(pinned.header("etag").is_some());
+    let branch = http.send("HEAD", "/gpt2/resolve/main/config.json", &[]);
+    assert_eq!(branch.header("cache-control"), Some("public, max-age=60"));
+    let ranged = http.send(
+        "GET",
+        &format!("/gpt2/resolve/{commit}/config.json"),
+        &[("Range", "bytes=1-3")],
+    );
+    assert_eq!(ranged.status, 206, "{ranged:?}");
+    let config = std::fs::read(
+        mirror_cache
+            .join(folder)
+            .join("snapshots")
+            .join(&commit)
+            .join("config.json"),
+    )
+    .expect("mirrored config");
+    assert_eq!(ranged.body, config[1..4]);
+    let missing = http.send("GET", "/gpt2/resolve/main/no-such-file", &[]);
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.header("x-error-code"), Some("EntryNotFound"));
+    assert_eq!(missing.header("cache-control"), Some("no-store"));
+    drop(origin);
+}
+
+/// GETs that returned content, by listener and path (without the signed query).
+fn content_gets(origin: &BlockingServer) -> BTreeMap<(bool, String), usize> {
+    let mut counts = BTreeMap::new();
+    // Keyed by (answered by the CDN, path): `Origin` is not ordered.
+    for record in origin.request_log().records() {
+        if record.method == "GET"
+            && matches!(record.status, 200 | 206)
+            && !record.path.starts_with("/api/")
+        {
+            let path = record.path.split('?').next().unwrap_or_default().to_owned();
+            *counts
+                .entry((record.origin == Origin::Cdn, path))
+                .or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
+#[test]
+fn eight_clients_pulling_one_snapshot_at_once_cause_one_upstream_get_per_blob() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (fixture, origin) = origin(tmp.path());
+    let served = mirror(&tmp.path().join("mirror"), &origin, &[]);
+    let endpoint = served.endpoint();
+    let repo = fixture.repo("gpt2").expect("gpt2");
+    let commit = repo.refs["main"].clone();
+    let homes: Vec<PathBuf> = (0..8)
+        .map(|i| tmp.path().join(format!("client-{i}")))
+        .collect();
+    let children: Vec<_> = homes
+        .iter()
+        .map(|home| {
+            hfhub_download(&endpoint, home, &["gpt2", "-q"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("start hfhub download")
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().expect("wait for hfhub download");
+        succeeded("hfhub download", &output);
+    }
+    for home in &homes {
+        assert_same_as_origin(&home.join("hub"), &fixture, repo, &commit);
+    }
+    let files = repo
+        .revisions
+        .iter()
+        .find(|revision| revision.commit == commit)
+        .expect("main revision")
+        .files
+        .len();
+    let gets = content_gets(&origin);
+    assert_eq!(gets.len(), files, "one content GET per file: {gets:?}");
+    assert!(gets.values().all(|&count| count == 1), "{gets:?}");
+    // And one resolution of `main` and one listing of its commit for the eight of them.
+    let api: Vec<String> = origin
+        .request_log()
+        .records()
+        .into_iter()
+        .filter(|record| record.path.starts_with("/api/"))
+        .map(|record| format!("{} {}", record.method, record.path))
+        .collect();
+    assert_eq!(api.len(), 2, "{api:?}");
+}
