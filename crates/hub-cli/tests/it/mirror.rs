@@ -9,6 +9,7 @@ use std::process::{Command, Output};
 use hfhub_tests::fixtures::{self, BIG_MIXED, Fixture, FixtureRepo};
 use hfhub_tests::oracle::{HF_HUB_0X, HF_HUB_2X, Oracle};
 use hfhub_tests::tree::listing;
+use hub_server::fault::{Fault, FaultKind};
 use hub_server::{BlockingServer, Origin, Server};
 
 use crate::serve::{Http, Served};
@@ -281,4 +282,128 @@ fn eight_clients_pulling_one_snapshot_at_once_cause_one_upstream_get_per_blob() 
         .map(|record| format!("{} {}", record.method, record.path))
         .collect();
     assert_eq!(api.len(), 2, "{api:?}");
+}
+
+#[test]
+fn upstream_faults_never_reach_a_client_and_a_stopped_origin_leaves_the_cache_serving() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let fixture = fixtures::generate(&tmp.path().join("origin"), BIG_MIXED).expect("fixture");
+    let repo = fixture.repo("gpt2").expect("gpt2");
+    let commit = repo.refs["main"].clone();
+    let files = &repo
+        .revisions
+        .iter()
+        .find(|revision| revision.commit == commit)
+        .expect("main revision")
+        .files;
+    let mut lfs = files
+        .iter()
+        .filter(|file| file.lfs && file.content.len() > 4096);
+    let (dropped, corrupted) = (
+        lfs.next().expect("an LFS file"),
+        lfs.next().expect("another"),
+    );
+    let uncached = files.iter().find(|file| !file.lfs).expect("a regular file");
+    // The origin breaks the first transfer of one blob mid-body and flips a byte of another's.
+    let origin = Server::builder(&fixture.cache_dir)
+        .with_fault(
+            Fault::new(FaultKind::DropAfter(2048))
+                .on(Origin::Cdn)
+                .method("GET")
+                .path_contains(&dropped.etag)
+                .first(1),
+        )
+        .with_fault(
+            Fault::new(FaultKind::Corrupt { offset: 1000 })
+                .on(Origin::Cdn)
+                .method("GET")
+                .path_contains(&corrupted.etag)
+                .first(1),
+        )
+        .start_blocking()
+        .expect("start the origin");
+    let mirror_cache = tmp.path().join("mirror");
+    let served = mirror(&mirror_cache, &origin, &[]);
+    let endpoint = served.endpoint();
+    let download = |home: &str, path: &str| {
+        hfhub_download(&endpoint, &tmp.path().join(home), &["gpt2", path])
+            .output()
+            .expect("hfhub download")
+    };
+
+    // The dropped transfer is resumed with a range: the client gets the whole file.
+    let output = download("client-dropped", &dropped.path);
+    succeeded("hfhub download of the dropped file", &output);
+    let path = String::from_utf8(output.stdout).expect("utf-8");
+    assert_eq!(std::fs::read(path.trim()).expect("file"), dropped.content);
+    let resumed = origin.request_log().records().into_iter().any(|record| {
+        record.path.contains(&dropped.etag) && record.range.is_some() && record.status == 206
+    });
+    assert!(resumed, "the mirror did not resume the dropped transfer");
+
+    // The corrupted body is rejected: whatever the first client got, it is not wrong bytes, and
+    // the next one gets the file.
+    let first = download("client-corrupted-1", &corrupted.path);
+    if first.status.success() {
+        let path = String::from_utf8(first.stdout).expect("utf-8");
+        assert_eq!(std::fs::read(path.trim()).expect("file"), corrupted.content);
+    }
+    let output = download("client-corrupted-2", &corrupted.path);
+    succeeded("hfhub download after the corrupted body", &output);
+    let path = String::from_utf8(output.stdout).expect("utf-8");
+    assert_eq!(std::fs::read(path.trim()).expect("file"), corrupted.content);
+    for cache in [
+        mirror_cache.clone(),
+        tmp.path().join("client-dropped/hub"),
+        tmp.path().join("client-corrupted-1/hub"),
+        tmp.path().join("client-corrupted-2/hub"),
+    ] {
+        hfhub_tests::hostile::verify_blobs(&cache);
+    }
+    let injected = origin
+        .request_log()
+        .records()
+        .into_iter()
+        .filter(|record| record.fault.is_some())
+        .count();
+    assert_eq!(injected, 2, "both faults were injected");
+
+    // The origin stops: cached commits keep being served, the rest answers 504 at once.
+    origin.shutdown();
+    let mut http = Http::connect(&endpoint["http://".len()..]);
+    let cached = http.send(
+        "GET",
+        &format!("/gpt2/resolve/{commit}/{}", dropped.path),
+        &[],
+    );
+    assert_eq!(cached.status, 302, "{cached:?}");
+    let (cdn, target) = cached
+        .header("location")
+        .and_then(|l| l.strip_prefix("http://"))
+        .and_then(|l| l.split_once('/'))
+        .map(|(authority, rest)| (authority.to_owned(), format!("/{rest}")))
+        .expect("a CDN location");
+    let blob = Http::connect(&cdn).send("GET", &target, &[]);
+    assert_eq!(blob.status, 200);
+    assert_eq!(blob.body, dropped.content);
+    let info = http.send("GET", &format!("/api/models/gpt2/revision/{commit}"), &[]);
+    assert_eq!(info.status, 200, "{info:?}");
+    let started = std::time::Instant::now();
+    let missing = http.send(
+        "GET",
+        &format!("/gpt2/resolve/{commit}/{}", uncached.path),
+        &[],
+    );
+    let waited = started.elapsed();
+    assert_eq!(missing.status, 504, "{missing:?} after {waited:?}");
+    assert!(missing.header("x-error-message").is_some(), "{missing:?}");
+    let body: serde_json::Value = serde_json::from_slice(&missing.body).expect("a JSON error");
+    assert!(body["error"].is_string(), "{body}");
+    let unknown = "0123456789abcdef0123456789abcdef01234567";
+    let missing = http.send(
+        "GET",
+        &format!("/gpt2/resolve/{unknown}/{}", uncached.path),
+        &[],
+    );
+    assert_eq!(missing.status, 504, "{missing:?}");
 }
