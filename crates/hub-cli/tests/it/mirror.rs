@@ -407,3 +407,95 @@ fn upstream_faults_never_reach_a_client_and_a_stopped_origin_leaves_the_cache_se
     );
     assert_eq!(missing.status, 504, "{missing:?}");
 }
+
+#[test]
+fn a_gated_upstream_repository_is_served_to_accepted_tokens_only_and_the_upstream_token_stays_inside()
+ {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let fixture = fixtures::generate(&tmp.path().join("origin"), BIG_MIXED).expect("fixture");
+    let gated: hub_cache::Repo = "gpt2".parse().expect("repo");
+    let origin = Server::builder(&fixture.cache_dir)
+        .with_token("upstream-secret")
+        .with_gated(gated)
+        .start_blocking()
+        .expect("start the origin");
+    // `--private` of an unrelated repository: the mirror's tokens do not make everything private.
+    let served = mirror(
+        &tmp.path().join("mirror"),
+        &origin,
+        &[
+            "--upstream-token",
+            "upstream-secret",
+            "--token",
+            "cluster-secret",
+            "--private",
+            "nobody/nothing",
+        ],
+    );
+    let mut http = Http::connect(&served.endpoint()["http://".len()..]);
+    let anonymous = http.send("GET", "/api/models/gpt2", &[]);
+    assert_eq!(anonymous.status, 401, "{anonymous:?}");
+    assert_eq!(anonymous.header("x-error-code"), Some("GatedRepo"));
+    let wrong = http.send(
+        "GET",
+        "/api/models/gpt2",
+        &[("Authorization", "Bearer upstream-secret")],
+    );
+    assert_eq!(
+        wrong.status, 403,
+        "the upstream token is not a mirror token: {wrong:?}"
+    );
+    let accepted = http.send(
+        "GET",
+        "/api/models/gpt2",
+        &[("Authorization", "Bearer cluster-secret")],
+    );
+    assert_eq!(accepted.status, 200, "{accepted:?}");
+    assert_eq!(
+        accepted.header("cache-control"),
+        Some("private, max-age=60")
+    );
+    let public = fixture
+        .repos
+        .iter()
+        .find(|repo| repo.repo_type == hub_cache::RepoType::Model && repo.repo_id != "gpt2")
+        .expect("another model");
+    let open = http.send("GET", &format!("/api/models/{}", public.repo_id), &[]);
+    assert_eq!(open.status, 200, "{open:?}");
+
+    let home = tmp.path().join("client");
+    let output = hfhub_download(
+        &served.endpoint(),
+        &home,
+        &["gpt2", "--token", "cluster-secret"],
+    )
+    .output()
+    .expect("hfhub download");
+    succeeded("hfhub download with the mirror's token", &output);
+    let commit = fixture.repo("gpt2").expect("gpt2").refs["main"].clone();
+    assert_same_as_origin(
+        &home.join("hub"),
+        &fixture,
+        fixture.repo("gpt2").expect("gpt2"),
+        &commit,
+    );
+    let output = hfhub_download(&served.endpoint(), &tmp.path().join("anonymous"), &["gpt2"])
+        .output()
+        .expect("hfhub download");
+    assert!(
+        !output.status.success(),
+        "downloaded a gated repository without a token"
+    );
+    // Every upstream request carried the upstream token; no answer to a client ever did.
+    let records = origin.request_log().records();
+    assert!(!records.is_empty());
+    assert!(
+        records
+            .iter()
+            .all(|record| record.authorization || record.origin == Origin::Cdn)
+    );
+    for answer in [&anonymous, &wrong, &accepted, &open] {
+        let text = format!("{answer:?}");
+        assert!(!text.contains("upstream-secret"), "{text}");
+    }
+}
