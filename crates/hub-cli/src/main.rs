@@ -121,6 +121,10 @@ struct ServeArgs {
     /// their freshness window (commits always are).
     #[arg(long, requires = "upstream")]
     serve_stale: bool,
+    /// Keep the mirror's cache at most this large (bytes, or with K, M, G, T: powers of 1024),
+    /// deleting the least recently used revisions after a download.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, requires = "upstream")]
+    max_cache_size: Option<u64>,
     /// Seconds running transfers may take to finish after Ctrl-C or SIGTERM.
     #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = parse_seconds)]
     grace: std::time::Duration,
@@ -272,7 +276,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .with_token(args.upstream_token.clone())
             .with_ttl(args.upstream_ttl)
             .with_max_fetches(args.upstream_fetches)
-            .with_serve_stale(args.serve_stale);
+            .with_serve_stale(args.serve_stale)
+            .with_max_cache_size(args.max_cache_size);
         builder = builder.with_upstream(upstream);
     }
     let token_count = args.tokens.len();
@@ -339,6 +344,33 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     say("Stopped.".to_owned());
     Ok(())
+}
+
+/// `1048576`, `512K`, `10G`, `1.5T` (`KiB`/`KB` forms too; powers of 1024).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let digits = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size (bytes, or a number with K, M, G or T)"))?;
+    let unit = unit.trim().to_ascii_uppercase();
+    let shift = match unit.trim_end_matches('B').trim_end_matches('I') {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        _ => return Err(format!("`{text}`: unknown unit (K, M, G or T)")),
+    };
+    let bytes =
+        number * f64::from(1u32 << shift.min(30)) * f64::from(1u32 << (shift - shift.min(30)));
+    if !(bytes.is_finite() && bytes >= 1.0 && bytes < 2f64.powi(63)) {
+        return Err(format!("`{text}` is not a usable size"));
+    }
+    Ok(bytes as u64)
 }
 
 /// Any repository spelling of `FromStr for Repo` (`org/name`, `datasets/org/name`,

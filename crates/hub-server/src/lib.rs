@@ -21,8 +21,10 @@
 mod access;
 mod body;
 mod conn;
+mod evict;
 pub mod fault;
 pub mod log;
+mod metrics;
 mod mirror;
 mod route;
 mod server;

@@ -18,7 +18,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -26,9 +26,11 @@ use hub_cache::repo::{CommitHash, check_revision, is_commit_hash};
 use hub_cache::write::WriteOptions;
 use hub_cache::{Cache, Etag, Repo, RepoPath};
 use hyper::StatusCode;
-use tokio::sync::Semaphore;
+use tokio::sync::{RwLock, Semaphore};
 
 use crate::access::Access;
+use crate::evict::evict;
+use crate::metrics::Metrics;
 use crate::route::{self, Route, Target};
 use crate::store::{BlobKind, FileEntry, Snapshot, TreeItem, lfs_pointer};
 use crate::upstream::{Failure, Upstream, failure, sync_failure};
@@ -81,6 +83,13 @@ pub(crate) struct Mirror {
     /// One gate per piece of upstream work in flight (`rev:`, `list:`, `blob:` keys).
     flights: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     clock: AtomicU64,
+    metrics: Arc<Metrics>,
+    max_cache_size: Option<u64>,
+    /// (repo folder, commit) -> when a request last asked for it (the eviction order).
+    used: Mutex<HashMap<(String, String), u64>>,
+    /// Downloads hold it shared; an eviction holds it alone (so it never sees half-linked files).
+    writing: RwLock<()>,
+    evicting: AtomicBool,
 }
 
 impl std::fmt::Debug for Mirror {
@@ -110,6 +119,7 @@ impl Mirror {
     pub(crate) fn new(
         upstream: &Upstream,
         cache_root: PathBuf,
+        metrics: Arc<Metrics>,
     ) -> Result<Mirror, Box<hub_sync::Error>> {
         Ok(Mirror {
             downloader: upstream.downloader(&cache_root)?,
@@ -122,6 +132,11 @@ impl Mirror {
             redirected: Mutex::new(HashMap::new()),
             flights: Mutex::new(HashMap::new()),
             clock: AtomicU64::new(0),
+            metrics,
+            max_cache_size: upstream.max_cache_size,
+            used: Mutex::new(HashMap::new()),
+            writing: RwLock::new(()),
+            evicting: AtomicBool::new(false),
         })
     }
 
@@ -166,6 +181,7 @@ impl Mirror {
         if let Some(denied) = known.access.and_then(|access| deny(&target, access)) {
             return Prepared::Refused(denied);
         }
+        self.touch(&repo, &known.commit);
         let listing = match self.listing(&repo, &known.commit).await {
             Ok(listing) => listing,
             Err(failed) => {
@@ -188,7 +204,10 @@ impl Mirror {
                 (repo.clone(), known.commit.clone(), entry.clone()),
             );
         }
+        // An LFS file's content is fetched when the CDN listener is asked for it (Python goes there
+        // straight from the `HEAD`); a regular file's before this answer.
         if method == "GET"
+            && !matches!(entry.kind, BlobKind::Lfs { .. })
             && let Err(failed) = self.fetch_detached(repo, known.commit, entry).await
         {
             return Prepared::Failed(failed);
@@ -383,17 +402,21 @@ impl Mirror {
                     last_used: now,
                 },
             );
-            evict(&mut listings);
+            drop_old_listings(&mut listings);
             Ok(snapshot)
         })
         .await
     }
 
-    /// Downloads `entry` of `commit` into the cache, unless it is there; one flight per blob.
+    /// Downloads `entry` of `commit` into the cache, unless it is there; one flight per blob. Then,
+    /// over `--max-cache-size`, evicts the least recently used revisions (never this one). The
+    /// request counts as a hit (the blob was in the cache) or a miss (it came from upstream).
     async fn fetch(&self, repo: &Repo, commit: &str, entry: &FileEntry) -> Result<(), Failure> {
         let pointer = self.cache.repo(repo).pointer_path(commit, &entry.path);
         let present = || std::fs::metadata(&pointer).is_ok_and(|meta| meta.is_file());
+        let hit = || self.metrics.hit();
         if present() {
+            hit();
             return Ok(());
         }
         let etag = match &entry.kind {
@@ -401,23 +424,71 @@ impl Mirror {
             BlobKind::Lfs { sha256, .. } => sha256,
         };
         let flight = format!("blob:{}:{etag}", repo.folder_name());
-        self.once(&flight, async || {
-            if present() {
-                return Ok(());
+        let downloaded = self
+            .once(&flight, async || {
+                if present() {
+                    hit();
+                    return Ok(false);
+                }
+                let _writing = self.writing.read().await;
+                // Linked from a blob another revision brought: no upstream bytes.
+                let had_blob = std::fs::metadata(&entry.blob_path).is_ok_and(|m| m.is_file());
+                let _permit = self.fetches.acquire().await;
+                let request = hub_sync::FileRequest::new(repo.clone(), entry.path.clone())
+                    .with_revision(commit.to_owned());
+                self.downloader
+                    .download_file(&request)
+                    .await
+                    .map_err(|error| {
+                        tracing::warn!(%error, "mirror download failed");
+                        sync_failure(&error)
+                    })?;
+                if had_blob {
+                    hit();
+                } else {
+                    self.metrics.miss(entry.size);
+                }
+                Ok(!had_blob)
+            })
+            .await?;
+        if downloaded && let Some(max_size) = self.max_cache_size {
+            self.evict(max_size, (repo.folder_name(), commit.to_owned()))
+                .await;
+        }
+        Ok(())
+    }
+
+    /// Records that a request asked for `commit` (the eviction order).
+    fn touch(&self, repo: &Repo, commit: &str) {
+        let now = self.clock.fetch_add(1, Ordering::Relaxed);
+        let mut used = self.used.lock().expect("use table lock");
+        if used.len() >= MAX_REVISIONS {
+            used.clear();
+        }
+        used.insert((repo.folder_name(), commit.to_owned()), now);
+    }
+
+    /// One eviction pass at a time, while no download runs; `keep` stays.
+    async fn evict(&self, max_size: u64, keep: (String, String)) {
+        if self.evicting.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let _alone = self.writing.write().await;
+        let root = self.cache.root().to_path_buf();
+        let used = self.used.lock().expect("use table lock").clone();
+        let done = tokio::task::spawn_blocking(move || evict(&root, max_size, &used, &keep)).await;
+        match done {
+            Ok(Ok(evicted)) => {
+                self.metrics
+                    .evicted(evicted.revisions.len() as u64, evicted.freed);
+                for (folder, commit) in &evicted.revisions {
+                    tracing::info!(%folder, %commit, "evicted a revision");
+                }
             }
-            let _permit = self.fetches.acquire().await;
-            let request = hub_sync::FileRequest::new(repo.clone(), entry.path.clone())
-                .with_revision(commit.to_owned());
-            self.downloader
-                .download_file(&request)
-                .await
-                .map(|_| ())
-                .map_err(|error| {
-                    tracing::warn!(%error, "mirror download failed");
-                    sync_failure(&error)
-                })
-        })
-        .await
+            Ok(Err(error)) => tracing::warn!(%error, "cache eviction failed"),
+            Err(_) => tracing::warn!("cache eviction stopped"),
+        }
+        self.evicting.store(false, Ordering::Release);
     }
 
     /// Runs `work` while holding the gate of `key`: one at a time per key, the others wait and then
@@ -448,7 +519,7 @@ impl Mirror {
 }
 
 /// Drops the least recently used listings past the bounds (never the newest one).
-fn evict(listings: &mut HashMap<(String, String), Listed>) {
+fn drop_old_listings(listings: &mut HashMap<(String, String), Listed>) {
     loop {
         let entries: usize = listings.values().map(|l| l.snapshot.len()).sum();
         if listings.len() <= 1 || (listings.len() <= MAX_LISTINGS && entries <= MAX_LISTED_ENTRIES)

@@ -25,6 +25,7 @@ use crate::body::Body;
 use crate::conn::{Admitted, Limits, Registry, Tracked, TrackedBody, Verdict, fitting_cap};
 use crate::fault::{CdnLinks, Fault, Faults};
 use crate::log::{self, Origin, RequestLog, RequestRecord};
+use crate::metrics::Metrics;
 use crate::mirror::{Mirror, Prepared};
 use crate::route::{self, Route, Target};
 use crate::sign::CdnKey;
@@ -231,13 +232,16 @@ impl Builder {
                 .await
                 .map_err(|source| Error::Bind { addr, source })
         };
+        let metrics = Arc::new(Metrics::default());
         let mirror = match &self.upstream {
-            Some(upstream) => Some(Arc::new(Mirror::new(upstream, root.clone()).map_err(
-                |source| Error::Upstream {
-                    url: hub_http::url::shown(&upstream.url),
-                    source,
-                },
-            )?)),
+            Some(upstream) => Some(Arc::new(
+                Mirror::new(upstream, root.clone(), metrics.clone()).map_err(|source| {
+                    Error::Upstream {
+                        url: hub_http::url::shown(&upstream.url),
+                        source,
+                    }
+                })?,
+            )),
             None => None,
         };
         let hub = bind(self.addr).await?;
@@ -274,6 +278,7 @@ impl Builder {
             cdn_url: self.cdn_url,
             all_private: self.all_private,
             mirror,
+            metrics,
         });
         let (stop, stopped) = watch::channel(None);
         let tasks = vec![
@@ -421,6 +426,7 @@ struct Shared {
     cdn_url: Option<String>,
     all_private: bool,
     mirror: Option<Arc<Mirror>>,
+    metrics: Arc<Metrics>,
 }
 
 /// Where one connection's clients reach the two listeners: configured, or the address the
@@ -693,6 +699,11 @@ async fn handle(
             reply = reply.header("retry-after", seconds.to_string());
         }
         reply
+    } else if origin == Origin::Hub && asked.path == "/metrics" {
+        let mut reply =
+            Reply::new(StatusCode::OK).header("content-type", "text/plain; version=0.0.4");
+        reply.body = ReplyBody::Bytes(shared.metrics.render().into_bytes());
+        reply
     } else {
         let prepared = match (origin, &shared.mirror) {
             (Origin::Hub, Some(mirror)) => {
@@ -725,6 +736,14 @@ async fn handle(
         }
     };
     let reply = cache_control(&shared, origin, &asked, reply);
+    shared.metrics.answered(
+        origin,
+        match &reply.body {
+            _ if asked.method == "HEAD" => 0,
+            ReplyBody::Bytes(bytes) => bytes.len() as u64,
+            ReplyBody::File { length, .. } => *length,
+        },
+    );
     let head = asked.method == "HEAD";
     let record = RequestRecord {
         origin,

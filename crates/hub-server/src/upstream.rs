@@ -25,6 +25,7 @@ pub struct Upstream {
     pub(crate) ttl: Duration,
     pub(crate) max_fetches: usize,
     pub(crate) serve_stale: bool,
+    pub(crate) max_cache_size: Option<u64>,
     pub(crate) env: Env,
 }
 
@@ -38,6 +39,7 @@ impl Upstream {
             ttl: DEFAULT_TTL,
             max_fetches: DEFAULT_MAX_FETCHES,
             serve_stale: false,
+            max_cache_size: None,
             env: Env::from_pairs([]),
         }
     }
@@ -67,6 +69,13 @@ impl Upstream {
     /// after their freshness window (commits are always answered from the cache).
     pub fn with_serve_stale(mut self, serve_stale: bool) -> Upstream {
         self.serve_stale = serve_stale;
+        self
+    }
+
+    /// Keep the cache at most this large: after a download, the least recently used revisions are
+    /// deleted (whole, through hub-cache's delete plans) until it fits; default: no limit.
+    pub fn with_max_cache_size(mut self, bytes: Option<u64>) -> Upstream {
+        self.max_cache_size = bytes;
         self
     }
 

@@ -499,3 +499,132 @@ fn a_gated_upstream_repository_is_served_to_accepted_tokens_only_and_the_upstrea
         assert!(!text.contains("upstream-secret"), "{text}");
     }
 }
+
+/// The value of an unlabelled counter of a `/metrics` page.
+fn counter(page: &str, name: &str) -> u64 {
+    page.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in {page}"))
+}
+
+#[test]
+fn max_cache_size_evicts_least_recently_used_revisions_and_python_scans_the_cache_clean() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (fixture, origin) = origin(tmp.path());
+    let repo = fixture.repo("gpt2").expect("gpt2");
+    // Three revisions pulled in turn: initial (0.5 MiB), v1.0 (1 MiB, shares config.json with
+    // initial), main (1.3 MiB, shares README, weights and tokenizer with v1.0); 1200 KiB holds one.
+    let initial = repo.revisions[0].commit.clone();
+    let (v1, main) = (repo.refs["v1.0"].clone(), repo.refs["main"].clone());
+    let mirror_cache = tmp.path().join("mirror");
+    let served = mirror(&mirror_cache, &origin, &["--max-cache-size", "1200K"]);
+    let endpoint = served.endpoint();
+    for (home, revision, commit) in [
+        ("client-initial", initial.as_str(), &initial),
+        ("client-v1", "v1.0", &v1),
+        ("client-main", "main", &main),
+    ] {
+        let home = tmp.path().join(home);
+        let output = hfhub_download(&endpoint, &home, &["gpt2", "--revision", revision])
+            .output()
+            .expect("hfhub download");
+        succeeded(revision, &output);
+        assert_same_as_origin(&home.join("hub"), &fixture, repo, commit);
+        let (entries, _) = fetched(&home.join("hub"), repo, commit);
+        assert_eq!(
+            entries,
+            fetched(&fixture.cache_dir, repo, commit).0,
+            "{revision}"
+        );
+    }
+    // Only main is left, whole: the blobs it shares with the evicted revisions stayed.
+    let folder = mirror_cache.join("models--gpt2");
+    let snapshots: Vec<String> = std::fs::read_dir(folder.join("snapshots"))
+        .expect("snapshots")
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(snapshots, std::slice::from_ref(&main));
+    assert_eq!(
+        fetched(&mirror_cache, repo, &main),
+        fetched(&tmp.path().join("client-main/hub"), repo, &main)
+    );
+    let main_blobs: Vec<String> = fetched(&mirror_cache, repo, &main).1.into_keys().collect();
+    let main_files = &repo
+        .revisions
+        .iter()
+        .find(|revision| revision.commit == main)
+        .expect("main")
+        .files;
+    assert_eq!(main_blobs.len(), main_files.len(), "{main_blobs:?}");
+    assert_eq!(
+        hfhub_tests::hostile::verify_blobs(&mirror_cache),
+        main_files.len()
+    );
+
+    // Python 2.4 scans it without a warning, and sees main alone.
+    let scan = Oracle::get(HF_HUB_2X)
+        .command()
+        .args([
+            "-c",
+            "import sys; from huggingface_hub import scan_cache_dir; r = scan_cache_dir(sys.argv[1]); \
+             print(len(r.warnings)); [print(rev.commit_hash) for repo in r.repos for rev in repo.revisions]",
+        ])
+        .arg(&mirror_cache)
+        .output()
+        .expect("python scan");
+    succeeded("scan_cache_dir", &scan);
+    let stdout = String::from_utf8(scan.stdout).expect("utf-8");
+    assert_eq!(
+        stdout.lines().collect::<Vec<_>>(),
+        ["0", main.as_str()],
+        "{stdout}"
+    );
+
+    // `/metrics` counts it.
+    let mut http = Http::connect(&endpoint["http://".len()..]);
+    let page = http.send("GET", "/metrics", &[]);
+    assert_eq!(page.status, 200);
+    let page = String::from_utf8(page.body).expect("utf-8");
+    assert_eq!(
+        counter(&page, "hfhub_mirror_evicted_revisions_total"),
+        2,
+        "{page}"
+    );
+    let files: Vec<_> = [&initial, &v1, &main]
+        .iter()
+        .flat_map(|commit| {
+            repo.revisions
+                .iter()
+                .find(|revision| &&revision.commit == commit)
+                .expect("revision")
+                .files
+                .iter()
+        })
+        .collect();
+    let blobs: BTreeMap<&str, u64> = files
+        .iter()
+        .map(|file| (file.etag.as_str(), file.size()))
+        .collect();
+    // Each file was asked for once; a blob an earlier revision brought is a hit, the others misses.
+    let (hits, misses) = (
+        counter(&page, "hfhub_mirror_hits_total"),
+        counter(&page, "hfhub_mirror_misses_total"),
+    );
+    assert_eq!(hits + misses, files.len() as u64, "{page}");
+    assert_eq!(misses, blobs.len() as u64, "{page}");
+    assert_eq!(
+        counter(&page, "hfhub_mirror_upstream_bytes_total"),
+        blobs.values().sum::<u64>(),
+        "{page}"
+    );
+    assert!(
+        page.contains("hfhub_requests_total{listener=\"hub\"}"),
+        "{page}"
+    );
+}
