@@ -628,3 +628,158 @@ fn max_cache_size_evicts_least_recently_used_revisions_and_python_scans_the_cach
         "{page}"
     );
 }
+
+/// nginx run unprivileged in the foreground on the `http { }` block of docs/mirror.md; killed when
+/// dropped.
+struct Nginx {
+    child: std::process::Child,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Nginx {
+    fn start(dir: &Path, substitutions: &[(&str, String)], ports: [u16; 2]) -> Nginx {
+        let binary = hfhub_tests::nginx::ensure_installed().expect("nginx");
+        let doc = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/mirror.md"),
+        )
+        .expect("docs/mirror.md");
+        let block = doc
+            .split("```nginx\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .expect("an nginx block in docs/mirror.md");
+        let mut http = block.to_owned();
+        for (name, value) in substitutions {
+            http = http.replace(name, value);
+        }
+        std::fs::create_dir_all(dir.join("tmp")).expect("nginx folder");
+        let path = |name: &str| format!("\"{}\"", dir.join(name).display());
+        let temps: String = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]
+            .iter()
+            .map(|temp| format!("{temp}_temp_path {};\n", path(&format!("tmp/{temp}"))))
+            .collect();
+        let config = format!(
+            "daemon off;\nmaster_process off;\nworker_processes 1;\npid {};\nerror_log {} warn;\n\
+             events {{ worker_connections 256; }}\nhttp {{\naccess_log {};\n{temps}{http}}}\n",
+            path("nginx.pid"),
+            path("error.log"),
+            path("access.log"),
+        );
+        let config_path = dir.join("nginx.conf");
+        std::fs::write(&config_path, config).expect("write nginx.conf");
+        let mut child = Command::new(binary)
+            .arg("-p")
+            .arg(dir)
+            .arg("-c")
+            .arg(&config_path)
+            .arg("-e")
+            .arg(dir.join("error.log"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start nginx");
+        for _ in 0..500 {
+            if let Some(status) = child.try_wait().expect("nginx status") {
+                panic!(
+                    "nginx exited ({status}): {}",
+                    std::fs::read_to_string(dir.join("error.log")).unwrap_or_default()
+                );
+            }
+            if ports
+                .iter()
+                .all(|port| std::net::TcpStream::connect(("127.0.0.1", *port)).is_ok())
+            {
+                return Nginx { child };
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        panic!("nginx does not listen on {ports:?}");
+    }
+}
+
+#[test]
+fn nginx_in_front_answers_a_second_client_without_the_mirror() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (fixture, origin) = origin(tmp.path());
+    let repo = fixture.repo("gpt2").expect("gpt2");
+    let commit = repo.refs["main"].clone();
+    let port = || hfhub_tests::nginx::free_port().expect("a free port");
+    let (nginx_hub, nginx_cdn) = (port(), port());
+    let served = mirror(
+        &tmp.path().join("mirror"),
+        &origin,
+        &[
+            "--public-url",
+            &format!("http://127.0.0.1:{nginx_hub}"),
+            "--cdn-url",
+            &format!("http://127.0.0.1:{nginx_cdn}"),
+        ],
+    );
+    let mirror_hub = served.endpoint()["http://".len()..].to_owned();
+    // "LFS downloads are redirected to <listener> as <public URL> ...": the listener comes first.
+    let cdn_listener = served.banner[1]
+        .split_whitespace()
+        .find_map(|word| word.strip_prefix("http://"))
+        .expect("the CDN address")
+        .to_owned();
+    assert!(
+        served.banner[1].contains(&format!("as http://127.0.0.1:{nginx_cdn}")),
+        "{:?}",
+        served.banner
+    );
+    let _nginx = Nginx::start(
+        &tmp.path().join("nginx"),
+        &[
+            (
+                "CACHE_DIR",
+                tmp.path().join("nginx/cache").display().to_string(),
+            ),
+            ("MIRROR_HUB", mirror_hub.clone()),
+            ("MIRROR_CDN", cdn_listener),
+            ("LISTEN_HUB", format!("127.0.0.1:{nginx_hub}")),
+            ("LISTEN_CDN", format!("127.0.0.1:{nginx_cdn}")),
+        ],
+        [nginx_hub, nginx_cdn],
+    );
+    let endpoint = format!("http://127.0.0.1:{nginx_hub}");
+    let cdn_requests = || {
+        let page = Http::connect(&mirror_hub).send("GET", "/metrics", &[]);
+        let page = String::from_utf8(page.body).expect("utf-8");
+        counter(&page, "hfhub_requests_total{listener=\"cdn\"}")
+    };
+
+    let first = tmp.path().join("first");
+    let output = hfhub_download(&endpoint, &first, &["gpt2"])
+        .output()
+        .expect("hfhub download");
+    succeeded("hfhub download through nginx", &output);
+    assert_same_as_origin(&first.join("hub"), &fixture, repo, &commit);
+    let before = cdn_requests();
+    assert!(before > 0, "the first client's blobs came from the mirror");
+
+    let second = tmp.path().join("second");
+    let output = python(
+        HF_HUB_2X,
+        &endpoint,
+        &second,
+        "from huggingface_hub import snapshot_download; print(snapshot_download('gpt2'))",
+    );
+    succeeded("python snapshot_download through nginx", &output);
+    assert_same_as_origin(&second.join("hub"), &fixture, repo, &commit);
+    assert_eq!(
+        fetched(&second.join("hub"), repo, &commit).0,
+        fetched(&fixture.cache_dir, repo, &commit).0
+    );
+    assert_eq!(
+        cdn_requests(),
+        before,
+        "a blob request of the second client reached the mirror"
+    );
+}
