@@ -65,3 +65,22 @@ pub fn free_port() -> io::Result<u16> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     Ok(listener.local_addr()?.port())
 }
+
+/// `nginx -p <dir> -c <config> -e <dir>/error.log`: nginx on a configuration of its own, every
+/// relative path and the early error log under `dir`.
+pub fn command(
+    binary: &std::path::Path,
+    dir: &std::path::Path,
+    config: &std::path::Path,
+) -> Command {
+    let mut command = Command::new(binary);
+    command
+        .arg("-p")
+        .arg(dir)
+        .arg("-c")
+        .arg(config)
+        .arg("-e")
+        .arg(dir.join("error.log"))
+        .stdin(Stdio::null());
+    command
+}

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use std::fs;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -65,14 +65,7 @@ impl Nginx {
             .with_context(|| format!("cannot create `{}`", access_log.display()))?;
         let output = fs::File::create(dir.join("stderr.log"))
             .with_context(|| format!("cannot create `{}`", dir.display()))?;
-        let mut child = Command::new(nginx)
-            .arg("-p")
-            .arg(dir)
-            .arg("-c")
-            .arg(&config_path)
-            .arg("-e")
-            .arg(dir.join("error.log"))
-            .stdin(Stdio::null())
+        let mut child = hfhub_tests::nginx::command(nginx, dir, &config_path)
             .stdout(output.try_clone()?)
             .stderr(output)
             .spawn()

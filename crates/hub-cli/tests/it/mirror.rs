@@ -673,14 +673,7 @@ impl Nginx {
         );
         let config_path = dir.join("nginx.conf");
         std::fs::write(&config_path, config).expect("write nginx.conf");
-        let mut child = Command::new(binary)
-            .arg("-p")
-            .arg(dir)
-            .arg("-c")
-            .arg(&config_path)
-            .arg("-e")
-            .arg(dir.join("error.log"))
-            .stdin(std::process::Stdio::null())
+        let mut child = hfhub_tests::nginx::command(&binary, dir, &config_path)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
