@@ -17,7 +17,7 @@
 //! from the configured upstream, into the cache; upstream transfers are bounded by a semaphore.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -48,6 +48,9 @@ struct Known {
     access: Option<Access>,
     at: Instant,
 }
+
+/// The gate of one piece of upstream work: when and how it last failed.
+type Gate = tokio::sync::Mutex<Option<(Instant, Failure)>>;
 
 /// A task that stopped without an answer.
 const INTERNAL: Failure = Failure {
@@ -80,8 +83,9 @@ pub(crate) struct Mirror {
     /// (repo folder, sha256) -> the file an LFS redirect was given for, for the CDN request that
     /// follows it.
     redirected: Mutex<HashMap<(String, String), Redirected>>,
-    /// One gate per piece of upstream work in flight (`rev:`, `list:`, `blob:` keys).
-    flights: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// One gate per piece of upstream work in flight (`rev:`, `list:`, `blob:` keys), holding the
+    /// last failure of that work.
+    flights: Mutex<HashMap<String, Arc<Gate>>>,
     clock: AtomicU64,
     metrics: Arc<Metrics>,
     max_cache_size: Option<u64>,
@@ -491,13 +495,16 @@ impl Mirror {
         self.evicting.store(false, Ordering::Release);
     }
 
-    /// Runs `work` while holding the gate of `key`: one at a time per key, the others wait and then
-    /// run theirs (which finds the first one's result in the cache or the tables).
+    /// Runs `work` while holding the gate of `key`: one at a time per key. The others wait, then
+    /// run theirs (which finds the first one's result in the cache or the tables), or share its
+    /// failure when it failed while they waited (so a dead upstream costs one timeout, not one per
+    /// waiting client).
     async fn once<T>(
         &self,
         key: &str,
         work: impl AsyncFnOnce() -> Result<T, Failure>,
     ) -> Result<T, Failure> {
+        let arrived = Instant::now();
         let gate = self
             .flights
             .lock()
@@ -506,8 +513,17 @@ impl Mirror {
             .or_default()
             .clone();
         let result = {
-            let _held = gate.lock().await;
-            work().await
+            let mut last_failure = gate.lock().await;
+            match *last_failure {
+                Some((at, failed)) if at >= arrived => Err(failed),
+                _ => {
+                    let result = work().await;
+                    if let Err(failed) = &result {
+                        *last_failure = Some((Instant::now(), *failed));
+                    }
+                    result
+                }
+            }
         };
         let mut flights = self.flights.lock().expect("flight table lock");
         // Ours and the table's: nobody else waits for this gate.
@@ -540,11 +556,7 @@ fn drop_old_listings(listings: &mut HashMap<(String, String), Listed>) {
 /// The index of an upstream listing. Entries that fail the boundary (a path [`RepoPath`] refuses,
 /// a blob id that is not an [`Etag`] of the right kind, a size over [`hub_sync::MAX_FILE_SIZE`], a
 /// repeated path) are dropped with a warning; folders the listing omits are added.
-fn snapshot_of(
-    commit: &str,
-    blobs: &std::path::Path,
-    entries: Vec<hub_http::TreeEntry>,
-) -> Snapshot {
+fn snapshot_of(commit: &str, blobs: &Path, entries: Vec<hub_http::TreeEntry>) -> Snapshot {
     let mut items: HashMap<String, TreeItem> = HashMap::new();
     for entry in entries {
         let Ok(path) = RepoPath::parse(&entry.path) else {
@@ -596,11 +608,7 @@ fn snapshot_of(
     Snapshot::from_items(commit, None, items, Vec::new())
 }
 
-fn file_entry(
-    path: &str,
-    blobs: &std::path::Path,
-    entry: &hub_http::TreeEntry,
-) -> Option<FileEntry> {
+fn file_entry(path: &str, blobs: &Path, entry: &hub_http::TreeEntry) -> Option<FileEntry> {
     let (kind, size) = match &entry.lfs {
         Some(lfs) => {
             let sha256 = lfs.oid.to_ascii_lowercase();
@@ -649,4 +657,65 @@ fn file_entry(
 
 fn is_hex(text: &str, len: usize) -> bool {
     text.len() == len && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(
+        kind: &str,
+        path: &str,
+        oid: &str,
+        size: u64,
+        lfs: Option<&str>,
+    ) -> hub_http::TreeEntry {
+        hub_http::TreeEntry {
+            kind: kind.to_owned(),
+            path: path.to_owned(),
+            size,
+            oid: oid.to_owned(),
+            lfs: lfs.map(|sha256| hub_http::LfsInfo {
+                oid: sha256.to_owned(),
+                size,
+                pointer_size: None,
+            }),
+            xet_hash: None,
+        }
+    }
+
+    #[test]
+    fn a_hostile_listing_loses_its_bad_entries_and_keeps_the_tree_order() {
+        let sha1 = "a".repeat(40);
+        let sha256 = "b".repeat(64);
+        let blobs = Path::new("/cache/models--x/blobs");
+        let listing = vec![
+            entry("file", "b/c.txt", &sha1, 3, None),
+            entry("file", "../escape", &sha1, 3, None),
+            entry("file", ".git/config", &sha1, 3, None),
+            entry("file", "bad-oid", "not-hex", 3, None),
+            entry("file", "huge", &sha1, hub_sync::MAX_FILE_SIZE + 1, None),
+            entry("file", "lfs-bad", &sha1, 3, Some("short")),
+            entry("file", "a.bin", &sha1, 7, Some(&sha256)),
+            entry("file", "b/c.txt", &"c".repeat(40), 9, None),
+            entry("symlink", "odd", &sha1, 3, None),
+            entry("file", "b-c", &sha1, 3, None),
+        ];
+        let snapshot = snapshot_of(&"d".repeat(40), blobs, listing);
+        let paths: Vec<&str> = snapshot
+            .tree("", true)
+            .expect("root")
+            .expect("a folder")
+            .iter()
+            .map(|item| item.path())
+            .collect();
+        // The missing folder `b` is added; each folder is followed by its content.
+        assert_eq!(paths, ["a.bin", "b", "b/c.txt", "b-c"]);
+        let lfs = snapshot.file("a.bin").expect("a.bin");
+        assert_eq!(lfs.blob_path, blobs.join(&sha256));
+        assert_eq!(lfs.size, 7);
+        // The first of two entries for one path wins.
+        assert_eq!(snapshot.file("b/c.txt").expect("b/c.txt").size, 3);
+        assert!(snapshot.file("../escape").is_err());
+    }
 }

@@ -86,8 +86,8 @@ impl Upstream {
         self
     }
 
-    /// The downloader the mirror fills its cache with: hub-sync into `cache_root`, a short retry
-    /// policy (a client is waiting), no symlink warning.
+    /// The downloader the mirror fills its cache with: hub-sync into `cache_root`, symlinked
+    /// pointers, a short retry policy (a client is waiting).
     pub(crate) fn downloader(
         &self,
         cache_root: &std::path::Path,
@@ -101,6 +101,8 @@ impl Upstream {
         let mut hub = hub_sync::HubBuilder::new(&self.env)?
             .with_endpoint(&self.url)
             .with_cache_dir(cache_root)
+            // The server reads blobs from `blobs/`: a no-symlink cache would move them away.
+            .with_symlinks(true)
             .with_offline(false);
         if let Some(token) = &self.token {
             hub = hub.with_token(Some(token));
@@ -112,6 +114,7 @@ impl Upstream {
 
 /// How the mirror answers an upstream failure: status, Hub error code, message; and whether the
 /// upstream was unreachable (then the cache may answer instead).
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Failure {
     pub status: StatusCode,
     pub code: Option<&'static str>,
