@@ -705,7 +705,9 @@ async fn handle(
         reply.body = ReplyBody::Bytes(shared.metrics.render().into_bytes());
         reply
     } else {
+        let readable = asked.method == "GET" || asked.method == "HEAD";
         let prepared = match (origin, &shared.mirror) {
+            (_, Some(_)) if !readable => Prepared::Cache,
             (Origin::Hub, Some(mirror)) => {
                 let deny =
                     |target: &Target, access| refuse(&shared, &bases, &asked, target, access);

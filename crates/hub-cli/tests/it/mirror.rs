@@ -776,3 +776,60 @@ fn nginx_in_front_answers_a_second_client_without_the_mirror() {
         "a blob request of the second client reached the mirror"
     );
 }
+
+#[test]
+fn a_client_cannot_steer_the_mirror_upstream() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (fixture, origin) = origin(tmp.path());
+    let repo = fixture.repo("gpt2").expect("gpt2");
+    let commit = repo.refs["main"].clone();
+    let served = mirror(&tmp.path().join("mirror"), &origin, &[]);
+    let mut http = Http::connect(&served.endpoint()["http://".len()..]);
+    let upstream = || origin.request_log().records();
+
+    // Paths, revisions and methods the mirror refuses cost no upstream request.
+    for (method, target) in [
+        ("GET", "/gpt2/resolve/main/..%2F..%2Fetc%2Fpasswd"),
+        ("GET", "/gpt2/resolve/main/a/../../b"),
+        ("GET", "/gpt2/resolve/..%2F..%2Frefs/config.json"),
+        ("GET", "/gpt2/resolve/main%5Cx/config.json"),
+        ("GET", "/api/models/..%2Fgpt2"),
+        ("GET", "/http%3A%2F%2Fevil.example/resolve/main/x"),
+        ("POST", "/gpt2/resolve/main/config.json"),
+        ("DELETE", "/api/models/gpt2"),
+    ] {
+        let answer = http.send(method, target, &[]);
+        assert!(
+            (400..500).contains(&answer.status),
+            "{method} {target}: {answer:?}"
+        );
+    }
+    assert!(upstream().is_empty(), "{:?}", upstream());
+
+    // A file the upstream's listing does not name is never asked for upstream.
+    let missing = http.send(
+        "GET",
+        &format!("/gpt2/resolve/{commit}/not-listed.bin"),
+        &[],
+    );
+    assert_eq!(missing.status, 404, "{missing:?}");
+    assert_eq!(missing.header("x-error-code"), Some("EntryNotFound"));
+    let asked: Vec<String> = upstream().into_iter().map(|r| r.path).collect();
+    assert!(
+        asked.iter().all(|path| path.starts_with("/api/")),
+        "only the revision and the listing were asked: {asked:?}"
+    );
+    // An unknown repository is one upstream question, answered as the Hub answers it.
+    let before = upstream().len();
+    let unknown = http.send("GET", "/api/models/nobody/nothing", &[]);
+    assert_eq!(unknown.status, 404, "{unknown:?}");
+    assert_eq!(unknown.header("x-error-code"), Some("RepoNotFound"));
+    assert_eq!(upstream().len(), before + 1);
+    // Every upstream request went to the origin's own routes (the mirror builds its URLs itself).
+    for record in upstream() {
+        assert!(
+            record.path.starts_with("/api/models/") || record.path.starts_with("/gpt2/"),
+            "{record:?}"
+        );
+    }
+}
