@@ -31,18 +31,26 @@ fn mirror(cache: &Path, origin: &BlockingServer, args: &[&str]) -> Served {
     Served::start(cache, &all, None)
 }
 
-fn python(version: &str, endpoint: &str, home: &Path, code: &str) -> Output {
-    Oracle::get(version)
-        .command()
+fn python_command(version: &str, endpoint: &str, home: &Path, code: &str) -> Command {
+    let mut command = Oracle::get(version).command();
+    command
         .env("HF_HUB_OFFLINE", "0")
         .env("HF_ENDPOINT", endpoint)
         .env("HF_HUB_DISABLE_XET", "1")
         .env("HF_HOME", home)
         .env_remove("HF_TOKEN")
-        .args(["-c", code])
+        .args(["-c", code]);
+    command
+}
+
+fn python(version: &str, endpoint: &str, home: &Path, code: &str) -> Output {
+    python_command(version, endpoint, home, code)
         .output()
         .expect("run python")
 }
+
+const SNAPSHOT: &str =
+    "from huggingface_hub import snapshot_download; print(snapshot_download('gpt2'))";
 
 fn hfhub_download(endpoint: &str, home: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_hfhub"));
@@ -130,12 +138,7 @@ fn a_chain_of_origin_mirror_and_clients_leaves_each_client_the_origins_files() {
 
     // Python 2.4: a whole snapshot; Python 0.25: one file; hfhub: a whole snapshot.
     let home_2x = tmp.path().join("home-2x");
-    let output = python(
-        HF_HUB_2X,
-        &endpoint,
-        &home_2x,
-        "from huggingface_hub import snapshot_download; print(snapshot_download('gpt2'))",
-    );
+    let output = python(HF_HUB_2X, &endpoint, &home_2x, SNAPSHOT);
     succeeded("python 2.4 snapshot_download", &output);
     assert_same_as_origin(&home_2x.join("hub"), &fixture, repo, &commit);
     let home_0x = tmp.path().join("home-0x");
@@ -246,19 +249,33 @@ fn eight_clients_pulling_one_snapshot_at_once_cause_one_upstream_get_per_blob() 
     let homes: Vec<PathBuf> = (0..8)
         .map(|i| tmp.path().join(format!("client-{i}")))
         .collect();
+    // Two of each Python and four hfhub, started together.
     let children: Vec<_> = homes
         .iter()
-        .map(|home| {
-            hfhub_download(&endpoint, home, &["gpt2", "-q"])
+        .enumerate()
+        .map(|(i, home)| {
+            let (name, mut command) = match i % 4 {
+                0 => (
+                    "python 2.4",
+                    python_command(HF_HUB_2X, &endpoint, home, SNAPSHOT),
+                ),
+                1 => (
+                    "python 0.25",
+                    python_command(HF_HUB_0X, &endpoint, home, SNAPSHOT),
+                ),
+                _ => ("hfhub", hfhub_download(&endpoint, home, &["gpt2", "-q"])),
+            };
+            let child = command
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
-                .expect("start hfhub download")
+                .expect("start a client");
+            (name, child)
         })
         .collect();
-    for child in children {
-        let output = child.wait_with_output().expect("wait for hfhub download");
-        succeeded("hfhub download", &output);
+    for (name, child) in children {
+        let output = child.wait_with_output().expect("wait for a client");
+        succeeded(name, &output);
     }
     for home in &homes {
         assert_same_as_origin(&home.join("hub"), &fixture, repo, &commit);
@@ -758,12 +775,7 @@ fn nginx_in_front_answers_a_second_client_without_the_mirror() {
     assert!(before > 0, "the first client's blobs came from the mirror");
 
     let second = tmp.path().join("second");
-    let output = python(
-        HF_HUB_2X,
-        &endpoint,
-        &second,
-        "from huggingface_hub import snapshot_download; print(snapshot_download('gpt2'))",
-    );
+    let output = python(HF_HUB_2X, &endpoint, &second, SNAPSHOT);
     succeeded("python snapshot_download through nginx", &output);
     assert_same_as_origin(&second.join("hub"), &fixture, repo, &commit);
     assert_eq!(
