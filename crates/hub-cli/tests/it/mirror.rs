@@ -845,3 +845,45 @@ fn a_client_cannot_steer_the_mirror_upstream() {
         );
     }
 }
+
+#[test]
+fn branch_names_outlive_their_window_with_an_unreachable_upstream_only_with_serve_stale() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (fixture, origin) = origin(tmp.path());
+    let repo = fixture.repo("gpt2").expect("gpt2");
+    let commit = repo.refs["main"].clone();
+    let windowed = mirror(&tmp.path().join("windowed"), &origin, &[]);
+    let stale = mirror(
+        &tmp.path().join("stale"),
+        &origin,
+        &["--upstream-ttl", "0", "--serve-stale"],
+    );
+    let strict = mirror(
+        &tmp.path().join("strict"),
+        &origin,
+        &["--upstream-ttl", "0"],
+    );
+    let config = "/gpt2/resolve/main/config.json";
+    let connect = |served: &Served| Http::connect(&served.endpoint()["http://".len()..]);
+    let (mut windowed, mut stale, mut strict) =
+        (connect(&windowed), connect(&stale), connect(&strict));
+    for http in [&mut windowed, &mut stale, &mut strict] {
+        assert_eq!(http.send("GET", config, &[]).status, 200);
+    }
+    origin.shutdown();
+    // Within its window (60 s), and with --serve-stale past it, `main` answers from the cache.
+    for (name, http) in [("windowed", &mut windowed), ("stale", &mut stale)] {
+        let answer = http.send("GET", config, &[]);
+        assert_eq!(answer.status, 200, "{name}: {answer:?}");
+        assert_eq!(
+            answer.header("x-repo-commit"),
+            Some(commit.as_str()),
+            "{name}"
+        );
+    }
+    // Past its window without the flag, the branch cannot be resolved: 504, a commit still works.
+    let answer = strict.send("GET", config, &[]);
+    assert_eq!(answer.status, 504, "{answer:?}");
+    let pinned = strict.send("GET", &format!("/gpt2/resolve/{commit}/config.json"), &[]);
+    assert_eq!(pinned.status, 200, "{pinned:?}");
+}
