@@ -179,6 +179,18 @@ impl Snapshot {
         }
     }
 
+    /// The whole listing under `folder` (tests).
+    #[cfg(test)]
+    pub(crate) fn tree(
+        &self,
+        folder: &str,
+        recursive: bool,
+    ) -> Result<Option<Vec<&TreeItem>>, Lookup> {
+        Ok(self
+            .tree_page(folder, recursive, 0, usize::MAX)?
+            .map(|(items, _)| items))
+    }
+
     /// Up to `count` items of the listing under `folder` (`""` = root), recursive or one level,
     /// from position `cursor`, and the length of the whole listing; `None` when `folder` is not a
     /// folder of the snapshot. O(`count`).
@@ -226,6 +238,67 @@ impl Snapshot {
         });
         *checked = Instant::now();
         fresh
+    }
+}
+
+impl Snapshot {
+    /// The index of `items`, listed in the order the tree endpoint answers (each folder followed
+    /// by its content, siblings sorted by name); `stamps` are the folders whose change makes it
+    /// stale (none: never stale).
+    pub(crate) fn from_items(
+        commit: &str,
+        time: Option<SystemTime>,
+        items: Vec<TreeItem>,
+        stamps: Vec<(PathBuf, Option<SystemTime>)>,
+    ) -> Snapshot {
+        let mut files = HashMap::new();
+        let mut folders = HashMap::new();
+        let mut children: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut used_storage = 0u64;
+        folders.insert(String::new(), (0, items.len()));
+        // A folder's content ends where the first item outside it starts.
+        let mut open: Vec<(String, usize)> = Vec::new();
+        for (at, item) in items.iter().enumerate() {
+            let path = item.path();
+            while let Some((folder, start)) = open.last() {
+                if path.starts_with(folder.as_str())
+                    && path.as_bytes().get(folder.len()) == Some(&b'/')
+                {
+                    break;
+                }
+                folders.insert(folder.clone(), (*start, at));
+                open.pop();
+            }
+            let parent = open.last().map_or("", |(folder, _)| folder.as_str());
+            children.entry(parent.to_owned()).or_default().push(at);
+            match item {
+                TreeItem::File(file) => {
+                    used_storage = used_storage.saturating_add(file.size);
+                    files.insert(path.to_owned(), at);
+                }
+                TreeItem::Directory { .. } => open.push((path.to_owned(), at + 1)),
+            }
+        }
+        for (folder, start) in open {
+            folders.insert(folder, (start, items.len()));
+        }
+        Snapshot {
+            commit: commit.to_owned(),
+            time,
+            items,
+            files,
+            folders,
+            children,
+            used_storage,
+            answers: Default::default(),
+            stamps,
+            checked: Mutex::new(Instant::now()),
+        }
+    }
+
+    /// How many files and folders it lists.
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
     }
 }
 
@@ -373,51 +446,10 @@ impl Store {
         };
         let mut items = Vec::new();
         self.walk(&mut walk, snapshot_dir, "", &mut items)?;
-        let mut files = HashMap::new();
-        let mut folders = HashMap::new();
-        let mut children: HashMap<String, Vec<usize>> = HashMap::new();
-        let mut used_storage = 0u64;
-        folders.insert(String::new(), (0, items.len()));
-        // A folder's content ends where the first item outside it starts.
-        let mut open: Vec<(String, usize)> = Vec::new();
-        for (at, item) in items.iter().enumerate() {
-            let path = item.path();
-            while let Some((folder, start)) = open.last() {
-                if path.starts_with(folder.as_str())
-                    && path.as_bytes().get(folder.len()) == Some(&b'/')
-                {
-                    break;
-                }
-                folders.insert(folder.clone(), (*start, at));
-                open.pop();
-            }
-            let parent = open.last().map_or("", |(folder, _)| folder.as_str());
-            children.entry(parent.to_owned()).or_default().push(at);
-            match item {
-                TreeItem::File(file) => {
-                    used_storage = used_storage.saturating_add(file.size);
-                    files.insert(path.to_owned(), at);
-                }
-                TreeItem::Directory { .. } => open.push((path.to_owned(), at + 1)),
-            }
-        }
-        for (folder, start) in open {
-            folders.insert(folder, (start, items.len()));
-        }
-        Ok(Snapshot {
-            commit: commit.to_owned(),
-            time: fs::symlink_metadata(snapshot_dir)
-                .and_then(|meta| meta.modified())
-                .ok(),
-            items,
-            files,
-            folders,
-            children,
-            used_storage,
-            answers: Default::default(),
-            stamps: walk.stamps,
-            checked: Mutex::new(Instant::now()),
-        })
+        let time = fs::symlink_metadata(snapshot_dir)
+            .and_then(|meta| meta.modified())
+            .ok();
+        Ok(Snapshot::from_items(commit, time, items, walk.stamps))
     }
 
     /// Lists the real folder `real_dir` (repo path `prefix`) into `out`, recursively, each folder
