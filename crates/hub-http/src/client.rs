@@ -172,8 +172,7 @@ impl ClientBuilder {
         use rustls::pki_types::CertificateDer;
         use rustls::pki_types::pem::PemObject as _;
         for cert in CertificateDer::pem_slice_iter(pem) {
-            let cert = cert.map_err(|e| Error::BadResponse {
-                url: String::new(),
+            let cert = cert.map_err(|e| Error::Setup {
                 reason: format!("invalid PEM certificate: {e}"),
             })?;
             self.extra_roots.push(cert.as_ref().to_vec());
@@ -185,8 +184,8 @@ impl ClientBuilder {
     /// environment named, plus [`ClientBuilder::with_root_certificates_pem`]'s).
     ///
     /// # Errors
-    /// A CA bundle that cannot be read or parsed, no usable root, or a `HF_HUB_USER_AGENT_ORIGIN`
-    /// that is not a valid header value: [`Error::BadResponse`] with an empty URL.
+    /// [`Error::Setup`]: a root certificate rustls refuses, or a `HF_HUB_USER_AGENT_ORIGIN` that is
+    /// not a valid header value. (A CA file with no readable certificate is only a warning.)
     pub fn build(self) -> Result<Client, Error> {
         let tls = crate::tls::config(&self.ca_sources, &self.extra_roots)?;
         let mut user_agent = format!("hfhub/{}; rust", env!("CARGO_PKG_VERSION"));
@@ -194,8 +193,7 @@ impl ClientBuilder {
             user_agent.push_str("; origin/");
             user_agent.push_str(origin);
         }
-        let user_agent = HeaderValue::from_str(&user_agent).map_err(|_| Error::BadResponse {
-            url: String::new(),
+        let user_agent = HeaderValue::from_str(&user_agent).map_err(|_| Error::Setup {
             reason: "HF_HUB_USER_AGENT_ORIGIN is not a valid header value".to_owned(),
         })?;
         let timeouts = Timeouts::new(
@@ -228,8 +226,7 @@ impl Client {
     pub fn from_env() -> Result<Client, Error> {
         let env = Env::from_process();
         ClientBuilder::from_env(&env)
-            .map_err(|e| Error::BadResponse {
-                url: String::new(),
+            .map_err(|e| Error::Setup {
                 reason: e.to_string(),
             })?
             .build()

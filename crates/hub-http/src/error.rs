@@ -154,10 +154,10 @@ pub enum Error {
         url: String,
     },
     /// An answer that does not follow the protocol (bad JSON, a listing over its limits, a
-    /// malformed header), or a client setting that could not be applied.
+    /// malformed header).
     #[error("invalid answer from {}: {}", shown(.url), escape(.reason))]
     BadResponse {
-        /// The request URL (empty for a client setting that could not be applied).
+        /// The request URL.
         url: String,
         /// What is wrong with it.
         reason: String,
@@ -209,6 +209,15 @@ pub enum Error {
         reason: String,
         /// Whether trying again may help (the proxy was unreachable, not refusing).
         retryable: bool,
+    },
+    /// The client could not be built: an invalid PEM certificate or root, a TLS configuration
+    /// rustls refuses, an environment value that does not parse ([`crate::Client::from_env`]), a
+    /// user agent that is not a valid header value. Nothing was sent. (A CA file that holds no
+    /// certificate is only a warning: the other roots stay trusted.)
+    #[error("cannot set up the HTTP client: {}", escape(.reason))]
+    Setup {
+        /// What could not be set up.
+        reason: String,
     },
     /// The downloaded bytes could not be written to the caller's file.
     #[error("cannot write the download from {}", shown(.url))]
@@ -416,5 +425,33 @@ mod tests {
         let e = Error::from_status("u", 401, None, Some("Invalid credentials"), None, None);
         assert_eq!(e.status(), Some(401));
         assert!(e.to_string().contains("Invalid credentials"));
+    }
+
+    #[test]
+    fn a_client_that_cannot_be_built_is_a_setup_error_not_a_bad_answer() {
+        let pem = b"-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n";
+        let error = crate::Client::builder()
+            .with_root_certificates_pem(pem)
+            .expect_err("not base64");
+        assert!(matches!(error, Error::Setup { .. }), "{error:?}");
+        assert!(
+            error
+                .to_string()
+                .starts_with("cannot set up the HTTP client: invalid PEM")
+        );
+
+        let env = hub_cache::env::Env::from_pairs([("HF_HUB_USER_AGENT_ORIGIN", "a\nb")]);
+        let Err(error) = crate::ClientBuilder::from_env(&env)
+            .expect("parses")
+            .build()
+        else {
+            panic!("a user agent with a newline was accepted");
+        };
+        assert!(matches!(error, Error::Setup { .. }), "{error:?}");
+        assert!(
+            error.to_string().contains("HF_HUB_USER_AGENT_ORIGIN"),
+            "{error}"
+        );
+        assert!(!error.is_retryable() && !error.is_not_found() && error.status().is_none());
     }
 }

@@ -65,10 +65,7 @@ pub(crate) fn config(
     sources: &CaSources,
     extra: &[Vec<u8>],
 ) -> Result<rustls::ClientConfig, Error> {
-    let setup = |reason: String| Error::BadResponse {
-        url: String::new(),
-        reason,
-    };
+    let setup = |reason: String| Error::Setup { reason };
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     let certs = if sources.is_empty() {
