@@ -14,4 +14,5 @@ mod oracle;
 mod reliability;
 mod scan;
 mod tidy;
+mod tree_text;
 mod urls;
