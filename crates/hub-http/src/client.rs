@@ -33,6 +33,19 @@ pub struct Client {
     ca_sources: Vec<String>,
 }
 
+/// The endpoint and settings; never the token.
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("endpoint", &crate::url::shown(self.endpoint.as_str()))
+            .field("offline", &self.is_offline())
+            .field("parallel", &self.parallel)
+            .field("listing", &self.listing)
+            .field("ca_sources", &self.ca_sources)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Settings for a [`Client`]; [`ClientBuilder::from_env`] reads the environment table.
 #[derive(Clone)]
 pub struct ClientBuilder {

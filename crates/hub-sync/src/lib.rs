@@ -218,6 +218,19 @@ impl<R> Clone for Downloader<R> {
     }
 }
 
+/// The cache and the switches (the remote and the event sink are not shown).
+impl<R> std::fmt::Debug for Downloader<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Downloader")
+            .field("cache", &self.cache)
+            .field("write", &self.write)
+            .field("offline", &self.offline)
+            .field("max_workers", &self.max_workers)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<R: Remote> Downloader<R> {
     /// A downloader into `cache` (its root need not exist), online, default write options, 8 workers.
     pub fn new(remote: R, cache: Cache) -> Downloader<R> {
