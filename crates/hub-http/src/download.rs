@@ -66,7 +66,8 @@ pub struct DownloadRequest {
 /// The result of a finished download.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Downloaded {
-    /// The file's full size in bytes (resumed prefix included), checked against the expected size.
+    /// The file's full size in bytes (resumed prefix included), checked against the expected size
+    /// when one was given.
     pub size: u64,
     /// The verified hash kind, `None` when the ETag is not a content hash (size checked only).
     pub verified: Option<HashKind>,

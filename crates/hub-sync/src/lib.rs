@@ -71,10 +71,10 @@ use hub_cache::write::WriteOptions;
 
 pub use error::Error;
 pub use hub::{Hub, HubBuilder, RepoHandle, SnapshotHandle};
-pub use hub_cache::{Cache, Repo, RepoType};
 /// The error of the re-exported [`Cache`]'s own lookups (`hub.cache().model(..).get(..)`, scans,
 /// delete plans), so a caller that depends on hub-sync alone can name it.
 pub use hub_cache::Error as CacheError;
+pub use hub_cache::{Cache, Repo, RepoType};
 pub use progress::{Event, Events};
 pub use remote::Remote;
 
