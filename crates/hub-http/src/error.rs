@@ -426,32 +426,4 @@ mod tests {
         assert_eq!(e.status(), Some(401));
         assert!(e.to_string().contains("Invalid credentials"));
     }
-
-    #[test]
-    fn a_client_that_cannot_be_built_is_a_setup_error_not_a_bad_answer() {
-        let pem = b"-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n";
-        let error = crate::Client::builder()
-            .with_root_certificates_pem(pem)
-            .expect_err("not base64");
-        assert!(matches!(error, Error::Setup { .. }), "{error:?}");
-        assert!(
-            error
-                .to_string()
-                .starts_with("cannot set up the HTTP client: invalid PEM")
-        );
-
-        let env = hub_cache::env::Env::from_pairs([("HF_HUB_USER_AGENT_ORIGIN", "a\nb")]);
-        let Err(error) = crate::ClientBuilder::from_env(&env)
-            .expect("parses")
-            .build()
-        else {
-            panic!("a user agent with a newline was accepted");
-        };
-        assert!(matches!(error, Error::Setup { .. }), "{error:?}");
-        assert!(
-            error.to_string().contains("HF_HUB_USER_AGENT_ORIGIN"),
-            "{error}"
-        );
-        assert!(!error.is_retryable() && !error.is_not_found() && error.status().is_none());
-    }
 }
