@@ -342,11 +342,32 @@ impl Cache {
                 verified: false,
             });
         };
+        // One `stat` per file (following links, as upstream), relative to the snapshot folder so
+        // the kernel walks the repo path only (a leading `/` stays inside it, as when joined).
+        let folder = rustix::fs::open(
+            &path,
+            rustix::fs::OFlags::RDONLY
+                | rustix::fs::OFlags::DIRECTORY
+                | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        );
+        let is_listed_file = |p: &str| match &folder {
+            Ok(folder) => rustix::fs::statat(
+                folder,
+                p.trim_start_matches('/'),
+                rustix::fs::AtFlags::empty(),
+            )
+            .is_ok_and(|stat| {
+                rustix::fs::FileType::from_raw_mode(stat.st_mode)
+                    == rustix::fs::FileType::RegularFile
+            }),
+            Err(_) => is_file(&p.split('/').fold(path.clone(), |acc, part| acc.join(part))),
+        };
         let missing: Vec<String> = listing
             .files
             .keys()
             .filter(|p| wanted(p))
-            .filter(|p| !is_file(&p.split('/').fold(path.clone(), |acc, part| acc.join(part))))
+            .filter(|p| !is_listed_file(p))
             .cloned()
             .collect();
         if missing.is_empty() {

@@ -103,12 +103,17 @@ impl PartialIndex {
         fresh: &Path,
         resume: bool,
     ) -> io::Result<(File, u64)> {
-        std::fs::create_dir_all(dir)?;
         let name = fresh
             .file_name()
             .and_then(|name| name.to_str())
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "a fresh name is needed"))?;
-        let opened = Dir::open(dir)?;
+        let opened = match Dir::open(dir) {
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(dir)?;
+                Dir::open(dir)?
+            }
+            opened => opened?,
+        };
         let claimed = claim_among(&opened, self.partials(&opened, prefix), name, resume)?;
         Ok((claimed.file, claimed.resume_from))
     }

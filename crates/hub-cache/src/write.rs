@@ -305,7 +305,10 @@ impl RepoWriter {
         check_etag(etag)?;
         let blob = self.dir.blob_path(etag);
         let blobs = self.dir.blobs_dir();
-        fs::create_dir_all(&blobs).map_err(io_error("create directory", &blobs))?;
+        // A download file in `blobs/` proves the folder exists.
+        if temp.parent() != Some(blobs.as_path()) {
+            fs::create_dir_all(&blobs).map_err(io_error("create directory", &blobs))?;
+        }
         self.apply_default_mode(temp);
         move_file(temp, &blob)?;
         Ok(blob)
@@ -333,13 +336,19 @@ impl RepoWriter {
         let parent = pointer
             .parent()
             .expect("a pointer lies inside its snapshot");
-        fs::create_dir_all(parent).map_err(io_error("create directory", parent))?;
-        let _ = fs::remove_file(&pointer);
+        let prepare = || -> Result<(), WriteError> {
+            fs::create_dir_all(parent).map_err(io_error("create directory", parent))?;
+            let _ = fs::remove_file(&pointer);
+            Ok(())
+        };
 
         if self.symlinks_supported_for(parent)? {
             let target = layout::pointer_target(repo_path, etag);
-            // A concurrent writer may create (and another remove) the same pointer between our removal and
-            // our symlink: a link to the same blob is accepted, a vanished one retried a few times.
+            // The symlink is tried first (one call when the folder exists and the pointer does not);
+            // a missing folder is created and an existing entry removed, then it is tried again. A
+            // concurrent writer may create (and another remove) the same pointer between our removal
+            // and our symlink: a link to the same blob is accepted, a vanished one retried a few times.
+            let mut prepared = false;
             let mut attempts = 0;
             loop {
                 attempts += 1;
@@ -349,6 +358,17 @@ impl RepoWriter {
                             path: pointer,
                             kind: PointerKind::Symlink,
                         });
+                    }
+                    Err(e)
+                        if !prepared
+                            && matches!(
+                                e.kind(),
+                                io::ErrorKind::NotFound | io::ErrorKind::AlreadyExists
+                            ) =>
+                    {
+                        prepare()?;
+                        prepared = true;
+                        attempts -= 1;
                     }
                     Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                         match fs::read_link(&pointer) {
@@ -377,6 +397,7 @@ impl RepoWriter {
                 }
             }
         }
+        prepare()?;
         match origin {
             BlobOrigin::Downloaded => {
                 move_file(&blob, &pointer)?;

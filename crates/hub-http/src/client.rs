@@ -174,7 +174,7 @@ impl ClientBuilder {
     }
 
     pub fn build(self) -> Result<Client, Error> {
-        let tls = crate::tls::config(&self.ca_sources, &self.extra_roots)?;
+        let tls = crate::tls::config(&self.ca_sources, &self.extra_roots, !self.offline)?;
         let mut user_agent = format!("hfhub/{}; rust", env!("CARGO_PKG_VERSION"));
         if let Some(origin) = &self.user_agent_origin {
             user_agent.push_str("; origin/");
