@@ -29,20 +29,9 @@ impl Server {
         stderr: Stdio,
         filter: &str,
     ) -> anyhow::Result<Server> {
-        let mut child = Command::new(hfhub)
-            .args([
-                "serve",
-                "--addr",
-                "127.0.0.1:0",
-                "--cdn-addr",
-                "127.0.0.1:0",
-                "--dir",
-            ])
-            .arg(dir)
+        let mut child = hfhub_tests::served::serve_on_loopback(Command::new(hfhub), dir)
             .env("RUST_LOG", filter)
             .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()
             .with_context(|| format!("cannot start `{} serve`", hfhub.display()))?;

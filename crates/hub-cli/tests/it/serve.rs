@@ -29,7 +29,7 @@ impl Served {
     /// Starts `hfhub serve --dir <dir> <args>` (via `sh -c` with `ulimit -n` when `fd_limit` is
     /// given) and reads its start-up lines.
     fn start(dir: &Path, args: &[&str], fd_limit: Option<u32>) -> Served {
-        let mut command = match fd_limit {
+        let command = match fd_limit {
             Some(limit) => {
                 let mut sh = Command::new("sh");
                 sh.args([
@@ -41,20 +41,9 @@ impl Served {
             }
             None => Command::new(env!("CARGO_BIN_EXE_hfhub")),
         };
-        let mut child = command
-            .args([
-                "serve",
-                "--addr",
-                "127.0.0.1:0",
-                "--cdn-addr",
-                "127.0.0.1:0",
-                "--dir",
-            ])
-            .arg(dir)
+        let mut child = hfhub_tests::served::serve_on_loopback(command, dir)
             .args(args)
             .env("RUST_LOG", "error")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("start hfhub serve");
