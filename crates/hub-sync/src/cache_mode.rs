@@ -80,8 +80,9 @@ impl BlobSource {
 pub(crate) struct RepoFiles {
     pub(crate) writer: RepoWriter,
     pointers: PointerCheck,
-    /// `blobs/` listed once for a snapshot; `None` lists it under the lock at each claim (one file).
-    partials: Option<PartialIndex>,
+    /// `blobs/` listed once for a snapshot, at its first claim (a snapshot with everything cached
+    /// never lists it); `None` lists it under the lock at each claim (one file).
+    partials: Option<OnceLock<PartialIndex>>,
     tagged: OnceLock<()>,
     folders: Mutex<HashSet<PathBuf>>,
 }
@@ -98,14 +99,13 @@ impl RepoFiles {
         }
     }
 
-    /// For the files of a snapshot: `blobs/` is listed now, once. A partial download that appears
-    /// after this (left by a process that died while downloading the same blob) waits for the next
-    /// run.
+    /// For the files of a snapshot: `blobs/` is listed once, at the first claim. A partial download
+    /// that appears after this (left by a process that died while downloading the same blob) waits
+    /// for the next run.
     pub(crate) fn snapshot(cache: &Cache, repo: &Repo, write: WriteOptions) -> RepoFiles {
-        let files = RepoFiles::one(cache, repo, write);
         RepoFiles {
-            partials: Some(PartialIndex::list(&files.writer.dir().blobs_dir())),
-            ..files
+            partials: Some(OnceLock::new()),
+            ..RepoFiles::one(cache, repo, write)
         }
     }
 
@@ -446,7 +446,9 @@ impl<R: Remote> Downloader<R> {
             let claimed = if lost_races == 0 {
                 let prefix = format!("{etag}.");
                 match &files.partials {
-                    Some(index) => index.claim(&dir.blobs_dir(), &prefix, &fresh, !force),
+                    Some(index) => index
+                        .get_or_init(|| PartialIndex::list(&dir.blobs_dir()))
+                        .claim(&dir.blobs_dir(), &prefix, &fresh, !force),
                     None => claim_partial(&dir.blobs_dir(), &prefix, &fresh, !force),
                 }
             } else {

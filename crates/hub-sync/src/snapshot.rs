@@ -264,6 +264,21 @@ impl<R: Remote> Downloader<R> {
             }
             _ => None,
         };
+        // Files already cached are answered here, one `readlink` and one `stat` each, without a
+        // task per file.
+        let files = match &shared {
+            Some(shared) if !request.force_download => files
+                .into_iter()
+                .filter(|file| match shared.cached(commit, &file.path) {
+                    Some(pointer) => {
+                        self.finished(file.path.as_str(), &pointer, false);
+                        false
+                    }
+                    None => true,
+                })
+                .collect(),
+            _ => files,
+        };
         let semaphore = Arc::new(Semaphore::new(self.max_workers));
         let mut tasks = JoinSet::new();
         for file in files {
