@@ -2,11 +2,13 @@
 //! `cargo xtask`: the Python oracle (pinned `huggingface_hub` in a virtualenv this crate creates
 //! itself), the one cache-tree builder and folder dumps ([`tree`]), the content hashes blobs are
 //! named by ([`hash`]), the deterministic fixture caches, synthetic repositories, the request log
-//! of a test server ([`served`]), and the hostile server and canary of the security tests.
+//! of a test server ([`served`]), the hostile server and canary of the security tests, and nginx
+//! (installed when missing, [`nginx`]).
 
 pub mod fixtures;
 pub mod hash;
 pub mod hostile;
+pub mod nginx;
 pub mod oracle;
 pub mod served;
 pub mod synthetic;

@@ -11,8 +11,9 @@ const LAYERS: &[(&str, u32)] = &[
     ("hub-cache", 0),
     ("hub-http", 1),
     ("hub-sync", 2),
-    ("hub-server", 2),
-    ("hub-cli", 3),
+    // A mirror (`hfhub serve --upstream`) fills its cache through hub-sync.
+    ("hub-server", 3),
+    ("hub-cli", 4),
 ];
 
 /// Dependencies `hub-cache` must never take, directly or through another crate: network and async.

@@ -96,6 +96,38 @@ pub struct RepoInfo {
     /// The repository's files at that commit, as the server listed them (unvalidated).
     #[serde(default)]
     pub siblings: Vec<Sibling>,
+    /// Whether the repository is private (absent: not private).
+    #[serde(default)]
+    pub private: bool,
+    /// `false`, or how access is granted (`"auto"`, `"manual"`).
+    #[serde(default)]
+    pub gated: Gated,
+}
+
+impl Default for Gated {
+    fn default() -> Gated {
+        Gated::Flag(false)
+    }
+}
+
+/// The `gated` field of a repo-info answer: `false` or an approval mode.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum Gated {
+    /// `false` (not gated), or `true` as some Hub-compatible servers send.
+    Flag(bool),
+    /// Gated, with this approval mode (`"auto"`, `"manual"`).
+    Mode(String),
+}
+
+impl Gated {
+    /// Whether a token with granted access is needed.
+    pub fn is_gated(&self) -> bool {
+        match self {
+            Gated::Flag(flag) => *flag,
+            Gated::Mode(_) => true,
+        }
+    }
 }
 
 /// One file of a repo-info answer.

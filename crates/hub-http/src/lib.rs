@@ -64,7 +64,7 @@ mod tls;
 mod transport;
 pub mod url;
 
-pub use api::{LfsInfo, ListingLimits, MAX_JSON_BYTES, RepoInfo, Sibling, TreeEntry};
+pub use api::{Gated, LfsInfo, ListingLimits, MAX_JSON_BYTES, RepoInfo, Sibling, TreeEntry};
 pub use auth::{Token, TokenChoice};
 pub use body::LowSpeedLimit;
 pub use client::{Client, ClientBuilder, NetworkDescription};

@@ -18,14 +18,19 @@
 //! # Ok(()) }
 //! ```
 
+mod access;
 mod body;
 mod conn;
+mod evict;
 pub mod fault;
 pub mod log;
+mod metrics;
+mod mirror;
 mod route;
 mod server;
 mod sign;
 mod store;
+mod upstream;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -35,6 +40,7 @@ pub use conn::Limits;
 pub use log::{Origin, RequestLog, RequestRecord};
 pub use server::{BlockingServer, Builder, DEFAULT_LINK_LIFETIME, RunningServer, Server};
 pub use sign::CdnKey;
+pub use upstream::Upstream;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -63,4 +69,10 @@ pub enum Error {
     /// The operating system's random source failed, so no key could sign CDN links.
     #[error("cannot make a key to sign CDN links with")]
     Key(#[source] std::io::Error),
+    #[error("cannot set up the upstream `{url}`")]
+    Upstream {
+        url: String,
+        #[source]
+        source: Box<hub_sync::Error>,
+    },
 }

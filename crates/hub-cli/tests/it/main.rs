@@ -5,6 +5,7 @@ mod boundary;
 mod cache_commands;
 mod download;
 mod messages;
+mod mirror;
 mod networks;
 mod parity;
 mod progress;
