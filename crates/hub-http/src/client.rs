@@ -200,7 +200,7 @@ impl ClientBuilder {
     /// [`Error::Setup`]: a root certificate rustls refuses, or a `HF_HUB_USER_AGENT_ORIGIN` that is
     /// not a valid header value. (A CA file with no readable certificate is only a warning.)
     pub fn build(self) -> Result<Client, Error> {
-        let tls = crate::tls::config(&self.ca_sources, &self.extra_roots)?;
+        let tls = crate::tls::config(&self.ca_sources, &self.extra_roots, !self.offline)?;
         let mut user_agent = format!("hfhub/{}; rust", env!("CARGO_PKG_VERSION"));
         if let Some(origin) = &self.user_agent_origin {
             user_agent.push_str("; origin/");

@@ -23,7 +23,7 @@ use hub_http::TreeEntry;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::cache_mode::{BlobSource, check_filename, check_size};
+use crate::cache_mode::{BlobSource, RepoFiles, check_filename, check_size};
 use crate::pattern::Filter;
 use crate::{Downloader, Error, Event, Remote, SnapshotRequest};
 
@@ -257,6 +257,28 @@ impl<R: Remote> Downloader<R> {
                 .fold(0u64, |sum, file| sum.saturating_add(file.size)),
         });
 
+        // What the files share is prepared once for all of them (`blobs/` listed once...).
+        let shared = match &local_dir {
+            None if !files.is_empty() => {
+                Some(Arc::new(RepoFiles::snapshot(cache, repo, self.write)))
+            }
+            _ => None,
+        };
+        // Files already cached are answered here, one `readlink` and one `stat` each, without a
+        // task per file.
+        let files = match &shared {
+            Some(shared) if !request.force_download => files
+                .into_iter()
+                .filter(|file| match shared.cached(commit, &file.path) {
+                    Some(pointer) => {
+                        self.finished(file.path.as_str(), &pointer, false);
+                        false
+                    }
+                    None => true,
+                })
+                .collect(),
+            _ => files,
+        };
         let semaphore = Arc::new(Semaphore::new(self.max_workers));
         let mut tasks = JoinSet::new();
         for file in files {
@@ -266,11 +288,15 @@ impl<R: Remote> Downloader<R> {
                 commit.clone(),
                 semaphore.clone(),
             );
-            let (repo, local_dir, force) =
-                (repo.clone(), local_dir.clone(), request.force_download);
+            let (repo, local_dir, force, shared) = (
+                repo.clone(),
+                local_dir.clone(),
+                request.force_download,
+                shared.clone(),
+            );
             tasks.spawn(async move {
                 let _permit = semaphore.acquire_owned().await;
-                this.snapshot_file(&cache, &repo, &commit, file, local_dir, force)
+                this.snapshot_file(&cache, &repo, &commit, file, local_dir, shared, force)
                     .await
             });
         }
@@ -291,6 +317,7 @@ impl<R: Remote> Downloader<R> {
         })
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn snapshot_file(
         &self,
         cache: &Cache,
@@ -298,6 +325,7 @@ impl<R: Remote> Downloader<R> {
         commit: &CommitHash,
         file: Planned,
         local_dir: Option<PathBuf>,
+        shared: Option<Arc<RepoFiles>>,
         force: bool,
     ) -> Result<PathBuf, Error> {
         let url = self
@@ -309,8 +337,8 @@ impl<R: Remote> Downloader<R> {
             location: url.clone(),
             resolve_url: url,
         };
-        match local_dir {
-            Some(dir) => {
+        match (local_dir, shared) {
+            (Some(dir), _) => {
                 self.file_to_local_dir(
                     &dir,
                     repo,
@@ -321,11 +349,14 @@ impl<R: Remote> Downloader<R> {
                 )
                 .await
             }
-            None => {
-                let writer = cache.writer(repo, self.write);
+            (None, shared) => {
+                let files = match shared {
+                    Some(files) => files,
+                    None => Arc::new(RepoFiles::snapshot(cache, repo, self.write)),
+                };
                 self.fetch_blob(
                     cache,
-                    &writer,
+                    &files,
                     repo,
                     commit.as_str(),
                     commit,
