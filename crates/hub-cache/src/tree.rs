@@ -321,20 +321,14 @@ const ATOMIC: AtomicOptions = AtomicOptions {
     sync: true,
 };
 
-/// [`write`] entry by entry, as a listing arrives: the entries go to a `tmpXXXXXXXX.tmp` file in
-/// `trees/` as they are pushed (memory stays that of one entry), and [`Writer::finish`] renames it
-/// over `<commit>.json` once the caller trusts the listing; a writer dropped unfinished removes
-/// its file. Entries pushed in path order (as the Hub lists them) are written as they come; out of
-/// order or repeated, the file is sorted (the last of a repeated path kept) when finished, which
-/// then holds the listing in memory once.
+/// [`write`] entry by entry, as a listing arrives: the entries go to an unnamed temporary file
+/// (the system's temporary folder) as they are pushed, so memory stays that of one entry and
+/// nothing appears in the cache before the caller trusts the listing; [`Writer::finish`] then
+/// copies it to a `tmpXXXXXXXX.tmp` file in `trees/` (in the kernel) and renames that over
+/// `<commit>.json`. Entries pushed in path order (as the Hub lists them) are written as they come;
+/// out of order or repeated, the listing is sorted when finished (the last of a repeated path
+/// kept), which then holds it in memory once.
 pub struct Writer {
-    dir: Dir,
-    /// The final name, `<commit>.json`.
-    name: String,
-    /// The final path, for errors.
-    path: PathBuf,
-    /// The temporary file's name in `dir`, until finished.
-    tmp: Option<String>,
     out: io::BufWriter<std::fs::File>,
     /// The last path pushed.
     last: String,
@@ -346,45 +340,22 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts `trees/<commit>.json` under `folder` (the folders are created, never through a link).
-    pub fn create(folder: &Path, commit: &str) -> Result<Writer, WriteTreeError> {
-        let path = path(folder, commit);
-        let fail = |source| WriteTreeError {
-            path: path.clone(),
-            source,
-        };
-        let dir = trees_dir(folder, true).map_err(|error| fail(io::Error::other(error)))?;
-        let (tmp, file) = dir.create_unique("", "tmp", ATOMIC.mode).map_err(fail)?;
+    /// A listing with no entry yet.
+    pub fn new() -> io::Result<Writer> {
         let mut writer = Writer {
-            dir,
-            name: format!("{commit}.json"),
-            path,
-            tmp: Some(tmp),
-            out: io::BufWriter::with_capacity(READ_BUFFER, file),
+            out: io::BufWriter::with_capacity(READ_BUFFER, tempfile::tempfile()?),
             last: String::new(),
             entries: 0,
             sorted: true,
             valid: true,
             scratch: String::new(),
         };
-        writer.write(HEADER.as_bytes())?;
+        io::Write::write_all(&mut writer.out, HEADER.as_bytes())?;
         Ok(writer)
     }
 
-    fn fail(&self, source: io::Error) -> WriteTreeError {
-        WriteTreeError {
-            path: self.path.clone(),
-            source,
-        }
-    }
-
-    fn write(&mut self, bytes: &[u8]) -> Result<(), WriteTreeError> {
-        use io::Write as _;
-        self.out.write_all(bytes).map_err(|e| self.fail(e))
-    }
-
     /// Appends one file of the listing.
-    pub fn push(&mut self, path: &str, entry: &Entry) -> Result<(), WriteTreeError> {
+    pub fn push(&mut self, path: &str, entry: &Entry) -> io::Result<()> {
         if self.entries > 0 && path <= self.last.as_str() {
             self.sorted = false;
         }
@@ -393,7 +364,7 @@ impl Writer {
         text.clear();
         text.push_str(if self.entries == 0 { "{\n" } else { ",\n" });
         push_entry(&mut text, path, entry);
-        let result = self.write(text.as_bytes());
+        let result = io::Write::write_all(&mut self.out, text.as_bytes());
         self.scratch = text;
         result?;
         self.entries += 1;
@@ -402,52 +373,47 @@ impl Writer {
         Ok(())
     }
 
-    /// Completes the file and renames it over `<commit>.json`. A listing with an invalid Xet hash
-    /// is not written (`Ok(false)`), as [`write`].
-    pub fn finish(mut self) -> Result<bool, WriteTreeError> {
+    /// Writes `trees/<commit>.json` under `folder` from the entries pushed, as [`write`] does
+    /// (same folders, name, mode and checks). A listing with an invalid Xet hash is not written
+    /// (`Ok(false)`).
+    pub fn finish(mut self, folder: &Path, commit: &str) -> Result<bool, WriteTreeError> {
+        use io::{Seek as _, Write as _};
         if !self.valid {
             return Ok(false);
         }
+        let path = path(folder, commit);
+        let fail = |source| WriteTreeError {
+            path: path.clone(),
+            source,
+        };
         let tail: &[u8] = if self.entries == 0 {
             b"{}\n}"
         } else {
             b"\n }\n}"
         };
-        self.write(tail)?;
-        let tmp = self
-            .tmp
-            .clone()
-            .expect("a writer has its file until finished");
+        self.out.write_all(tail).map_err(fail)?;
+        self.out.flush().map_err(fail)?;
+        let mut file = self.out.get_ref();
+        file.seek(io::SeekFrom::Start(0)).map_err(fail)?;
         if !self.sorted {
-            use io::{Seek as _, Write as _};
-            self.out.flush().map_err(|e| self.fail(e))?;
-            let mut file = self.out.get_ref();
-            file.seek(io::SeekFrom::Start(0))
-                .map_err(|e| self.fail(e))?;
-            let listing = Listing::from_reader(file.take(MAX_LISTING_BYTES))
-                .map_err(|e| self.fail(io::Error::other(e)))?
-                .ok_or_else(|| self.fail(io::Error::other("the listing was not written whole")))?;
-            self.dir
-                .write_atomic(&self.name, listing.to_json().as_bytes(), ATOMIC)
-                .map_err(|e| self.fail(e))?;
-            return Ok(true);
+            let listing = Listing::from_reader(file)
+                .map_err(|e| fail(io::Error::other(e)))?
+                .ok_or_else(|| fail(io::Error::other("the listing was not written whole")))?;
+            return write(folder, commit, &listing);
         }
-        use io::Write as _;
-        self.out.flush().map_err(|e| self.fail(e))?;
-        self.out.get_ref().sync_all().map_err(|e| self.fail(e))?;
-        self.dir
-            .rename(&tmp, &self.dir, &self.name)
-            .map_err(|e| self.fail(e))?;
-        self.tmp = None;
+        let dir = trees_dir(folder, true).map_err(|error| fail(io::Error::other(error)))?;
+        let (tmp, mut out) = dir.create_unique("", "tmp", ATOMIC.mode).map_err(fail)?;
+        let result = (|| {
+            io::copy(&mut file, &mut out)?;
+            out.sync_all()?;
+            drop(out);
+            dir.rename(&tmp, &dir, format!("{commit}.json"))
+        })();
+        if result.is_err() {
+            let _ = dir.remove_file(&tmp);
+        }
+        result.map_err(fail)?;
         Ok(true)
-    }
-}
-
-impl Drop for Writer {
-    fn drop(&mut self) {
-        if let Some(tmp) = self.tmp.take() {
-            let _ = self.dir.remove_file(&tmp);
-        }
     }
 }
 
@@ -550,11 +516,11 @@ mod tests {
             ("repeated", &repeated, &listing),
             ("empty", &Vec::new(), &Listing::default()),
         ] {
-            let mut writer = Writer::create(tmp.path(), commit).unwrap();
+            let mut writer = Writer::new().unwrap();
             for (path, entry) in pushed {
                 writer.push(path, entry).unwrap();
             }
-            assert!(writer.finish().unwrap(), "{commit}");
+            assert!(writer.finish(tmp.path(), commit).unwrap(), "{commit}");
             let written = fs::read_to_string(path(tmp.path(), commit)).unwrap();
             assert_eq!(written, expected.to_json(), "{commit}");
             assert_eq!(
@@ -566,14 +532,16 @@ mod tests {
         let all = ["empty", "repeated", "reversed", "sorted"].map(|c| format!("{c}.json"));
         assert_eq!(names(tmp.path()), all, "no temporary file left");
 
-        // An invalid Xet hash: nothing written; a writer dropped unfinished leaves nothing.
-        let mut writer = Writer::create(tmp.path(), "bad").unwrap();
+        // An invalid Xet hash: nothing written.
+        let mut writer = Writer::new().unwrap();
         writer.push("x", &entry(Some("zz"))).unwrap();
-        assert!(!writer.finish().unwrap());
-        let mut writer = Writer::create(tmp.path(), "dropped").unwrap();
-        writer.push("x", &entry(None)).unwrap();
-        drop(writer);
+        assert!(!writer.finish(tmp.path(), "bad").unwrap());
         assert_eq!(names(tmp.path()), all);
+        // Nothing appears before `finish`.
+        let mut writer = Writer::new().unwrap();
+        writer.push("x", &entry(None)).unwrap();
+        assert!(!tmp.path().join("fresh").exists());
+        drop(writer);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! A tree listing as it arrives, page by page: the files the caller's patterns select are kept
 //! (the only ones a snapshot plans), and every file goes straight to the cached listing's
-//! temporary file (`hub_cache::tree::Writer`), which becomes `trees/<commit>.json` only once the
-//! run verified what it fetched. A listing of a million files costs the memory of one page.
+//! unnamed temporary file (`hub_cache::tree::Writer`), which becomes `trees/<commit>.json` only
+//! once the run verified what it fetched (nothing is written in the cache or the `local_dir`
+//! before). A listing of a million files costs the memory of one page.
 
 use std::path::Path;
 
@@ -43,8 +44,8 @@ impl<'a> Listed<'a> {
     pub(crate) fn add(&mut self, page: Vec<TreeEntry>) {
         if !self.started {
             self.started = true;
-            self.writer = tree::Writer::create(self.folder, self.commit)
-                .map_err(|error| tracing::warn!("{}", Escaped(&error.to_string())))
+            self.writer = tree::Writer::new()
+                .map_err(|error| tracing::warn!("cannot buffer the tree listing: {error}"))
                 .ok();
         }
         for entry in page.into_iter().filter(TreeEntry::is_file) {
@@ -53,7 +54,7 @@ impl<'a> Listed<'a> {
             if let Some(writer) = &mut self.writer
                 && let Err(error) = writer.push(&entry.path, &cached)
             {
-                tracing::warn!("{}", Escaped(&error.to_string()));
+                tracing::warn!("cannot buffer the tree listing: {error}");
                 self.writer = None;
             }
             if self.filter.matches(&entry.path) {
@@ -65,7 +66,7 @@ impl<'a> Listed<'a> {
     /// After the run verified the selected files: the cached listing takes its place.
     pub(crate) fn keep_cached(self) {
         if let Some(writer) = self.writer
-            && let Err(error) = writer.finish()
+            && let Err(error) = writer.finish(self.folder, self.commit)
         {
             tracing::warn!("{}", Escaped(&error.to_string()));
         }
