@@ -1,4 +1,5 @@
-//! Deterministic hub caches for tests and demos, written byte by byte with `std::fs`.
+//! Deterministic hub caches for tests and demos, written entry by entry through the one tree builder
+//! ([`crate::tree::Tree`]), then stamped with fixed times and modes.
 //!
 //! The generator does not use `hub_cache`'s write side (only its vocabulary and constants), so a
 //! fixture is an independent check of it: blobs are named by the real hash of their content (git
@@ -36,10 +37,10 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use crate::hash::{git_sha1, sha1, sha256};
+use crate::tree::{Tree, pointer_target};
 use hub_cache::RepoType;
 use hub_cache::layout::{CACHEDIR_TAG, CACHEDIR_TAG_NAME, LOCKS_DIR};
-use sha1::{Digest as _, Sha1};
-use sha2::Sha256;
 
 /// Name of the main demo fixture (healthy, several repos of every type).
 pub const BIG_MIXED: &str = "big-mixed";
@@ -260,19 +261,6 @@ pub fn folder_name(repo_type: RepoType, repo_id: &str) -> String {
     name
 }
 
-/// Git's blob id: sha1 of `blob <len>\0` followed by the content, 40 lower-case hex.
-pub fn git_blob_sha1(content: &[u8]) -> String {
-    let mut hasher = Sha1::new();
-    hasher.update(format!("blob {}\0", content.len()).as_bytes());
-    hasher.update(content);
-    hex(&hasher.finalize())
-}
-
-/// sha256 of the content, 64 lower-case hex (the etag of an LFS file).
-pub fn sha256(content: &[u8]) -> String {
-    hex(&Sha256::digest(content))
-}
-
 /// The text of the git-LFS pointer a repo stores in place of a large file.
 pub fn lfs_pointer(content: &[u8]) -> String {
     format!(
@@ -280,13 +268,6 @@ pub fn lfs_pointer(content: &[u8]) -> String {
         sha256(content),
         content.len()
     )
-}
-
-/// Target of a snapshot pointer, relative to the pointer's directory: one `../` per folder of the
-/// repo path plus two, then `blobs/<etag>`.
-pub fn pointer_target(repo_path: &str, etag: &str) -> String {
-    let depth = 2 + repo_path.matches('/').count();
-    format!("{}blobs/{etag}", "../".repeat(depth))
 }
 
 /// The `trees/<commit>.json` text huggingface_hub 2.x writes: `json.dump(data, indent=1)` with its
@@ -302,10 +283,7 @@ pub fn tree_json(files: &[FixtureFile]) -> String {
         for (index, file) in sorted.iter().enumerate() {
             let mut fields = vec![
                 ("size", file.size().to_string()),
-                (
-                    "blob_id",
-                    json_string(&git_blob_sha1(&file_bytes_in_git(file))),
-                ),
+                ("blob_id", json_string(&git_sha1(&file_bytes_in_git(file)))),
             ];
             if file.lfs {
                 fields.push(("lfs_sha256", json_string(&file.etag)));
@@ -340,38 +318,27 @@ fn file_bytes_in_git(file: &FixtureFile) -> Vec<u8> {
     }
 }
 
-/// A JSON string literal as Python's `json.dumps` writes it with `ensure_ascii=True`.
+/// A JSON string literal as Python's `json.dumps` writes it with `ensure_ascii=True`: serde_json's
+/// literal (quotes, backslashes and control characters escaped as Python does) with every character
+/// outside printable ASCII then written as `\uXXXX` UTF-16 units.
 fn json_string(value: &str) -> String {
-    let mut out = String::from("\"");
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            ' '..='~' => out.push(c),
-            _ => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
+    let literal = serde_json::to_string(value).expect("a string serializes");
+    let mut out = String::with_capacity(literal.len());
+    for c in literal.chars() {
+        if (' '..='~').contains(&c) {
+            out.push(c);
+        } else {
+            for unit in c.encode_utf16(&mut [0; 2]) {
+                out.push_str(&format!("\\u{unit:04x}"));
             }
         }
     }
-    out.push('"');
     out
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A deterministic commit hash: sha1 of a label, 40 hex.
 pub fn commit_hash(label: &str) -> String {
-    hex(&Sha1::digest(label.as_bytes()))
+    sha1(label.as_bytes())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -526,11 +493,7 @@ struct FileSpec {
 
 impl FileSpec {
     fn etag(&self) -> String {
-        if self.lfs {
-            sha256(&self.content)
-        } else {
-            git_blob_sha1(&self.content)
-        }
+        crate::hash::etag(&self.content, self.lfs)
     }
 
     fn not_cached(mut self) -> FileSpec {
@@ -901,10 +864,14 @@ fn catalogue() -> Vec<FixtureSpec> {
 // ---------------------------------------------------------------------------------------------
 // Writing.
 
-/// Collects the times to stamp once everything is written (writing into a directory changes its
-/// modification time, so directories are stamped last, deepest first).
+/// Writes entries through the one tree builder ([`Tree`]) and collects the times to stamp once
+/// everything is written (writing into a directory changes its modification time, so directories are
+/// stamped last, deepest first). The stamping pass is why fixtures are not one text description:
+/// each entry gets the time and mode upstream would leave, and the whole tree is compared byte for
+/// byte across runs.
 struct Writer {
     root: PathBuf,
+    tree: Tree<'static>,
     times: BTreeMap<PathBuf, SystemTime>,
     /// Permission bits other than the defaults (0644 files, 0755 directories), so the umask of
     /// the machine does not leak into the fixture.
@@ -916,16 +883,29 @@ fn at(seconds_after_epoch: u64) -> SystemTime {
 }
 
 impl Writer {
+    /// `path` as a line of a tree description: relative to the root, UTF-8.
+    fn relative<'p>(&self, path: &'p Path) -> io::Result<&'p str> {
+        path.strip_prefix(&self.root)
+            .ok()
+            .and_then(Path::to_str)
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("`{}` is not a UTF-8 path below the fixture", path.display()),
+                )
+            })
+    }
+
     fn file(
         &mut self,
         path: &Path,
         content: &[u8],
         modified: Option<SystemTime>,
     ) -> io::Result<()> {
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent)?;
-        }
-        fs::write(path, content)?;
+        let line = format!("{} = $content", self.relative(path)?);
+        self.tree
+            .with("content", content.to_vec())
+            .try_write(&line)?;
         if let Some(time) = modified {
             self.times.insert(path.to_path_buf(), time);
         }
@@ -933,10 +913,13 @@ impl Writer {
     }
 
     fn symlink(&mut self, target: &str, link: &Path) -> io::Result<()> {
-        if let Some(parent) = link.parent() {
-            fs::create_dir_all(parent)?;
-        }
-        std::os::unix::fs::symlink(target, link)
+        let line = format!("{} -> {target}", self.relative(link)?);
+        self.tree.try_write(&line)
+    }
+
+    fn dir(&mut self, path: &Path) -> io::Result<()> {
+        let line = format!("{}/", self.relative(path)?);
+        self.tree.try_write(&line)
     }
 
     /// Stamps every entry under the root (symlinks excepted: std cannot stamp a link itself, and
@@ -987,6 +970,7 @@ fn write_fixture(root: &Path, spec: &FixtureSpec) -> io::Result<Fixture> {
     fs::create_dir_all(&cache_dir)?;
     let mut writer = Writer {
         root: cache_dir.clone(),
+        tree: Tree::at(&cache_dir),
         times: BTreeMap::new(),
         modes: BTreeMap::new(),
     };
@@ -997,7 +981,7 @@ fn write_fixture(root: &Path, spec: &FixtureSpec) -> io::Result<Fixture> {
             None,
         )?;
     }
-    fs::create_dir_all(cache_dir.join(LOCKS_DIR))?;
+    writer.dir(&cache_dir.join(LOCKS_DIR))?;
 
     let mut repos = Vec::new();
     let mut incomplete_files = Vec::new();
@@ -1033,7 +1017,7 @@ fn write_repo(
     let folder = folder_name(spec.repo_type, spec.id);
     let repo_dir = cache_dir.join(&folder);
     let blobs = repo_dir.join("blobs");
-    fs::create_dir_all(&blobs)?;
+    writer.dir(&blobs)?;
     let repo_time = repo_index * 7 * DAY;
 
     let mut refs = BTreeMap::new();
@@ -1048,7 +1032,7 @@ fn write_repo(
     for (commit_index, commit) in spec.commits.iter().enumerate() {
         let hash = spec.commit_hash(commit_index);
         let snapshot = repo_dir.join("snapshots").join(&hash);
-        fs::create_dir_all(&snapshot)?;
+        writer.dir(&snapshot)?;
         let commit_time = at(repo_time + commit_index as u64 * DAY);
         writer.times.insert(snapshot.clone(), commit_time);
         let mut files = Vec::new();
@@ -1188,7 +1172,7 @@ fn corrupt(writer: &mut Writer, cache_dir: &Path, kind: CorruptionKind) -> io::R
             simple("notes.txt")
         }
         CorruptionKind::NameWithoutDashes => {
-            fs::create_dir_all(cache_dir.join("gpt2").join("snapshots"))?;
+            writer.dir(&cache_dir.join("gpt2").join("snapshots"))?;
             simple("gpt2")
         }
         CorruptionKind::UnknownType => {

@@ -10,7 +10,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use sha2::Digest as _;
+use crate::tree::state as tree_state;
 
 /// One request as the hostile server saw it.
 #[derive(Debug, Clone)]
@@ -120,34 +120,6 @@ pub fn answer(status: &str, headers: &[(&str, String)], body: &[u8], head: bool)
     out.extend_from_slice(b"\r\n");
     if !head {
         out.extend_from_slice(body);
-    }
-    out
-}
-
-/// Every path below `root` with its kind and content (`d`, `f <len> <sha256>`, `l <target>`), to
-/// compare a folder before and after. Symlinks are not followed.
-pub fn tree_state(root: &Path) -> BTreeMap<PathBuf, String> {
-    let mut out = BTreeMap::new();
-    for entry in walkdir::WalkDir::new(root).follow_links(false) {
-        let Ok(entry) = entry else { continue };
-        let meta = match entry.path().symlink_metadata() {
-            Ok(meta) => meta,
-            Err(_) => continue,
-        };
-        let kind = if meta.file_type().is_symlink() {
-            format!(
-                "l {}",
-                fs::read_link(entry.path()).map_or(String::new(), |t| t.display().to_string())
-            )
-        } else if meta.is_dir() {
-            "d".to_owned()
-        } else {
-            let digest = fs::read(entry.path())
-                .map(|bytes| format!("{:x}", sha2::Sha256::digest(&bytes)))
-                .unwrap_or_else(|e| format!("unreadable: {e}"));
-            format!("f {} {digest}", meta.len())
-        };
-        out.insert(entry.path().to_path_buf(), kind);
     }
     out
 }

@@ -1,6 +1,6 @@
-//! Synthetic repositories for reliability tests: one repo folder of a hub cache written with `std::fs`
-//! (refs, blobs named by their real hash, relative snapshot symlinks), with seeded content of any
-//! size and file count, for hub-server to serve.
+//! Synthetic repositories for reliability tests: one repo folder of a hub cache (refs, blobs named by
+//! their real hash, relative snapshot symlinks), written through [`crate::tree::Tree`], with seeded
+//! content of any size and file count, for hub-server to serve.
 //!
 //! ```text
 //! <cache>/models--<org>--<name>/
@@ -9,11 +9,12 @@
 //! └── snapshots/<commit>/<path>          -> ../../blobs/<etag>
 //! ```
 
-use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::fixtures::{commit_hash, git_blob_sha1, pointer_target, sha256};
+use crate::fixtures::{commit_hash, folder_name};
+use crate::hash;
+use crate::tree::Tree;
 
 /// One file of a synthetic repository.
 #[derive(Debug, Clone)]
@@ -58,36 +59,37 @@ pub fn write_model(
     ref_name: &str,
     files: &[(String, Vec<u8>, bool)],
 ) -> io::Result<SyntheticRepo> {
-    let folder = crate::fixtures::folder_name(hub_cache::RepoType::Model, repo_id);
-    let path = cache.join(folder);
+    let folder = folder_name(hub_cache::RepoType::Model, repo_id);
     let commit = commit_hash(label);
-    fs::create_dir_all(path.join("refs"))?;
-    fs::create_dir_all(path.join("blobs"))?;
-    fs::write(path.join("refs").join(ref_name), &commit)?;
-    let snapshot = path.join("snapshots").join(&commit);
+    let mut tree = Tree::at(cache);
+    let mut description = format!("{folder}/blobs/\n{folder}/refs/{ref_name} = {commit}\n");
     let mut out = Vec::new();
-    for (repo_path, content, lfs) in files {
-        let etag = if *lfs {
-            sha256(content)
-        } else {
-            git_blob_sha1(content)
-        };
-        let blob = path.join("blobs").join(&etag);
-        if !blob.exists() {
-            fs::write(&blob, content)?;
+    for (index, (repo_path, content, lfs)) in files.iter().enumerate() {
+        if repo_path.contains(['\n', '\r'])
+            || [" = ", " -> ", " => "]
+                .iter()
+                .any(|op| repo_path.contains(op))
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{repo_path:?} cannot be written as a tree line"),
+            ));
         }
-        let pointer = snapshot.join(repo_path);
-        fs::create_dir_all(pointer.parent().expect("a pointer has a parent"))?;
-        std::os::unix::fs::symlink(pointer_target(repo_path, &etag), &pointer)?;
+        let kind = if *lfs { "lfs" } else { "git" };
+        tree.with(&index.to_string(), content.as_slice());
+        description.push_str(&format!(
+            "{folder}/snapshots/{commit}/{repo_path} => {kind} ${index}\n"
+        ));
         out.push(SyntheticFile {
             path: repo_path.clone(),
-            etag,
+            etag: hash::etag(content, *lfs),
             lfs: *lfs,
             content: content.clone(),
         });
     }
+    tree.try_write(&description)?;
     Ok(SyntheticRepo {
-        path,
+        path: cache.join(folder),
         commit,
         files: out,
     })

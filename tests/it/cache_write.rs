@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use hfhub_tests::oracle::{HF_HUB_2X, Oracle};
-use hub_cache::layout::{CACHEDIR_TAG, pointer_target};
+use hfhub_tests::tree::pointer_target;
+use hub_cache::layout::CACHEDIR_TAG;
 use hub_cache::lock::FileLock;
 use hub_cache::tree::{self, Entry, Listing};
 use hub_cache::write::PointerKind;

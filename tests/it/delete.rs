@@ -14,9 +14,9 @@ use hub_cache::scan::{Options, scan_with};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-use crate::scan::{
-    CacheBuilder, build_healthy, build_shared_store, hex40, hex64, our_scan, python_scans,
-};
+use hfhub_tests::tree::{self, Kind, Tree};
+
+use crate::scan::{build_healthy, build_shared_store, hex40, hex64, our_scan, python_scans};
 
 /// For each `(cache_dir, hashes or files, execute)`: upstream's plan as JSON (from `delete_revisions`,
 /// or from `delete_files` when `files` lists snapshot paths); executed when asked.
@@ -54,32 +54,8 @@ fn render_plan(plan: &Plan) -> Value {
     })
 }
 
-/// Every path below `root` (relative, `/` suffix for directories), symlinks not followed.
-fn tree(root: &Path) -> BTreeSet<String> {
-    let mut entries = BTreeSet::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in fs::read_dir(&dir).expect("list") {
-            let entry = entry.expect("entry");
-            let relative = entry
-                .path()
-                .strip_prefix(root)
-                .expect("below root")
-                .to_path_buf();
-            let relative = relative.to_string_lossy().into_owned();
-            if entry.file_type().expect("type").is_dir() {
-                entries.insert(format!("{relative}/"));
-                stack.push(entry.path());
-            } else {
-                entries.insert(relative);
-            }
-        }
-    }
-    entries
-}
-
-fn build(shared: bool) -> CacheBuilder {
-    let mut cache = CacheBuilder::new();
+fn build(shared: bool) -> Tree<'static> {
+    let mut cache = Tree::temp();
     build_healthy(&mut cache);
     if shared {
         build_shared_store(&mut cache);
@@ -123,7 +99,7 @@ fn selections() -> Vec<(bool, Vec<String>)> {
 fn check_plans(version: &str, flavour: Flavour) {
     let selections = selections();
     // Three identical caches per selection: one for the plans, one upstream executes, one we execute.
-    let caches: Vec<[CacheBuilder; 3]> = selections
+    let caches: Vec<[Tree; 3]> = selections
         .iter()
         .map(|(shared, _)| [build(*shared), build(*shared), build(*shared)])
         .collect();
@@ -168,8 +144,8 @@ fn check_plans(version: &str, flavour: Flavour) {
             outcome.warnings
         );
         assert_eq!(
-            tree(our_cache.root()),
-            tree(python_cache.root()),
+            tree::listing(our_cache.root(), |_| true),
+            tree::listing(python_cache.root(), |_| true),
             "trees after executing {hashes:?}"
         );
         executed.push(our_cache.root());
@@ -196,7 +172,7 @@ fn plans_match_python_0x() {
 
 #[test]
 fn execute_tolerates_missing_paths_and_stays_inside_the_cache() {
-    let mut cache = CacheBuilder::new();
+    let mut cache = Tree::temp();
     build_healthy(&mut cache);
     let report = hub_cache::scan(cache.root()).expect("scan");
     let mut plan = report.delete_revisions(&[hex40(0xa1)]);
@@ -259,12 +235,13 @@ fn execute_tolerates_missing_paths_and_stays_inside_the_cache() {
 
 /// Sum of sizes of the regular files under `*/blobs/` and `*/snapshots/` (what plans count).
 fn counted_bytes(root: &Path) -> u64 {
-    tree(root)
+    tree::entries(root, |_| true)
         .iter()
-        .filter(|p| !p.ends_with('/') && (p.contains("/blobs/") || p.contains("/snapshots/")))
-        .filter_map(|p| fs::symlink_metadata(root.join(p)).ok())
-        .filter(|m| m.file_type().is_file())
-        .map(|m| m.len())
+        .filter(|e| e.relative.contains("/blobs/") || e.relative.contains("/snapshots/"))
+        .map(|e| match e.kind {
+            Kind::File { size } => size,
+            _ => 0,
+        })
         .sum()
 }
 
@@ -306,33 +283,37 @@ proptest! {
 
     #[test]
     fn plans_keep_needed_blobs_and_free_what_they_announce(generated in generated()) {
-        let mut cache = CacheBuilder::new();
+        let mut cache = Tree::temp();
         let folder = "models--org--prop";
+        let mut description = String::new();
         let mut used = BTreeSet::new();
         for (r, files) in generated.revisions.iter().enumerate() {
             let commit = hex40(0x100 + r as u32);
-            cache.dir(&format!("{folder}/snapshots/{commit}"));
+            let snapshot = format!("{folder}/snapshots/{commit}");
+            description.push_str(&format!("{snapshot}/\n"));
             let mut names = BTreeSet::new();
             for &(file, blob, copied) in files {
                 let name = format!("f{file}.bin");
                 if !names.insert(name.clone()) {
                     continue;
                 }
+                let (size, etag) = (generated.sizes[blob], hex64(blob as u32));
                 if copied {
-                    cache.file(&format!("{folder}/snapshots/{commit}/{name}"), &vec![3; generated.sizes[blob]]);
+                    description.push_str(&format!("{snapshot}/{name} ({size} bytes)\n"));
                 } else {
                     if used.insert(blob) {
-                        cache.blob(folder, &hex64(blob as u32), generated.sizes[blob]);
+                        description.push_str(&format!("{folder}/blobs/{etag} ({size} bytes)\n"));
                     }
-                    cache.pointer(folder, &commit, &name, &hex64(blob as u32));
+                    description.push_str(&format!("{snapshot}/{name} => {etag}\n"));
                 }
             }
         }
         for (i, target) in generated.refs.iter().enumerate() {
             if let Some(r) = target {
-                cache.reference(folder, &format!("ref{i}"), &hex40(0x100 + *r as u32));
+                description.push_str(&format!("{folder}/refs/ref{i} = {}\n", hex40(0x100 + *r as u32)));
             }
         }
+        cache.write(&description);
         let hashes: Vec<String> = generated.selected.iter().enumerate()
             .filter(|(_, s)| **s).map(|(r, _)| hex40(0x100 + r as u32)).collect();
 
@@ -437,8 +418,8 @@ fn check_fixture_plans(version: &str, flavour: Flavour) {
 
     for (python, ours) in python_fixtures.iter().zip(&our_fixtures) {
         assert_eq!(
-            tree(&ours.cache_dir),
-            tree(&python.cache_dir),
+            tree::listing(&ours.cache_dir, |_| true),
+            tree::listing(&python.cache_dir, |_| true),
             "trees after executing in fixture {}",
             ours.name
         );
@@ -559,8 +540,8 @@ fn file_plans_match_python_2x() {
     }
     for (python, ours) in python_dirs.iter().zip(&our_dirs) {
         assert_eq!(
-            tree(ours),
-            tree(python),
+            tree::listing(ours, |_| true),
+            tree::listing(python, |_| true),
             "trees after deleting files in {}",
             ours.display()
         );
@@ -571,7 +552,7 @@ fn file_plans_match_python_2x() {
 /// symlinked prefix folder is left alone, while a regular payload is swept with its manifest.
 #[test]
 fn shared_store_sweep_never_follows_a_symlinked_prefix() {
-    let mut cache = CacheBuilder::new();
+    let mut cache = Tree::temp();
     build_shared_store(&mut cache);
     let payload = hex64(0xabcd_0001);
     let prefix_dir = cache.root().join("blobs").join(&payload[..2]);
@@ -592,7 +573,7 @@ fn shared_store_sweep_never_follows_a_symlinked_prefix() {
     );
 
     // Control: the same deletion on a regular store sweeps the payload and its manifest.
-    let mut cache = CacheBuilder::new();
+    let mut cache = Tree::temp();
     build_shared_store(&mut cache);
     let outcome = hub_cache::scan(cache.root())
         .expect("scan")
@@ -694,8 +675,8 @@ fn prune_matches_hf_cache_prune() {
     }
     for (ours, python) in ours_dirs.iter().zip(&python_dirs) {
         assert_eq!(
-            tree(ours),
-            tree(python),
+            tree::listing(ours, |_| true),
+            tree::listing(python, |_| true),
             "trees after pruning {}",
             ours.display()
         );

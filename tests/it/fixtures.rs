@@ -67,7 +67,10 @@ fn describe(root: &Path) -> Vec<String> {
             lines.push(format!("{relative} -> {}", target.display()));
         } else if kind.is_file() {
             let bytes = fs::read(entry.path()).expect("read");
-            lines.push(format!("{relative} = {}", fixtures::sha256(&bytes)));
+            lines.push(format!(
+                "{relative} = {}",
+                hfhub_tests::hash::sha256(&bytes)
+            ));
         }
     }
     lines
@@ -553,7 +556,7 @@ print(json.dumps({"files": out, "no_exist": no_exist, "missing": missing,
     let found = output["files"].as_array().expect("files");
     assert_eq!(found.len(), cases.len());
     for ((_, id, revision, path), digest) in cases.iter().zip(found) {
-        let expected = fixtures::sha256(&content(id, revision, path));
+        let expected = hfhub_tests::hash::sha256(&content(id, revision, path));
         assert_eq!(
             digest.as_str(),
             Some(expected.as_str()),

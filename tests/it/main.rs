@@ -2,6 +2,7 @@
 
 mod assets;
 mod boundary_cache;
+mod cache_error;
 mod cache_write;
 mod delete;
 mod downstream;
@@ -13,4 +14,5 @@ mod oracle;
 mod reliability;
 mod scan;
 mod tidy;
+mod tree_text;
 mod urls;

@@ -1,24 +1,16 @@
 //! `hub_cache::scan` reports what `huggingface_hub.scan_cache_dir` reports, field for field, on caches
 //! built here with std::fs (healthy ones and one per corruption case), for 2.x and the 0.2x flavour.
 
-use std::fs::{self, File, FileTimes};
+use std::fs;
 use std::os::unix::fs::symlink;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::path::Path;
+use std::time::SystemTime;
 
 use hfhub_tests::oracle::{HF_HUB_0X, HF_HUB_2X, Oracle};
+use hfhub_tests::tree::Tree;
 use hub_cache::format::{Flavour, python_timestamp};
-use hub_cache::layout::pointer_target;
 use hub_cache::scan::{Options, Report, scan_with};
 use serde_json::{Value, json};
-
-/// A cache under construction in a temporary directory. Every blob gets its own access and
-/// modification times with nanosecond parts, so timestamp mix-ups show.
-pub(crate) struct CacheBuilder {
-    _temp: tempfile::TempDir,
-    root: PathBuf,
-    clock: u64,
-}
 
 /// A 40-hex name derived from a seed (commit hashes, git blob ids).
 pub(crate) fn hex40(seed: u32) -> String {
@@ -30,239 +22,160 @@ pub(crate) fn hex64(seed: u32) -> String {
     format!("{seed:08x}").repeat(8)
 }
 
-impl CacheBuilder {
-    pub(crate) fn new() -> CacheBuilder {
-        let temp = tempfile::tempdir().expect("temp dir");
-        let root = temp.path().join("hub");
-        fs::create_dir(&root).expect("create cache root");
-        CacheBuilder {
-            _temp: temp,
-            root,
-            clock: 0,
-        }
-    }
-
-    pub(crate) fn root(&self) -> &Path {
-        &self.root
-    }
-
-    fn path(&self, relative: &str) -> PathBuf {
-        self.root.join(relative)
-    }
-
-    fn next_times(&mut self) -> FileTimes {
-        self.clock += 1;
-        let base = 1_600_000_000 + self.clock * 86_413;
-        let modified =
-            UNIX_EPOCH + Duration::new(base, (self.clock as u32 * 7_919_113) % 1_000_000_000);
-        let accessed = modified + Duration::new(3_600 * self.clock, 123_456_789);
-        FileTimes::new()
-            .set_modified(modified)
-            .set_accessed(accessed)
-    }
-
-    /// Gives a file or directory (followed if a symlink) fresh distinct times.
-    pub(crate) fn touch(&mut self, relative: &str) -> &mut Self {
-        let times = self.next_times();
-        File::open(self.path(relative))
-            .and_then(|file| file.set_times(times))
-            .expect("set times");
-        self
-    }
-
-    /// Writes a file (parents created) with fresh times.
-    pub(crate) fn file(&mut self, relative: &str, content: &[u8]) -> &mut Self {
-        let path = self.path(relative);
-        fs::create_dir_all(path.parent().expect("parent")).expect("create parents");
-        fs::write(&path, content).expect("write file");
-        self.touch(relative)
-    }
-
-    pub(crate) fn dir(&mut self, relative: &str) -> &mut Self {
-        fs::create_dir_all(self.path(relative)).expect("create dir");
-        self
-    }
-
-    /// A symlink at `relative` with the given target, verbatim.
-    pub(crate) fn link(&mut self, relative: &str, target: &str) -> &mut Self {
-        let path = self.path(relative);
-        fs::create_dir_all(path.parent().expect("parent")).expect("create parents");
-        symlink(target, path).expect("symlink");
-        self
-    }
-
-    /// `<folder>/blobs/<etag>` with `size` bytes.
-    pub(crate) fn blob(&mut self, folder: &str, etag: &str, size: usize) -> &mut Self {
-        let content: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
-        self.file(&format!("{folder}/blobs/{etag}"), &content)
-    }
-
-    /// `<folder>/snapshots/<commit>/<file>` pointing to `../../blobs/<etag>` (one `../` per folder).
-    pub(crate) fn pointer(
-        &mut self,
-        folder: &str,
-        commit: &str,
-        file: &str,
-        etag: &str,
-    ) -> &mut Self {
-        self.link(
-            &format!("{folder}/snapshots/{commit}/{file}"),
-            &pointer_target(file, etag),
-        )
-    }
-
-    /// `<folder>/refs/<name>` holding `content` (no trailing newline, as upstream writes it).
-    pub(crate) fn reference(&mut self, folder: &str, name: &str, content: &str) -> &mut Self {
-        self.file(&format!("{folder}/refs/{name}"), content.as_bytes())
-    }
-}
-
 /// The healthy cache every oracle comparison starts from; see the comments for what each part covers.
-pub(crate) fn build_healthy(cache: &mut CacheBuilder) {
+/// Every file gets its own access and modification times with nanosecond parts (see
+/// [`Tree`]), so timestamp mix-ups show.
+pub(crate) fn build_healthy(cache: &mut Tree) {
     let (a, b, c) = (hex40(0xa1), hex40(0xb2), hex40(0xc3));
-    let alpha = "models--org--alpha";
-    // Blobs shared between revisions, a nested file, a 64-hex etag, an unreferenced blob and an
-    // interrupted download (neither counted in the repo size).
+    let (gpt2, data_main, data_other, squad) = (hex40(0xd4), hex40(0xe5), hex40(0xe6), hex40(0xf6));
+    let (empty, kernel, detached) = (hex40(0x17), hex40(0x28), hex40(0x39));
+    let blob = |seed| hex40(seed);
+    let (b1, b2, b3, b4, b5, b6) = (blob(1), blob(2), hex64(3), blob(4), blob(5), hex64(6));
+    let (b10, b20, b30, b40, b50) = (blob(10), blob(20), blob(30), blob(40), blob(50));
     cache
-        .blob(alpha, &hex40(1), 665)
-        .blob(alpha, &hex40(2), 1200)
-        .blob(alpha, &hex64(3), 4096)
-        .blob(alpha, &hex40(4), 77)
-        .blob(alpha, &hex40(5), 999)
-        .file(
-            &format!("{alpha}/blobs/{}.0a1b2c3d.incomplete", hex64(6)),
-            b"part",
-        )
-        .pointer(alpha, &a, "config.json", &hex40(1))
-        .pointer(alpha, &a, "sub/dir/model.bin", &hex64(3))
-        .pointer(alpha, &b, "config.json", &hex40(1))
-        .pointer(alpha, &b, "README.md", &hex40(2))
-        .pointer(alpha, &c, "README.md", &hex40(2))
-        .pointer(alpha, &c, "extra.txt", &hex40(4))
-        .reference(alpha, "main", &a)
-        .reference(alpha, "refs/pr/1", &b)
-        .reference(alpha, "v1.0", &a);
-    // No org, a single revision.
-    let gpt2 = "models--gpt2";
-    cache
-        .blob(gpt2, &hex40(10), 893_800)
-        .pointer(gpt2, &hex40(0xd4), "model.safetensors", &hex40(10))
-        .reference(gpt2, "main", &hex40(0xd4));
-    // Datasets with and without org; one has a file stored in the snapshot itself (no symlink), a
-    // symlink to a directory (skipped) and OS helper files (ignored by 2.x, `.DS_Store` also by 0.2x).
-    let data = "datasets--org--data";
-    let e = hex40(0xe5);
-    cache
-        .blob(data, &hex40(20), 12_345)
-        .pointer(data, &e, "train/part-0.parquet", &hex40(20))
-        .pointer(data, &hex40(0xe6), "train/part-0.parquet", &hex40(20))
-        .file(&format!("{data}/snapshots/{e}/copied.bin"), &[7; 3_000])
-        .link(&format!("{data}/snapshots/{e}/train-alias"), "train")
-        .file(&format!("{data}/snapshots/.DS_Store"), b"mac")
-        .reference(data, "main", &e);
-    let squad = "datasets--squad";
-    cache
-        .blob(squad, &hex40(30), 30)
-        .pointer(squad, &hex40(0xf6), "data.json", &hex40(30))
-        .reference(squad, "main", &hex40(0xf6));
-    // A space whose only revision is an empty snapshot dir (times from the dirs), and a kernel.
-    let space = "spaces--org--app";
-    let empty = hex40(0x17);
-    cache
-        .dir(&format!("{space}/snapshots/{empty}"))
-        .touch(&format!("{space}/snapshots/{empty}"))
-        .reference(space, "main", &empty)
-        .touch(space);
-    let kernel = "kernels--org--kern";
-    cache
-        .blob(kernel, &hex40(40), 40)
-        .pointer(kernel, &hex40(0x28), "build.py", &hex40(40))
-        .reference(kernel, "main", &hex40(0x28));
-    // Detached only, no refs folder at all.
-    let detached = "models--org--detached";
-    cache
-        .blob(detached, &hex40(50), 5)
-        .pointer(detached, &hex40(0x39), "a.txt", &hex40(50));
-    // Top-level entries 2.x skips (0.2x reports all but `.locks` as corrupted repos).
-    cache
-        .file(".locks/models--org--alpha/x.lock", b"")
-        .file("CACHEDIR.TAG", hub_cache::layout::CACHEDIR_TAG.as_bytes())
-        .file("Thumbs.db", b"win");
+        .with("tag", hub_cache::layout::CACHEDIR_TAG.as_bytes())
+        .write(&format!(
+            r"
+            # Blobs shared between revisions, a nested file, a 64-hex etag, an unreferenced blob and an
+            # interrupted download (neither counted in the repo size).
+            models--org--alpha/blobs/{b1} (665 bytes)
+            models--org--alpha/blobs/{b2} (1200 bytes)
+            models--org--alpha/blobs/{b3} (4096 bytes)
+            models--org--alpha/blobs/{b4} (77 bytes)
+            models--org--alpha/blobs/{b5} (999 bytes)
+            models--org--alpha/blobs/{b6}.0a1b2c3d.incomplete = part
+            models--org--alpha/snapshots/{a}/config.json => {b1}
+            models--org--alpha/snapshots/{a}/sub/dir/model.bin => {b3}
+            models--org--alpha/snapshots/{b}/config.json => {b1}
+            models--org--alpha/snapshots/{b}/README.md => {b2}
+            models--org--alpha/snapshots/{c}/README.md => {b2}
+            models--org--alpha/snapshots/{c}/extra.txt => {b4}
+            models--org--alpha/refs/main = {a}
+            models--org--alpha/refs/refs/pr/1 = {b}
+            models--org--alpha/refs/v1.0 = {a}
+
+            # No org, a single revision.
+            models--gpt2/blobs/{b10} (893800 bytes)
+            models--gpt2/snapshots/{gpt2}/model.safetensors => {b10}
+            models--gpt2/refs/main = {gpt2}
+
+            # Datasets with and without org; one has a file stored in the snapshot itself (no
+            # symlink), a symlink to a directory (skipped) and OS helper files (ignored by 2.x,
+            # `.DS_Store` also by 0.2x).
+            datasets--org--data/blobs/{b20} (12345 bytes)
+            datasets--org--data/snapshots/{data_main}/train/part-0.parquet => {b20}
+            datasets--org--data/snapshots/{data_other}/train/part-0.parquet => {b20}
+            datasets--org--data/snapshots/{data_main}/copied.bin (3000 bytes)
+            datasets--org--data/snapshots/{data_main}/train-alias -> train
+            datasets--org--data/snapshots/.DS_Store = mac
+            datasets--org--data/refs/main = {data_main}
+            datasets--squad/blobs/{b30} (30 bytes)
+            datasets--squad/snapshots/{squad}/data.json => {b30}
+            datasets--squad/refs/main = {squad}
+
+            # A space whose only revision is an empty snapshot dir (times from the dirs), and a kernel.
+            spaces--org--app/snapshots/{empty}/
+            touch spaces--org--app/snapshots/{empty}
+            spaces--org--app/refs/main = {empty}
+            touch spaces--org--app
+            kernels--org--kern/blobs/{b40} (40 bytes)
+            kernels--org--kern/snapshots/{kernel}/build.py => {b40}
+            kernels--org--kern/refs/main = {kernel}
+
+            # Detached only, no refs folder at all.
+            models--org--detached/blobs/{b50} (5 bytes)
+            models--org--detached/snapshots/{detached}/a.txt => {b50}
+
+            # Top-level entries 2.x skips (0.2x reports all but `.locks` as corrupted repos).
+            .locks/models--org--alpha/x.lock (0 bytes)
+            CACHEDIR.TAG = $tag
+            Thumbs.db = win
+            "
+        ));
 }
 
 /// A marked shared store (2.x): a repo blob links into it, a second payload is referenced by no repo,
 /// and a helper file sits in refs (2.x ignores it; 0.2x reads it as a ref to a missing commit).
-pub(crate) fn build_shared_store(cache: &mut CacheBuilder) {
+pub(crate) fn build_shared_store(cache: &mut Tree) {
     let payload = hex64(0xabcd_0001);
     let orphan = hex64(0xabcd_0002);
     let prefix = &payload[..2];
-    let xet = "models--org--xet";
     let etag = hex64(0x77);
-    cache
-        .file("blobs/.huggingface-shared-blobs", b"1\n")
-        .file(&format!("blobs/{prefix}/{payload}"), &[1; 2_500])
-        .file(
-            &format!("blobs/{prefix}/{payload}.refs"),
-            format!("{xet}/blobs/{etag}\n").as_bytes(),
-        )
-        .file(&format!("blobs/{prefix}/{orphan}"), &[2; 700])
-        .file(&format!("blobs/{prefix}/{orphan}.refs"), b"")
-        .link(
-            &format!("{xet}/blobs/{etag}"),
-            &format!("../../blobs/{prefix}/{payload}"),
-        )
-        .pointer(xet, &hex40(0x61), "weights.bin", &etag)
-        .blob(xet, &hex40(62), 62)
-        .pointer(xet, &hex40(0x61), "config.json", &hex40(62))
-        .pointer(xet, &hex40(0x62), "config.json", &hex40(62))
-        .reference(xet, "main", &hex40(0x61))
-        .file(&format!("{xet}/refs/Thumbs.db"), b"helper");
+    let (first, second, config) = (hex40(0x61), hex40(0x62), hex40(62));
+    cache.write(&format!(
+        r"
+        blobs/.huggingface-shared-blobs = 1\n
+        blobs/{prefix}/{payload} (2500 bytes)
+        blobs/{prefix}/{payload}.refs = models--org--xet/blobs/{etag}\n
+        blobs/{prefix}/{orphan} (700 bytes)
+        blobs/{prefix}/{orphan}.refs (0 bytes)
+        models--org--xet/blobs/{etag} -> ../../blobs/{prefix}/{payload}
+        models--org--xet/snapshots/{first}/weights.bin => {etag}
+        models--org--xet/blobs/{config} (62 bytes)
+        models--org--xet/snapshots/{first}/config.json => {config}
+        models--org--xet/snapshots/{second}/config.json => {config}
+        models--org--xet/refs/main = {first}
+        models--org--xet/refs/Thumbs.db = helper
+        "
+    ));
 }
 
 /// One cache per corruption case of spec 7.2, each next to a healthy repo.
-pub(crate) fn build_corrupt_caches() -> Vec<(&'static str, CacheBuilder)> {
-    let mut caches = Vec::new();
-    let mut case = |name: &'static str, build: &dyn Fn(&mut CacheBuilder)| {
-        let mut cache = CacheBuilder::new();
-        cache
-            .blob("models--ok", &hex40(1), 10)
-            .pointer("models--ok", &hex40(2), "f", &hex40(1))
-            .reference("models--ok", "main", &hex40(2));
-        build(&mut cache);
-        caches.push((name, cache));
-    };
-    case("not a directory", &|c| {
-        c.file("stray-file", b"x");
-    });
-    case("no -- in name", &|c| {
-        c.dir("not-a-repo/snapshots");
-    });
-    case("unknown type prefix", &|c| {
-        c.dir("foos--bar/snapshots");
-    });
-    case("no snapshots", &|c| {
-        c.reference("models--nosnap", "main", &hex40(3));
-    });
-    case("refs is a file", &|c| {
-        c.dir("models--refsfile/snapshots")
-            .file("models--refsfile/refs", b"x");
-    });
-    case("file in snapshots", &|c| {
-        c.file("models--snapfile/snapshots/README", b"x");
-    });
-    case("broken pointer", &|c| {
-        c.pointer("models--broken", &hex40(4), "gone.bin", &hex40(5));
-    });
-    case("refs to missing commits", &|c| {
+pub(crate) fn build_corrupt_caches() -> Vec<(&'static str, Tree<'static>)> {
+    let healthy = format!(
+        "models--ok/blobs/{blob} (10 bytes)\n\
+         models--ok/snapshots/{commit}/f => {blob}\n\
+         models--ok/refs/main = {commit}",
+        blob = hex40(1),
+        commit = hex40(2)
+    );
+    let cases = [
+        ("not a directory", "stray-file = x".to_owned()),
+        ("no -- in name", "not-a-repo/snapshots/".to_owned()),
+        ("unknown type prefix", "foos--bar/snapshots/".to_owned()),
+        (
+            "no snapshots",
+            format!("models--nosnap/refs/main = {}", hex40(3)),
+        ),
+        (
+            "refs is a file",
+            "models--refsfile/snapshots/\nmodels--refsfile/refs = x".to_owned(),
+        ),
+        (
+            "file in snapshots",
+            "models--snapfile/snapshots/README = x".to_owned(),
+        ),
+        (
+            "broken pointer",
+            format!(
+                "models--broken/snapshots/{}/gone.bin => {}",
+                hex40(4),
+                hex40(5)
+            ),
+        ),
         // A newline the writer should not have added (read through universal newlines), a quote
         // (repr switches to double quotes), a nested ref; one name per hash keeps the set repr
         // deterministic.
-        c.blob("models--missing", &hex40(6), 6)
-            .pointer("models--missing", &hex40(7), "a", &hex40(6))
-            .reference("models--missing", "main", &format!("{}\r\n", hex40(7)))
-            .reference("models--missing", "refs/pr/1", "it's gone");
-    });
-    caches
+        (
+            "refs to missing commits",
+            format!(
+                "models--missing/blobs/{blob} (6 bytes)\n\
+                 models--missing/snapshots/{commit}/a => {blob}\n\
+                 models--missing/refs/main = {commit}\\r\\n\n\
+                 models--missing/refs/refs/pr/1 = it's gone",
+                blob = hex40(6),
+                commit = hex40(7)
+            ),
+        ),
+    ];
+    cases
+        .into_iter()
+        .map(|(name, case)| {
+            let mut cache = Tree::temp();
+            cache.write(&healthy).write(&case);
+            (name, cache)
+        })
+        .collect()
 }
 
 /// The JSON shape both sides render: sorted repos/revisions/files, timestamps as the bits of
@@ -391,10 +304,10 @@ fn compare_all(version: &str, flavour: Flavour, dirs: &[(&str, &Path)]) {
     }
 }
 
-fn all_caches() -> Vec<(&'static str, CacheBuilder)> {
-    let mut healthy = CacheBuilder::new();
+fn all_caches() -> Vec<(&'static str, Tree<'static>)> {
+    let mut healthy = Tree::temp();
     build_healthy(&mut healthy);
-    let mut shared = CacheBuilder::new();
+    let mut shared = Tree::temp();
     build_healthy(&mut shared);
     build_shared_store(&mut shared);
     let mut caches = vec![("healthy", healthy), ("shared store", shared)];
@@ -431,7 +344,7 @@ fn every_corruption_case_is_one_warning() {
 
 #[test]
 fn cache_dir_is_resolved_and_missing_dir_is_an_error() {
-    let mut cache = CacheBuilder::new();
+    let mut cache = Tree::temp();
     build_healthy(&mut cache);
     let alias = cache.root().with_file_name("alias");
     symlink(cache.root(), &alias).expect("symlink");
@@ -499,27 +412,25 @@ fn scan_matches_python_on_every_fixture() {
 #[test]
 fn symlink_oddities_scan_as_upstream() {
     let build = |with_loop: bool| {
-        let mut cache = CacheBuilder::new();
+        let mut cache = Tree::temp();
         let outside = cache.root().with_file_name("outside");
         fs::create_dir_all(outside.join("models--org--moved/snapshots")).expect("mkdir");
         fs::write(outside.join("payload.bin"), [9; 321]).expect("write");
-        let odd = "models--org--odd";
-        cache
-            .blob(odd, &hex40(1), 11)
-            .link(&format!("{odd}/blobs/{}", hex40(2)), &hex40(1))
-            .pointer(odd, &hex40(3), "chained.txt", &hex40(2))
-            .link(
-                &format!("{odd}/snapshots/{}/outside.bin", hex40(3)),
-                outside.join("payload.bin").to_str().expect("UTF-8"),
-            )
-            .reference(odd, "main", &hex40(3));
-        cache.link(
-            "models--org--moved",
-            outside.join("models--org--moved").to_str().expect("UTF-8"),
-        );
+        let outside = outside.to_str().expect("UTF-8");
+        let (blob, chained, commit) = (hex40(1), hex40(2), hex40(3));
+        cache.write(&format!(
+            "models--org--odd/blobs/{blob} (11 bytes)
+             models--org--odd/blobs/{chained} -> {blob}
+             models--org--odd/snapshots/{commit}/chained.txt => {chained}
+             models--org--odd/snapshots/{commit}/outside.bin -> {outside}/payload.bin
+             models--org--odd/refs/main = {commit}
+             models--org--moved -> {outside}/models--org--moved"
+        ));
         if with_loop {
-            let looped = format!("models--org--loop/snapshots/{}/self", hex40(4));
-            cache.link(&looped, "self");
+            cache.write(&format!(
+                "models--org--loop/snapshots/{}/self -> self",
+                hex40(4)
+            ));
         }
         cache
     };

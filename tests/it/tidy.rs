@@ -1,4 +1,6 @@
-//! The layering rule of STYLE.md section 1, checked on `cargo metadata` so it cannot rot.
+//! The layering rule of STYLE.md section 1, checked on `cargo metadata` so it cannot rot, and the
+//! house rules read from the source (module headers, no printing in libraries, one environment table,
+//! no module circles), and the downstream crate's lock kept in step with the workspace versions.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -9,8 +11,9 @@ const LAYERS: &[(&str, u32)] = &[
     ("hub-cache", 0),
     ("hub-http", 1),
     ("hub-sync", 2),
-    ("hub-server", 2),
-    ("hub-cli", 3),
+    // A mirror (`hfhub serve --upstream`) fills its cache through hub-sync.
+    ("hub-server", 3),
+    ("hub-cli", 4),
 ];
 
 /// Dependencies `hub-cache` must never take, directly or through another crate: network and async.
@@ -397,5 +400,72 @@ fn no_module_depends_on_itself_through_others() {
         report.is_empty(),
         "module circles (move the shared piece into a module both use):\n{}",
         report.join("\n")
+    );
+}
+
+/// `(name, version)` of every path package `tests/downstream/Cargo.lock` locks (no `source` line),
+/// the downstream crate itself left out.
+fn downstream_locked_path_packages() -> Vec<(String, String)> {
+    let lock = root().join("tests/downstream/Cargo.lock");
+    let text = std::fs::read_to_string(&lock).expect("tests/downstream/Cargo.lock is committed");
+    text.split("[[package]]")
+        .skip(1)
+        .filter_map(|block| {
+            let field = |key: &str| {
+                block.lines().find_map(|line| {
+                    let value = line.strip_prefix(key)?.trim_start().strip_prefix('=')?;
+                    Some(value.trim().trim_matches('"').to_owned())
+                })
+            };
+            let name = field("name")?;
+            let version = field("version")?;
+            let from_a_path = field("source").is_none();
+            (from_a_path && name != "hfhub-downstream").then_some((name, version))
+        })
+        .collect()
+}
+
+/// The downstream crate builds with `--locked`: a version bump of a workspace crate without a lock
+/// update would fail there, late and with cargo's words; this says which crate and how to fix it.
+#[test]
+fn the_downstream_lock_matches_the_workspace_versions() {
+    let meta = metadata();
+    let workspace: BTreeMap<&str, &str> = meta["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .filter(|p| p["source"].is_null())
+        .map(|p| {
+            (
+                p["name"].as_str().expect("name"),
+                p["version"].as_str().expect("version"),
+            )
+        })
+        .collect();
+    let locked = downstream_locked_path_packages();
+    for crate_name in ["hub-cache", "hub-http", "hub-sync"] {
+        assert!(
+            locked.iter().any(|(name, _)| name == crate_name),
+            "tests/downstream/Cargo.lock does not lock {crate_name}: {locked:?}"
+        );
+    }
+    let stale: Vec<String> = locked
+        .iter()
+        .filter_map(|(name, version)| match workspace.get(name.as_str()) {
+            Some(current) if current == version => None,
+            Some(current) => Some(format!("{name} {version} (the workspace has {current})")),
+            None => Some(format!("{name} {version} (not a workspace crate)")),
+        })
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "tests/downstream/Cargo.lock is stale: it locks {}; regenerate it with \
+         `cargo update --offline --manifest-path tests/downstream/Cargo.toml {}` and commit it",
+        stale.join(", "),
+        locked
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
     );
 }

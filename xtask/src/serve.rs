@@ -29,20 +29,21 @@ impl Server {
         stderr: Stdio,
         filter: &str,
     ) -> anyhow::Result<Server> {
-        let mut child = Command::new(hfhub)
-            .args([
-                "serve",
-                "--addr",
-                "127.0.0.1:0",
-                "--cdn-addr",
-                "127.0.0.1:0",
-                "--dir",
-            ])
-            .arg(dir)
+        Server::start_with_args(hfhub, dir, stderr, filter, &[])
+    }
+
+    /// [`Server::start_with_log`] with more `hfhub serve` arguments (`--upstream URL`).
+    pub fn start_with_args(
+        hfhub: &Path,
+        dir: &Path,
+        stderr: Stdio,
+        filter: &str,
+        args: &[&str],
+    ) -> anyhow::Result<Server> {
+        let mut child = hfhub_tests::served::serve_on_loopback(Command::new(hfhub), dir)
+            .args(args)
             .env("RUST_LOG", filter)
             .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()
             .with_context(|| format!("cannot start `{} serve`", hfhub.display()))?;

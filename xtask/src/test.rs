@@ -1,5 +1,6 @@
 //! `cargo xtask test`: the README's test command and the CI entry point (`.ci/run`): fixtures,
-//! oracles, fmt, clippy, every test, then a bounded fuzz run (`cargo xtask fuzz`) and the benchmark
+//! oracles, fmt, clippy, the library docs (every public item documented, no broken link), hub-cache
+//! packaged as crates.io would take it, every test (doc tests included), then a bounded fuzz run (`cargo xtask fuzz`) and the benchmark
 //! at tiny sizes (`cargo xtask bench --smoke`). libFuzzer's output is kept in log files; the last
 //! line printed is the test totals (`tests: P passed, F failed`).
 
@@ -31,6 +32,34 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         "-D",
         "warnings",
     ])?;
+    // Every public item of the library crates documented, every intra-doc link resolved (the
+    // crates also `#![warn(missing_docs)]`, so clippy and builds show a gap as it appears).
+    cargo_with_env(
+        &[
+            "doc",
+            "--no-deps",
+            "--locked",
+            "-p",
+            "hub-cache",
+            "-p",
+            "hub-http",
+            "-p",
+            "hub-sync",
+        ],
+        &[("RUSTDOCFLAGS", DOC_FLAGS)],
+    )?;
+    // hub-cache packages as crates.io would take it (its dependents need it published first, so
+    // `cargo package` cannot resolve them yet). Without verification: a second build of the crate.
+    cargo(&[
+        "package",
+        "-p",
+        "hub-cache",
+        "--no-verify",
+        "--allow-dirty",
+        "--locked",
+    ])?;
+    // `cargo test --workspace` runs the doc tests of every library crate too (the crate examples,
+    // hub-cache's README, hub-sync's example against a hub-server it starts).
     let (totals, tests_passed) =
         cargo_test(&["test", "--workspace", "--locked", "--no-fail-fast"])?;
     if !tests_passed {
@@ -114,12 +143,21 @@ fn cargo_test(args: &[&str]) -> anyhow::Result<(Totals, bool)> {
     Ok((totals, status.success()))
 }
 
+/// The `RUSTDOCFLAGS` of the documentation check.
+const DOC_FLAGS: &str = "-D missing_docs -D rustdoc::broken_intra_doc_links";
+
 fn cargo(args: &[&str]) -> anyhow::Result<()> {
+    cargo_with_env(args, &[])
+}
+
+/// `cargo ...` with extra environment variables, failing when cargo fails.
+fn cargo_with_env(args: &[&str], vars: &[(&str, &str)]) -> anyhow::Result<()> {
     eprintln!("xtask: cargo {}", args.join(" "));
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
         .args(args)
         .current_dir(workspace_root())
         .env("HFHUB_SLOW_TESTS", "1")
+        .envs(vars.iter().copied())
         .status()
         .with_context(|| format!("running cargo {}", args.join(" ")))?;
     if !status.success() {

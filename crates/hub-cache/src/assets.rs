@@ -26,11 +26,15 @@ pub enum AssetsError {
     /// Upstream's `ValueError("Corrupted assets folder: ...")`.
     #[error("corrupted assets folder: cannot create directory because of an existing file (`{0}`)")]
     Corrupted(PathBuf),
+    /// A name that sanitises to `..` (the sanitised name).
     #[error("invalid assets folder name `{0}`: `..` would leave the assets cache")]
     InvalidName(String),
+    /// The assets root could not be resolved, or the folder could not be created.
     #[error("cannot create assets folder `{path}`")]
     Io {
+        /// The assets root or the folder.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: io::Error,
     },

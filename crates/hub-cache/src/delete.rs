@@ -15,12 +15,32 @@
 //! inside the scanned cache root or that has a symlink among its ancestors below the root (a symlinked
 //! repo folder, or a pointer whose target lies outside the cache), and it removes a symlink as a link.
 //!
-//! ```no_run
-//! let report = hub_cache::scan::scan("/tmp/hub")?;
+//! ```
+//! # use std::io::Write as _;
+//! # use hub_cache::{BlobOrigin, Cache, CommitHash, Repo, WriteOptions};
+//! # let tmp = tempfile::tempdir().expect("a temporary folder");
+//! # let cache = Cache::new(tmp.path());
+//! # let writer = cache.writer(&Repo::model("org/name")?, WriteOptions::default());
+//! # for (commit, etag, content, r#ref) in [
+//! #     ("9338f7b671827df886678df2bdd7cc7b4f36dffd", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "old", "v1"),
+//! #     ("1111111111111111111111111111111111111111", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "new", "main"),
+//! # ] {
+//! #     let commit = CommitHash::new(commit).expect("40 hex");
+//! #     let mut blob = writer.create_incomplete_blob(etag)?;
+//! #     blob.file.write_all(content.as_bytes()).expect("write");
+//! #     writer.publish_blob(&blob.path, etag)?;
+//! #     writer.link_pointer(&commit, "config.json", etag, BlobOrigin::Downloaded)?;
+//! #     writer.write_ref(r#ref, &commit)?;
+//! # }
+//! // A cache holding `org/name` at two commits, `v1` (old) and `main`.
+//! let report = hub_cache::scan(cache.root())?;
 //! let plan = report.delete_revisions(&["9338f7b671827df886678df2bdd7cc7b4f36dffd"]);
-//! println!("will free {}", hub_cache::format::format_size(plan.expected_freed_size));
+//! assert_eq!(plan.expected_freed_size, 3); // the old blob: no kept revision links it
 //! let outcome = plan.execute()?;
-//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! assert!(outcome.warnings.is_empty());
+//! assert!(cache.model("org/name").revision("v1").get("config.json").is_err());
+//! assert!(cache.model("org/name").get("config.json").is_ok());
+//! # Ok::<(), hub_cache::Error>(())
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -188,19 +208,35 @@ pub struct Outcome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeleteWarning {
     /// `Couldn't delete {kind}: file not found ({path})` (upstream's text).
-    NotFound { kind: PathKind, path: PathBuf },
+    NotFound {
+        /// What the path is.
+        kind: PathKind,
+        /// The path already gone.
+        path: PathBuf,
+    },
     /// `Couldn't delete {kind}: permission denied ({path})` (upstream's text).
-    PermissionDenied { kind: PathKind, path: PathBuf },
+    PermissionDenied {
+        /// What the path is.
+        kind: PathKind,
+        /// The path left in place.
+        path: PathBuf,
+    },
     /// Another failure where upstream goes on with a warning (an incomplete file in `prune`).
     Failed {
+        /// What the path is.
         kind: PathKind,
+        /// The path left in place.
         path: PathBuf,
+        /// The operating system's message.
         message: String,
     },
     /// Refused by our safety rules (upstream would have deleted it).
     Refused {
+        /// What the path is.
         kind: PathKind,
+        /// The path left in place.
         path: PathBuf,
+        /// Which rule refused it.
         reason: Refusal,
     },
 }

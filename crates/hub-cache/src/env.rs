@@ -11,8 +11,11 @@ use std::path::PathBuf;
 /// One variable of the table.
 #[derive(Debug, Clone, Copy)]
 pub struct Var {
+    /// The variable's name (`HF_HUB_CACHE`).
     pub name: &'static str,
+    /// Its default, in words (`$HF_HOME/hub`), for `hfhub env` and the docs.
     pub default: &'static str,
+    /// What it does, one sentence.
     pub doc: &'static str,
 }
 
@@ -260,17 +263,25 @@ pub fn is_true_value(value: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("environment variable {name} has an invalid value `{value}`")]
 pub struct BadValue {
+    /// The variable's name.
     pub name: &'static str,
+    /// Its value as set.
     pub value: String,
 }
 
 /// The directories and files the environment selects. Paths are expanded but not resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Locations {
+    /// `HF_HOME`, else `$XDG_CACHE_HOME/huggingface`, else `~/.cache/huggingface`.
     pub hf_home: PathBuf,
+    /// The hub cache: `HF_HUB_CACHE`, else `HUGGINGFACE_HUB_CACHE`, else `<hf_home>/hub`.
     pub hub_cache: PathBuf,
+    /// The assets cache: `HF_ASSETS_CACHE`, else `HUGGINGFACE_ASSETS_CACHE`, else
+    /// `<hf_home>/assets`.
     pub assets_cache: PathBuf,
+    /// The Xet cache: `HF_XET_CACHE` (not expanded, as upstream), else `<hf_home>/xet`.
     pub xet_cache: PathBuf,
+    /// The token file: `HF_TOKEN_PATH`, else `<hf_home>/token`.
     pub token_path: PathBuf,
 }
 

@@ -45,20 +45,36 @@ pub enum Links {
 pub enum ReadError {
     /// Nothing at that path.
     #[error("`{path}` does not exist")]
-    Missing { path: PathBuf },
+    Missing {
+        /// The path read.
+        path: PathBuf,
+    },
     /// A directory, FIFO, socket, device, or (with [`Links::Refuse`]) a symlink.
     #[error("`{path}` is not a regular file")]
-    NotRegular { path: PathBuf },
+    NotRegular {
+        /// The path read.
+        path: PathBuf,
+    },
     /// Larger than the cap the caller set.
     #[error("`{path}` is larger than {cap} bytes")]
-    TooLarge { path: PathBuf, cap: u64 },
+    TooLarge {
+        /// The path read.
+        path: PathBuf,
+        /// The cap, in bytes.
+        cap: u64,
+    },
     /// Not valid UTF-8 (only from [`read_capped_string`]).
     #[error("`{path}` is not valid UTF-8")]
-    NotUtf8 { path: PathBuf },
+    NotUtf8 {
+        /// The path read.
+        path: PathBuf,
+    },
     /// Any other I/O failure.
     #[error("cannot read `{path}`")]
     Io {
+        /// The path read.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: io::Error,
     },
@@ -353,11 +369,16 @@ fn split_parent(path: &Path) -> io::Result<(&Path, &OsStr)> {
 pub enum DirError {
     /// A component is a symbolic link (or a file where a folder should be): refused, not followed.
     #[error("`{path}` is a symbolic link or not a folder; refusing to write through it")]
-    NotAFolder { path: PathBuf },
+    NotAFolder {
+        /// The refused component's path.
+        path: PathBuf,
+    },
     /// Any other failure.
     #[error("cannot open the folder `{path}`")]
     Io {
+        /// The folder that could not be opened or created.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: io::Error,
     },
@@ -373,12 +394,18 @@ impl DirError {
 /// What a no-follow `stat` of a name in a [`Dir`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EntryKind {
+    /// A regular file.
     File {
+        /// Its size in bytes.
         len: u64,
+        /// Its modification time.
         modified: std::time::SystemTime,
     },
+    /// A folder.
     Dir,
+    /// A symbolic link (not followed).
     Symlink,
+    /// A FIFO, socket or device.
     Other,
 }
 

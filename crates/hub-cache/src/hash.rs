@@ -46,7 +46,9 @@ impl fmt::Display for HashKind {
 
 /// An incremental hasher for one blob. A git blob sha1 needs the total size up front.
 pub enum Hasher {
+    /// The sha256 of the content (an LFS file's ETag).
     Sha256(sha2::Sha256),
+    /// The sha1 of `blob <size>\0` followed by the content (a regular git file's ETag).
     GitSha1(sha1::Sha1),
 }
 
@@ -63,6 +65,7 @@ impl Hasher {
         }
     }
 
+    /// Feeds the next bytes of the content, in order.
     pub fn update(&mut self, bytes: &[u8]) {
         match self {
             Hasher::Sha256(h) => h.update(bytes),

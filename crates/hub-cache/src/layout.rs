@@ -38,6 +38,8 @@ pub struct Cache {
 }
 
 impl Cache {
+    /// The cache rooted at `root`, used as given (not resolved, not created: paths are computed
+    /// under it; lookups that follow upstream resolve it themselves).
     pub fn new(root: impl Into<PathBuf>) -> Cache {
         Cache { root: root.into() }
     }
@@ -47,6 +49,7 @@ impl Cache {
         Cache::new(env.locations().hub_cache)
     }
 
+    /// The cache directory, as given to [`Cache::new`].
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -66,6 +69,7 @@ impl Cache {
             .join(format!("{etag}.lock"))
     }
 
+    /// `<cache>/CACHEDIR.TAG`, the marker backup tools skip (see [`Cache::ensure_cachedir_tag`]).
     pub fn cachedir_tag_path(&self) -> PathBuf {
         self.root.join(CACHEDIR_TAG_NAME)
     }
@@ -83,10 +87,12 @@ impl RepoDir {
         RepoDir { path: path.into() }
     }
 
+    /// The repository folder, `<cache>/<type>s--<namespace>--<name>`.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
+    /// `refs/`: one file per branch, tag or PR ref, holding a commit hash.
     pub fn refs_dir(&self) -> PathBuf {
         self.path.join("refs")
     }
@@ -97,18 +103,22 @@ impl RepoDir {
         join_relative(&self.refs_dir(), revision)
     }
 
+    /// `blobs/`: file contents named by ETag.
     pub fn blobs_dir(&self) -> PathBuf {
         self.path.join("blobs")
     }
 
+    /// `blobs/<etag>`. The ETag is joined as is: callers pass a validated [`crate::Etag`]'s text.
     pub fn blob_path(&self, etag: &str) -> PathBuf {
         self.blobs_dir().join(etag)
     }
 
+    /// `snapshots/`: one folder per cached commit.
     pub fn snapshots_dir(&self) -> PathBuf {
         self.path.join("snapshots")
     }
 
+    /// `snapshots/<commit>`, joined as is (callers pass a commit hash or a checked revision).
     pub fn snapshot_dir(&self, commit: &str) -> PathBuf {
         self.snapshots_dir().join(commit)
     }
@@ -118,18 +128,23 @@ impl RepoDir {
         join_relative(&self.snapshot_dir(commit), repo_path)
     }
 
+    /// `.no_exist/`: empty files recording paths the Hub said do not exist at a commit.
     pub fn no_exist_dir(&self) -> PathBuf {
         self.path.join(".no_exist")
     }
 
+    /// `.no_exist/<commit>/<path>` for a repo path with `/` separators (checked with
+    /// [`check_repo_path`] first).
     pub fn no_exist_path(&self, commit: &str, repo_path: &str) -> PathBuf {
         join_relative(&self.no_exist_dir().join(commit), repo_path)
     }
 
+    /// `trees/`: cached snapshot listings (see [`crate::tree`]).
     pub fn trees_dir(&self) -> PathBuf {
         self.path.join("trees")
     }
 
+    /// `trees/<commit>.json`, the cached listing of one commit.
     pub fn tree_path(&self, commit: &str) -> PathBuf {
         self.trees_dir().join(format!("{commit}.json"))
     }

@@ -1,17 +1,8 @@
 //! The Hugging Face hub cache on disk, byte-compatible with Python's `huggingface_hub`.
 //!
-//! Synchronous and dependency-light (std, walkdir, thiserror, tracing): a crate that only inspects or
-//! fills the cache takes this crate alone, with no async runtime and no network stack.
-//!
-//! ```
-//! use hub_cache::{Cache, Repo};
-//! let cache = Cache::new("/tmp/hub");
-//! let repo = Repo::model("openai-community/gpt2").unwrap();
-//! assert_eq!(
-//!     cache.repo(&repo).path(),
-//!     std::path::Path::new("/tmp/hub/models--openai-community--gpt2")
-//! );
-//! ```
+//! The crate documentation below is the crate's `README.md`; its examples run as doc tests.
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
 
 // The supported platforms (README.md, "Platforms"): the no-follow file operations, `flock` locks
 // and symlinked snapshots are Unix calls.
@@ -21,9 +12,11 @@ compile_error!(
 );
 
 pub mod assets;
+pub mod cached;
 pub mod delete;
 pub mod display;
 pub mod env;
+pub mod error;
 pub mod etag;
 pub mod format;
 pub mod fs;
@@ -42,7 +35,9 @@ pub mod tree;
 pub mod verify;
 pub mod write;
 
+pub use cached::RepoLookup;
 pub use delete::Plan;
+pub use error::Error;
 pub use etag::Etag;
 pub use format::{Flavour, format_size, format_timesince};
 pub use layout::{Cache, RepoDir};

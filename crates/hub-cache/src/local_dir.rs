@@ -46,8 +46,11 @@ pub enum LocalDirError {
     /// Any other failure.
     #[error("cannot {action} `{path}`")]
     Io {
+        /// What was being done (`create`, `open`, `write`...), for the message.
         action: &'static str,
+        /// The path it was done to.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: io::Error,
     },
@@ -138,8 +141,11 @@ pub fn huggingface_dir(local_dir: &Path) -> PathBuf {
 /// A parsed `.metadata` file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Metadata {
+    /// The commit the file was downloaded at (first line, stripped; not validated here).
     pub commit: String,
+    /// The file's ETag (second line, stripped; not validated here).
     pub etag: String,
+    /// When the file was last checked, in seconds since the Unix epoch (third line; finite).
     pub timestamp: f64,
 }
 
@@ -174,7 +180,9 @@ pub fn timestamp_text(time: SystemTime) -> String {
 /// A regular file found at a `local_dir` path (never through a link).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileState {
+    /// Its size in bytes.
     pub len: u64,
+    /// Its modification time (compared with [`Metadata::timestamp`]).
     pub modified: SystemTime,
 }
 

@@ -36,12 +36,22 @@ pub struct FileLock {
 /// Why a lock could not be taken.
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
+    /// The lock was held elsewhere for longer than [`FileLock::with_timeout`] allows.
     #[error("timed out after {waited:.1?} waiting for the lock on `{path}`")]
-    Timeout { path: PathBuf, waited: Duration },
+    Timeout {
+        /// The lock file.
+        path: PathBuf,
+        /// How long this process waited.
+        waited: Duration,
+    },
+    /// The lock file (or its folder) could not be created, opened or locked.
     #[error("cannot {action} lock file `{path}`")]
     Io {
+        /// What was being done (`create`, `open`, `lock`...), for the message.
         action: &'static str,
+        /// The lock file.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: io::Error,
     },
@@ -55,6 +65,7 @@ pub struct Guard {
 }
 
 impl Guard {
+    /// The lock file held.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -99,11 +110,13 @@ impl FileLock {
         self
     }
 
+    /// How often a held lock is tried again (50 ms unless changed).
     pub fn with_poll_interval(mut self, interval: Duration) -> FileLock {
         self.poll_interval = interval;
         self
     }
 
+    /// The lock file.
     pub fn path(&self) -> &Path {
         &self.path
     }

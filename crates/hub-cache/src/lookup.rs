@@ -43,11 +43,15 @@ pub enum CachedFile {
 /// Why a lookup failed.
 #[derive(Debug, thiserror::Error)]
 pub enum LookupError {
+    /// The file name would leave its folder ([`validate_filename`]).
     #[error(transparent)]
     InvalidFilename(#[from] InvalidFilename),
+    /// A cache folder could not be listed, or a ref or file could not be read or opened.
     #[error("cannot read `{path}`")]
     Io {
+        /// What was being read.
         path: PathBuf,
+        /// The operating system's error (or the bounded read's, for a ref).
         #[source]
         source: io::Error,
     },
@@ -56,23 +60,39 @@ pub enum LookupError {
 /// Why an offline resolution found nothing usable.
 #[derive(Debug, thiserror::Error)]
 pub enum OfflineError {
+    /// The file name would leave its folder ([`validate_filename`]).
     #[error(transparent)]
     InvalidFilename(#[from] InvalidFilename),
+    /// The file name cannot name a snapshot entry ([`layout::check_repo_path`]).
     #[error(transparent)]
     InvalidRepoPath(#[from] InvalidRepoPath),
+    /// No cached commit for the revision, or no snapshot entry for the file at that commit.
     #[error("`{filename}` of {repo} at revision `{revision}` is not in the disk cache")]
     FileNotCached {
+        /// The repository looked in.
         repo: Repo,
+        /// The revision as the caller gave it (`main` by default).
         revision: String,
+        /// The file asked for.
         filename: String,
     },
+    /// No cached commit for the revision, or no snapshot folder for that commit.
     #[error("no cached snapshot of {repo} for revision `{revision}` on the local disk")]
-    SnapshotNotCached { repo: Repo, revision: String },
+    SnapshotNotCached {
+        /// The repository looked in.
+        repo: Repo,
+        /// The revision as the caller gave it (`main` by default).
+        revision: String,
+    },
+    /// The snapshot folder lacks files its cached listing names.
     #[error(transparent)]
     IncompleteSnapshot(Box<IncompleteSnapshot>),
+    /// The cache root could not be resolved, or a ref could not be read.
     #[error("cannot read `{path}`")]
     Io {
+        /// What was being resolved or read.
         path: PathBuf,
+        /// The operating system's error (or the bounded read's, for a ref).
         #[source]
         source: io::Error,
     },
@@ -100,8 +120,11 @@ impl OfflineError {
     sample = missing_sample(missing)
 )]
 pub struct IncompleteSnapshot {
+    /// The repository looked in.
     pub repo: Repo,
+    /// The revision as the caller gave it.
     pub revision: String,
+    /// The commit the revision resolved to (40 hex digits, or the raw ref content).
     pub commit: String,
     /// Every expected file missing from the snapshot, in listing order.
     pub missing: Vec<String>,
@@ -128,6 +151,8 @@ pub fn missing_sample(missing: &[String]) -> String {
 pub struct CachedSnapshot {
     /// `snapshots/<commit>` under the resolved cache root.
     pub path: PathBuf,
+    /// The commit the revision resolved to (the revision itself when it is a full commit hash, else
+    /// the content of `refs/<revision>`).
     pub commit: String,
     /// Whether a cached tree listing confirmed that every expected file is present; `false` when no listing
     /// was cached and the folder is returned unchecked (as upstream).

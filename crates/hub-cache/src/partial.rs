@@ -46,7 +46,9 @@ pub fn is_partial_name(name: &str, prefix: &str) -> bool {
 /// A claimed partial download: the file opened for reading and writing, and the bytes already in it.
 #[derive(Debug)]
 pub struct ClaimedPartial {
+    /// The partial file, open for reading and writing (its cursor at the start).
     pub file: File,
+    /// Its length when claimed, in bytes: where the download resumes (0 for a fresh file).
     pub resume_from: u64,
 }
 

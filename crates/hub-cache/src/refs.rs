@@ -18,8 +18,10 @@ pub const SHOWN_REF_LEN: usize = 40;
 /// Why a ref could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadRefError {
+    /// The revision could not name a ref file ([`crate::repo::check_revision`]).
     #[error(transparent)]
     InvalidRevision(#[from] InvalidRevision),
+    /// The ref file exists but could not be read.
     #[error(transparent)]
     Read(#[from] ReadError),
 }

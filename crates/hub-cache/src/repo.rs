@@ -9,8 +9,11 @@ use std::str::FromStr;
 /// (`datasets/`, `spaces/`, `kernels/`; none for models).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum RepoType {
+    /// A model (`models--org--name` in the cache, no URL prefix).
     Model,
+    /// A dataset (`datasets--org--name`, URLs under `datasets/`).
     Dataset,
+    /// A Space (`spaces--org--name`, URLs under `spaces/`).
     Space,
     /// Added in huggingface_hub 1.x/2.x; 0.2x caches never contain it.
     Kernel,
@@ -89,14 +92,19 @@ pub struct RepoId(String);
 /// Why a repository id was refused; messages follow upstream's `HFValidationError` texts.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidRepoId {
+    /// More than one `/` (the id as given).
     #[error("repo id must be in the form 'repo_name' or 'namespace/repo_name': '{0}'")]
     TooManySlashes(String),
+    /// A part that is empty, longer than 96 characters, has a character outside `[A-Za-z0-9_.-]`,
+    /// or starts or ends with `-` or `.` (the id as given).
     #[error(
         "repo id must use alphanumeric chars, '-', '_' or '.'; the name cannot start or end with '-' or '.' and the maximum length is 96: '{0}'"
     )]
     BadCharacters(String),
+    /// `--` or `..` somewhere in the id (`--` separates parts of a cache folder name).
     #[error("cannot have -- or .. in repo id: '{0}'")]
     DoubleSeparator(String),
+    /// An id ending in `.git` (the id as given).
     #[error("repo id cannot end by '.git': '{0}'")]
     EndsWithGit(String),
 }
@@ -126,6 +134,7 @@ impl RepoId {
         RepoId(id.into())
     }
 
+    /// The id as given (`org/name` or `name`).
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -173,15 +182,26 @@ impl AsRef<str> for RepoId {
 /// A repository and its type: what a cache folder names.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Repo {
+    /// Model, dataset, space or kernel.
     pub repo_type: RepoType,
+    /// `org/name` or `name`.
     pub id: RepoId,
 }
 
 impl Repo {
+    /// The repository `id` of type `repo_type`.
     pub fn new(repo_type: RepoType, id: RepoId) -> Repo {
         Repo { repo_type, id }
     }
 
+    /// The model `id` (`"gpt2"`, `"org/name"`), validated with [`RepoId::new`].
+    ///
+    /// ```
+    /// let repo = hub_cache::Repo::model("openai-community/gpt2")?;
+    /// assert_eq!(repo.folder_name(), "models--openai-community--gpt2");
+    /// assert!(hub_cache::Repo::model("a/b/c").is_err());
+    /// # Ok::<(), hub_cache::repo::InvalidRepoId>(())
+    /// ```
     pub fn model(id: &str) -> Result<Repo, InvalidRepoId> {
         Ok(Repo::new(RepoType::Model, RepoId::new(id)?))
     }
@@ -237,6 +257,7 @@ impl CommitHash {
         is_commit_hash(hash).then(|| CommitHash(hash.to_owned()))
     }
 
+    /// The 40 lower-case hex digits.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -298,6 +319,7 @@ pub const HF_URI_SCHEME: &str = "hf://";
 ///   `model`; that model is spelled `models/model/gpt2` here.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RepoRef {
+    /// The repository named.
     pub repo: Repo,
     /// The revision after `@` in an `hf://` URI.
     pub revision: Option<String>,
@@ -308,19 +330,29 @@ pub struct RepoRef {
 /// Why a repository argument was refused. Messages name the argument as typed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidRepoRef {
+    /// The repository id part was refused.
     #[error("invalid repository `{spec}`: {source}")]
     Id {
+        /// The argument as typed.
         spec: String,
+        /// Why the id was refused.
         #[source]
         source: InvalidRepoId,
     },
     /// An `hf://` URI that does not follow the grammar; `reason` is upstream's `HfUriError` text.
     #[error("invalid HF URI `{uri}`: {reason}")]
-    Uri { uri: String, reason: String },
+    Uri {
+        /// The URI as typed.
+        uri: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A revision that could not name a ref file (see [`check_revision`]).
     #[error("invalid HF URI `{uri}`: {source}")]
     Revision {
+        /// The URI as typed.
         uri: String,
+        /// Why the revision was refused.
         #[source]
         source: InvalidRevision,
     },

@@ -15,8 +15,10 @@ use crate::display::Escaped;
 /// A repo file name upstream refuses (`_local_folder.py::_validate_relative_filename`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidFilename {
+    /// A `..` segment, split on `/` or `\` (the name as given).
     #[error("invalid filename `{0}`: cannot contain a `..` path segment")]
     ParentSegment(String),
+    /// Absolute, drive-relative or UNC (the name as given).
     #[error("invalid filename `{0}`: cannot be an absolute, drive-relative or UNC path")]
     Anchored(String),
 }

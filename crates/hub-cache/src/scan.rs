@@ -109,6 +109,7 @@ pub enum ScanError {
     Io {
         /// What was being listed, stat'ed or read.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: io::Error,
     },
@@ -148,28 +149,51 @@ impl ScanError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CorruptedCache {
     /// `Repo path is not a directory: {path}`
-    NotADirectory { path: PathBuf },
+    NotADirectory {
+        /// The repo folder's path.
+        path: PathBuf,
+    },
     /// `Repo path is not a valid HuggingFace cache directory: {path}` (no `--` in the name).
-    NotARepoFolder { path: PathBuf },
+    NotARepoFolder {
+        /// The entry's path.
+        path: PathBuf,
+    },
     /// Unknown type prefix. `found` is what upstream prints: the whole prefix in 2.x, the prefix
     /// minus its last character in 0.2x.
     UnknownRepoType {
+        /// The prefix as upstream prints it (see above).
         found: String,
+        /// The entry's path.
         path: PathBuf,
+        /// Which upstream's message to reproduce.
         flavour: Flavour,
     },
     /// `Snapshots dir doesn't exist in cached repo: {snapshots}`
-    MissingSnapshots { snapshots: PathBuf },
+    MissingSnapshots {
+        /// The missing `snapshots/` folder.
+        snapshots: PathBuf,
+    },
     /// `Refs directory cannot be a file: {refs}`
-    RefsIsAFile { refs: PathBuf },
+    RefsIsAFile {
+        /// The `refs` file.
+        refs: PathBuf,
+    },
     /// `Snapshots folder corrupted. Found a file: {path}`
-    FileInSnapshots { path: PathBuf },
+    FileInSnapshots {
+        /// The file directly under `snapshots/`.
+        path: PathBuf,
+    },
     /// `Blob missing (broken symlink): {blob}`
-    MissingBlob { blob: PathBuf },
+    MissingBlob {
+        /// The blob path the snapshot entry resolves to.
+        blob: PathBuf,
+    },
     /// `Reference(s) refer to missing commit hashes: {dict} ({repo}).` — `refs_by_hash` keeps the
     /// order upstream's dict has (first sighting of each hash while walking `refs/`).
     MissingCommits {
+        /// Each commit hash a ref names without a snapshot folder, with the refs naming it.
         refs_by_hash: Vec<(String, BTreeSet<String>)>,
+        /// The repo folder.
         repo: PathBuf,
     },
 }
@@ -247,9 +271,19 @@ impl std::error::Error for CorruptedCache {}
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refused {
     /// A snapshot pointer (or the blob it names) that resolves outside the cache.
-    OutsideCache { pointer: PathBuf, target: PathBuf },
+    OutsideCache {
+        /// The snapshot entry.
+        pointer: PathBuf,
+        /// Where it resolves, outside the cache.
+        target: PathBuf,
+    },
     /// A ref that is not a regular file (a link, a FIFO...), too large, or unreadable.
-    Ref { path: PathBuf, reason: String },
+    Ref {
+        /// The ref file (`refs/<name>`).
+        path: PathBuf,
+        /// Why it was refused.
+        reason: String,
+    },
 }
 
 impl fmt::Display for Refused {

@@ -32,6 +32,7 @@ pub const FORMAT_VERSION: u64 = 1;
 /// One file of a listing, mirroring the `/tree` endpoint fields upstream keeps.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
+    /// The file's size in bytes, as listed.
     pub size: u64,
     /// Git blob id (sha1).
     pub blob_id: String,
@@ -39,12 +40,15 @@ pub struct Entry {
     pub lfs_sha256: Option<String>,
     /// Written (possibly as `null`) whenever `lfs_sha256` is present, as upstream does.
     pub lfs_size: Option<u64>,
+    /// The Xet hash (64 hex digits) when the file is stored on Xet; a listing with an invalid one is
+    /// not written.
     pub xet_hash: Option<String>,
 }
 
 /// A repository's files at one commit: path (`/`-separated) → entry.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Listing {
+    /// Every file of the commit (folders are not listed), keyed by its repo path.
     pub files: BTreeMap<String, Entry>,
 }
 
@@ -285,14 +289,16 @@ const READ_BUFFER: usize = 256 * 1024;
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write tree cache file `{path}`")]
 pub struct WriteTreeError {
+    /// The listing file (`trees/<commit>.json`) that was not written.
     pub path: PathBuf,
+    /// The operating system's error (a planted link is reported as one).
     #[source]
     pub source: io::Error,
 }
 
 /// Writes `trees/<commit>.json` under `folder` atomically (`write_tree_cache`): a `tmpXXXXXXXX.tmp` file
 /// (mode 0600) in `trees/`, renamed over the listing; no link is followed below the trusted root (see
-/// [`trees_dir`]): a planted one is an error and nothing is written. A listing with an invalid Xet hash
+/// `trees_dir`): a planted one is an error and nothing is written. A listing with an invalid Xet hash
 /// is not written (`Ok(false)`). Upstream logs and ignores errors; they are returned here.
 pub fn write(folder: &Path, commit: &str, listing: &Listing) -> Result<bool, WriteTreeError> {
     if !listing.is_valid() {

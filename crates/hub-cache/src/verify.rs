@@ -26,18 +26,41 @@ use crate::repo::Repo;
 pub enum Problem {
     /// The blob's content does not hash to its name.
     Mismatch {
+        /// The blob file (`blobs/<etag>`).
         blob: PathBuf,
+        /// The hash its name implies (sha256 for 64 hex digits, git sha1 for 40).
         kind: HashKind,
+        /// The digest of its content, lower-case hex.
         actual: String,
     },
     /// A snapshot pointer leads into `blobs/` but the blob is absent.
-    MissingBlob { pointer: PathBuf, blob: PathBuf },
+    MissingBlob {
+        /// The snapshot entry (`snapshots/<commit>/<path>`).
+        pointer: PathBuf,
+        /// The absent blob it names, made absolute.
+        blob: PathBuf,
+    },
     /// A snapshot symlink leads nowhere (outside `blobs/`, or through a missing path).
-    BrokenPointer { pointer: PathBuf, target: PathBuf },
+    BrokenPointer {
+        /// The snapshot entry (`snapshots/<commit>/<path>`).
+        pointer: PathBuf,
+        /// Where its link text leads, made absolute (not resolved).
+        target: PathBuf,
+    },
     /// A pointer (or a blob that is a link) resolves to a file outside the cache.
-    OutsideCache { pointer: PathBuf, target: PathBuf },
+    OutsideCache {
+        /// The snapshot entry or blob that is a link.
+        pointer: PathBuf,
+        /// The file it resolves to, outside the cache (empty when it cannot be resolved).
+        target: PathBuf,
+    },
     /// A blob could not be read.
-    Unreadable { blob: PathBuf, error: String },
+    Unreadable {
+        /// The blob file (`blobs/<etag>`).
+        blob: PathBuf,
+        /// The operating system's message.
+        error: String,
+    },
 }
 
 fn shown(path: &Path) -> String {
@@ -72,30 +95,47 @@ impl fmt::Display for Problem {
 /// Why a verification could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
+    /// The cache directory could not be listed (it is missing, not a folder, or unreadable).
     #[error("cannot list `{}`", path.display())]
     Io {
+        /// The cache directory.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
+    /// A repository the caller asked for has no folder in the cache.
     #[error("repository `{repo}` is not in the cache `{}`", cache.display())]
-    NotCached { repo: Repo, cache: PathBuf },
+    NotCached {
+        /// The first requested repository not found.
+        repo: Repo,
+        /// The cache directory searched.
+        cache: PathBuf,
+    },
 }
 
 /// One blob to hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Blob {
+    /// The blob file (`<repo folder>/blobs/<etag>`), a regular file when planned.
     pub path: PathBuf,
+    /// The hash its name implies.
     pub kind: HashKind,
+    /// Its size in bytes when planned (what [`Plan::hash`] adds to its counter when done).
     pub size: u64,
 }
 
 /// What [`plan`] found: the blobs to hash, and the problems the walk alone revealed.
 #[derive(Debug, Default)]
 pub struct Plan {
+    /// Repository folders walked.
     pub repos: usize,
+    /// Blobs to hash, sorted by path within each repository (blob names that are not 40 or 64 hex
+    /// digits, and blobs that are links out of the cache, are not hashed).
     pub blobs: Vec<Blob>,
+    /// Snapshot symlinks checked.
     pub pointers: usize,
+    /// Problems found by the walk alone (pointers; blobs that are links out of the cache).
     pub problems: Vec<Problem>,
 }
 

@@ -68,20 +68,34 @@ pub use crate::partial::{ClaimedPartial, claim_partial, claim_partial_in, partia
 /// Why a write into the cache failed.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
+    /// A revision that could not name a ref file ([`repo::check_revision`]).
     #[error(transparent)]
     InvalidRevision(#[from] InvalidRevision),
+    /// A repo path that cannot name a snapshot entry ([`layout::check_repo_path`]).
     #[error(transparent)]
     InvalidRepoPath(#[from] InvalidRepoPath),
+    /// A file name that would leave its folder ([`repo_path::validate_filename`]).
     #[error(transparent)]
     InvalidFilename(#[from] InvalidFilename),
+    /// An ETag not usable as a blob file name ([`crate::Etag::parse`]).
     #[error(transparent)]
     InvalidEtag(#[from] InvalidEtag),
+    /// A pointer to link names a blob that is not in `blobs/`.
     #[error("cannot link `{pointer}`: blob `{blob}` does not exist")]
-    BlobMissing { blob: PathBuf, pointer: PathBuf },
+    BlobMissing {
+        /// The missing blob (`blobs/<etag>`).
+        blob: PathBuf,
+        /// The snapshot entry that was to point at it.
+        pointer: PathBuf,
+    },
+    /// A file-system call failed.
     #[error("cannot {action} `{path}`")]
     Io {
+        /// What was being done (`create`, `rename`, `link`...), for the message.
         action: &'static str,
+        /// The path it was done to.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: io::Error,
     },
@@ -125,6 +139,7 @@ pub enum Symlinks {
 /// Switches of the write side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WriteOptions {
+    /// Whether snapshot pointers may be symlinks ([`Symlinks::Probe`] by default).
     pub symlinks: Symlinks,
     /// Log the "does not support symlinks" warning (once per folder). Off with `HF_HUB_DISABLE_SYMLINKS_WARNING`.
     pub warn_without_symlinks: bool,
@@ -152,11 +167,13 @@ impl WriteOptions {
         }
     }
 
+    /// Sets [`WriteOptions::symlinks`].
     pub fn with_symlinks(mut self, symlinks: Symlinks) -> Self {
         self.symlinks = symlinks;
         self
     }
 
+    /// Sets [`WriteOptions::warn_without_symlinks`].
     pub fn with_symlink_warning(mut self, warn: bool) -> Self {
         self.warn_without_symlinks = warn;
         self
@@ -188,14 +205,18 @@ pub enum PointerKind {
 /// The result of [`RepoWriter::link_pointer`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pointer {
+    /// The snapshot entry, `snapshots/<commit>/<path>`.
     pub path: PathBuf,
+    /// Whether it is a symlink or a moved or copied file.
     pub kind: PointerKind,
 }
 
 /// A blob download in progress: a file unique to this process, `blobs/<etag>.<8hex>.incomplete`.
 #[derive(Debug)]
 pub struct IncompleteBlob {
+    /// `blobs/<etag>.<8hex>.incomplete`, created new (never an existing file).
     pub path: PathBuf,
+    /// The file, open for writing at offset 0; close it before [`RepoWriter::publish_blob`].
     pub file: File,
 }
 
@@ -235,10 +256,12 @@ pub struct RepoWriter {
 }
 
 impl RepoWriter {
+    /// The repository folder written to.
     pub fn dir(&self) -> &RepoDir {
         &self.dir
     }
 
+    /// The switches this writer follows.
     pub fn options(&self) -> WriteOptions {
         self.options
     }

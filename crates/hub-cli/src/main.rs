@@ -104,6 +104,27 @@ struct ServeArgs {
     /// Repo-info and tree listings computed at once.
     #[arg(long, value_name = "N", default_value_t = 4)]
     max_listings: usize,
+    /// Make this a pull-through mirror of a Hub: what the cache misses is fetched from URL into it
+    /// (verified, the layout `hfhub download` writes), then served.
+    #[arg(long, value_name = "URL")]
+    upstream: Option<String>,
+    /// The token sent to the upstream (never to clients) [default: HF_TOKEN or the stored token].
+    #[arg(long, value_name = "TOKEN", requires = "upstream")]
+    upstream_token: Option<String>,
+    /// Seconds a branch or tag resolved upstream is used before asking again.
+    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = parse_seconds, requires = "upstream")]
+    upstream_ttl: std::time::Duration,
+    /// Upstream transfers (listings, files) at once, whatever the number of clients.
+    #[arg(long, value_name = "N", default_value_t = 16, requires = "upstream")]
+    upstream_fetches: usize,
+    /// When the upstream is unreachable, also serve branch and tag names from the cache after
+    /// their freshness window (commits always are).
+    #[arg(long, requires = "upstream")]
+    serve_stale: bool,
+    /// Keep the mirror's cache at most this large (bytes, or with K, M, G, T: powers of 1024),
+    /// deleting the least recently used revisions after a download.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, requires = "upstream")]
+    max_cache_size: Option<u64>,
     /// Seconds running transfers may take to finish after Ctrl-C or SIGTERM.
     #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = parse_seconds)]
     grace: std::time::Duration,
@@ -221,6 +242,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         max_streams: args.max_streams.max(1),
         max_listings: args.max_listings.max(1),
     };
+    if args.upstream.is_some() {
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create the cache folder `{}`", dir.display()))?;
+    }
     let mut builder = hub_server::Server::builder(&dir)
         .with_addr(args.addr)
         .with_cdn_addr(args.cdn_addr)
@@ -244,6 +269,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             path.display()
         );
         builder = builder.with_cdn_key(hub_server::CdnKey::from_secret(secret));
+    }
+    if let Some(url) = &args.upstream {
+        let upstream = hub_server::Upstream::new(url)
+            .with_env(hub_cache::env::Env::from_process())
+            .with_token(args.upstream_token.clone())
+            .with_ttl(args.upstream_ttl)
+            .with_max_fetches(args.upstream_fetches)
+            .with_serve_stale(args.serve_stale)
+            .with_max_cache_size(args.max_cache_size);
+        builder = builder.with_upstream(upstream);
     }
     let token_count = args.tokens.len();
     let everything_private = token_count > 0 && args.gated.is_empty() && args.private.is_empty();
@@ -278,6 +313,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         reached_as(args.cdn_url),
         args.cdn_link_lifetime.as_secs().max(1)
     ));
+    if let Some(url) = &args.upstream {
+        say(format!(
+            "Mirroring {} (branches re-resolved after {} s)",
+            hub_http::url::shown(url),
+            args.upstream_ttl.as_secs()
+        ));
+    }
     if everything_private {
         say(format!(
             "Every repository needs a token ({token_count} accepted): no --gated or --private was given."
@@ -302,6 +344,33 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     say("Stopped.".to_owned());
     Ok(())
+}
+
+/// `1048576`, `512K`, `10G`, `1.5T` (`KiB`/`KB` forms too; powers of 1024).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let digits = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size (bytes, or a number with K, M, G or T)"))?;
+    let unit = unit.trim().to_ascii_uppercase();
+    let shift = match unit.trim_end_matches('B').trim_end_matches('I') {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        _ => return Err(format!("`{text}`: unknown unit (K, M, G or T)")),
+    };
+    let bytes =
+        number * f64::from(1u32 << shift.min(30)) * f64::from(1u32 << (shift - shift.min(30)));
+    if !(bytes.is_finite() && bytes >= 1.0 && bytes < 2f64.powi(63)) {
+        return Err(format!("`{text}` is not a usable size"));
+    }
+    Ok(bytes as u64)
 }
 
 /// Any repository spelling of `FromStr for Repo` (`org/name`, `datasets/org/name`,
@@ -334,4 +403,22 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
             .downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        assert_eq!(parse_size("512K"), Ok(512 << 10));
+        assert_eq!(parse_size("10G"), Ok(10 << 30));
+        assert_eq!(parse_size("2TiB"), Ok(2 << 40));
+        assert_eq!(parse_size("1.5M"), Ok(3 << 19));
+        assert_eq!(parse_size("3 MB"), Ok(3 << 20));
+        for bad in ["", "G", "-1", "0", "5X", "1e3", "99999999999T"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
 }

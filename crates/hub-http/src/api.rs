@@ -22,7 +22,11 @@ pub const MAX_JSON_BYTES: usize = 64 * 1024 * 1024;
 /// How long a tree listing may be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ListingLimits {
+    /// Most pages followed through `Link: rel="next"` (10,000 by default); more is an
+    /// [`Error::BadResponse`].
     pub max_pages: usize,
+    /// Most entries kept over all pages (2,000,000 by default); more is an
+    /// [`Error::BadResponse`].
     pub max_entries: usize,
 }
 
@@ -37,21 +41,31 @@ impl Default for ListingLimits {
 
 /// One entry of a recursive tree listing (`/api/{type}s/{id}/tree/{revision}`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+///
+/// The strings are the server's, unvalidated: callers parse `path` into a [`hub_cache::RepoPath`]
+/// and the ETag into a [`hub_cache::Etag`] before using them.
 pub struct TreeEntry {
+    /// `"file"` or `"directory"`, as the server sent it.
     #[serde(rename = "type")]
     pub kind: String,
+    /// The path in the repository, `/`-separated.
     pub path: String,
+    /// The file's size in bytes (the LFS object's size for an LFS file; 0 when absent).
     #[serde(default)]
     pub size: u64,
+    /// The git blob id (sha1, 40 hex digits) or, for a folder, the tree id.
     #[serde(default)]
     pub oid: String,
+    /// The LFS object, for a file stored in LFS.
     #[serde(default)]
     pub lfs: Option<LfsInfo>,
+    /// The Xet hash, for a file stored on Xet.
     #[serde(default, rename = "xetHash")]
     pub xet_hash: Option<String>,
 }
 
 impl TreeEntry {
+    /// Whether the entry is a file (`type` is `"file"`), not a folder.
     pub fn is_file(&self) -> bool {
         self.kind == "file"
     }
@@ -65,8 +79,11 @@ impl TreeEntry {
 /// The `lfs` object of a tree entry.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct LfsInfo {
+    /// The object's sha256 (64 hex digits): the blob name in the cache.
     pub oid: String,
+    /// The object's size in bytes.
     pub size: u64,
+    /// The size of the LFS pointer file in git, in bytes.
     #[serde(default, rename = "pointerSize")]
     pub pointer_size: Option<u64>,
 }
@@ -76,12 +93,48 @@ pub struct LfsInfo {
 pub struct RepoInfo {
     /// The commit the revision resolved to.
     pub sha: String,
+    /// The repository's files at that commit, as the server listed them (unvalidated).
     #[serde(default)]
     pub siblings: Vec<Sibling>,
+    /// Whether the repository is private (absent: not private).
+    #[serde(default)]
+    pub private: bool,
+    /// `false`, or how access is granted (`"auto"`, `"manual"`).
+    #[serde(default)]
+    pub gated: Gated,
 }
 
+impl Default for Gated {
+    fn default() -> Gated {
+        Gated::Flag(false)
+    }
+}
+
+/// The `gated` field of a repo-info answer: `false` or an approval mode.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum Gated {
+    /// `false` (not gated), or `true` as some Hub-compatible servers send.
+    Flag(bool),
+    /// Gated, with this approval mode (`"auto"`, `"manual"`).
+    Mode(String),
+}
+
+impl Gated {
+    /// Whether a token with granted access is needed.
+    pub fn is_gated(&self) -> bool {
+        match self {
+            Gated::Flag(flag) => *flag,
+            Gated::Mode(_) => true,
+        }
+    }
+}
+
+/// One file of a repo-info answer.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Sibling {
+    /// The path in the repository, `/`-separated (unvalidated: parse it into a
+    /// [`hub_cache::RepoPath`]).
     pub rfilename: String,
 }
 

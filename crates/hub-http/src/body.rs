@@ -20,6 +20,7 @@ use crate::error::Error;
 pub struct LowSpeedLimit {
     /// 0 disables the check.
     pub bytes_per_second: u64,
+    /// The window the average is taken over (and the longest a transfer may stay under it).
     pub window: Duration,
 }
 

@@ -105,16 +105,21 @@ impl ClientBuilder {
         })
     }
 
+    /// The Hub to talk to (`HF_ENDPOINT`; `https://huggingface.co` by default).
     pub fn with_endpoint(mut self, endpoint: Endpoint) -> Self {
         self.endpoint = endpoint;
         self
     }
 
+    /// The token sent as `Authorization: Bearer`, only to the origin a request started at (and the
+    /// Hub's own origins), never to another host a redirect leads to (a CDN); `None` sends none.
     pub fn with_token(mut self, token: Option<Token>) -> Self {
         self.token = token;
         self
     }
 
+    /// Offline mode (`HF_HUB_OFFLINE`): every call fails with [`Error::Offline`] before a socket
+    /// is opened.
     pub fn with_offline(mut self, offline: bool) -> Self {
         self.offline = offline;
         self
@@ -144,16 +149,19 @@ impl ClientBuilder {
         self
     }
 
+    /// How failed requests are retried (attempts and back-off; see [`RetryPolicy`]).
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
     }
 
+    /// When and how a large download is split into parallel ranged requests.
     pub fn with_parallel(mut self, parallel: ParallelOptions) -> Self {
         self.parallel = parallel;
         self
     }
 
+    /// The bounds on a paginated file listing (pages, entries) a server may send.
     pub fn with_listing_limits(mut self, limits: ListingLimits) -> Self {
         self.listing = limits;
         self
@@ -173,6 +181,12 @@ impl ClientBuilder {
         Ok(self)
     }
 
+    /// The client. Loads the TLS roots (the platform's, or the `SSL_CERT_FILE`-style bundles the
+    /// environment named, plus [`ClientBuilder::with_root_certificates_pem`]'s).
+    ///
+    /// # Errors
+    /// A CA bundle that cannot be read or parsed, no usable root, or a `HF_HUB_USER_AGENT_ORIGIN`
+    /// that is not a valid header value: [`Error::BadResponse`] with an empty URL.
     pub fn build(self) -> Result<Client, Error> {
         let tls = crate::tls::config(&self.ca_sources, &self.extra_roots)?;
         let mut user_agent = format!("hfhub/{}; rust", env!("CARGO_PKG_VERSION"));
@@ -221,18 +235,23 @@ impl Client {
             .build()
     }
 
+    /// A builder with the defaults (no environment read): `https://huggingface.co`, no token,
+    /// online.
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
     }
 
+    /// The Hub this client talks to.
     pub fn endpoint(&self) -> &Endpoint {
         &self.endpoint
     }
 
+    /// Whether every call fails with [`Error::Offline`] before a socket is opened.
     pub fn is_offline(&self) -> bool {
         self.transport.is_offline()
     }
 
+    /// How failed requests are retried.
     pub fn retry_policy(&self) -> &RetryPolicy {
         self.transport.retry()
     }

@@ -71,6 +71,7 @@ pub struct DownloadRequest {
 /// The result of a finished download.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Downloaded {
+    /// The file's full size in bytes (resumed prefix included), checked against the expected size.
     pub size: u64,
     /// The verified hash kind, `None` when the ETag is not a content hash (size checked only).
     pub verified: Option<HashKind>,
@@ -79,7 +80,10 @@ pub struct Downloaded {
 /// Progress of one file, reported as bytes land on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Progress {
+    /// Bytes of the file written so far, resumed prefix included (with parallel ranges, the sum
+    /// of what every range wrote).
     pub done: u64,
+    /// The file's size in bytes, when known.
     pub total: Option<u64>,
 }
 

@@ -10,117 +10,212 @@ use crate::url::{escape, shown};
 /// A failed Hub request. Every variant names the URL; none carries the token.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// Offline mode (`HF_HUB_OFFLINE`, or [`crate::ClientBuilder::with_offline`]): refused before
+    /// any socket was opened.
     #[error("offline mode is enabled (HF_HUB_OFFLINE): no request sent to {}", shown(.url))]
-    Offline { url: String },
+    Offline {
+        /// The request URL (the Hub or CDN URL asked, never with a token).
+        url: String,
+    },
+    /// The repository does not exist or is not visible with this token (`X-Error-Code:
+    /// RepoNotFound`).
     #[error("repository not found for url {}{}", shown(.url), server_message(.message))]
     RepoNotFound {
+        /// The request URL (the Hub or CDN URL asked, never with a token).
         url: String,
+        /// The server's `X-Error-Message`, when it sent one.
         message: Option<String>,
     },
+    /// The branch, tag or commit does not exist in the repository (`X-Error-Code:
+    /// RevisionNotFound`).
     #[error("revision not found for url {}{}", shown(.url), server_message(.message))]
     RevisionNotFound {
+        /// The request URL (the Hub or CDN URL asked, never with a token).
         url: String,
+        /// The server's `X-Error-Message`, when it sent one.
         message: Option<String>,
     },
+    /// The file does not exist at that revision (`X-Error-Code: EntryNotFound`).
     #[error("entry not found for url {}{}", shown(.url), server_message(.message))]
     EntryNotFound {
+        /// The request URL (the Hub or CDN URL asked, never with a token).
         url: String,
         /// `X-Repo-Commit` of the 404, so the caller can record the absence in `.no_exist/<commit>/`.
         commit: Option<String>,
+        /// The server's `X-Error-Message`, when it sent one.
         message: Option<String>,
     },
+    /// The repository is gated and this token has not been granted access (`X-Error-Code:
+    /// GatedRepo`).
     #[error("cannot access gated repo for url {}{}", shown(.url), server_message(.message))]
     Gated {
+        /// The request URL (the Hub or CDN URL asked, never with a token).
         url: String,
+        /// The server's `X-Error-Message`, when it sent one.
         message: Option<String>,
     },
+    /// The Hub disabled the repository (`X-Error-Message: Access to this resource is disabled.`).
     #[error("access to this resource is disabled: {}", shown(.url))]
-    Disabled { url: String },
+    Disabled {
+        /// The request URL (the Hub or CDN URL asked, never with a token).
+        url: String,
+    },
+    /// A 401 with no more specific `X-Error-Code`: a missing, invalid or expired token.
     #[error("{status} unauthorized for url {}{}", shown(.url), server_message(.message))]
     Unauthorized {
+        /// The request URL (the Hub or CDN URL asked, never with a token).
         url: String,
+        /// The HTTP status (401).
         status: u16,
+        /// The server's `X-Error-Message`, when it sent one.
         message: Option<String>,
     },
+    /// A 403 with no more specific `X-Error-Code`: the token lacks a permission.
     #[error("403 forbidden for url {}{}", shown(.url), server_message(.message))]
     Forbidden {
+        /// The request URL (the Hub or CDN URL asked, never with a token).
         url: String,
+        /// The server's `X-Error-Message`, when it sent one.
         message: Option<String>,
     },
+    /// A 429: too many requests; retried after `Retry-After` by the retry policy.
     #[error("429 too many requests for url {}{}", shown(.url), retry_hint(.retry_after))]
     RateLimited {
+        /// The request URL (the Hub or CDN URL asked, never with a token).
         url: String,
+        /// The server's `Retry-After`, when it sent one.
         retry_after: Option<Duration>,
     },
+    /// Any other error status (5xx, 408, an unexpected 4xx).
     #[error("{status} error for url {}{}", shown(.url), server_message(.message))]
     Status {
+        /// The request URL (the Hub or CDN URL asked, never with a token).
         url: String,
+        /// The HTTP status.
         status: u16,
+        /// The server's `X-Error-Message`, when it sent one.
         message: Option<String>,
+        /// The server's `Retry-After`, when it sent one.
         retry_after: Option<Duration>,
     },
+    /// A deadline passed: the request (connection and response head), a stall between two body
+    /// chunks, or the whole read of an API answer.
     #[error("timed out after {after:?} waiting for {}", shown(.url))]
-    Timeout { url: String, after: Duration },
+    Timeout {
+        /// The request URL (the Hub or CDN URL asked, never with a token).
+        url: String,
+        /// The deadline that passed.
+        after: Duration,
+    },
+    /// No connection could be made: the name did not resolve, the connection was refused, or the
+    /// TLS handshake failed (a [`TlsFailure`] source).
     #[error("cannot connect to {}", shown(.url))]
     Connect {
+        /// The request URL (the Hub or CDN URL asked, never with a token).
         url: String,
+        /// The cause (resolver, socket or TLS error).
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The connection failed after it was made (reset, closed mid-body, protocol error).
     #[error("connection to {} failed", shown(.url))]
     Transport {
+        /// The request URL (the Hub or CDN URL asked, never with a token).
         url: String,
+        /// The cause.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A metadata answer lacked, or had an invalid, commit or ETag header.
     #[error(transparent)]
     Metadata(#[from] MetadataError),
+    /// A resolve followed more redirects than allowed.
     #[error("more than {hops} redirects while resolving {}", shown(.url))]
-    TooManyRedirects { url: String, hops: usize },
+    TooManyRedirects {
+        /// The request URL (the Hub or CDN URL asked, never with a token).
+        url: String,
+        /// The number of redirects followed.
+        hops: usize,
+    },
+    /// A redirect that cannot be followed (an invalid or unsupported `Location`).
     #[error("invalid redirect from {} to `{}`: {}", shown(.url), shown(.location), escape(.reason))]
     BadRedirect {
+        /// The URL that answered with the redirect.
         url: String,
+        /// The `Location` header as received.
         location: String,
+        /// What is wrong with it.
         reason: &'static str,
     },
+    /// A URL that could not be built or parsed (from an endpoint, a repo id, a file name).
     #[error("invalid url `{}`", shown(.url))]
-    BadUrl { url: String },
+    BadUrl {
+        /// The URL text.
+        url: String,
+    },
+    /// An answer that does not follow the protocol (bad JSON, a listing over its limits, a
+    /// malformed header), or a client setting that could not be applied.
     #[error("invalid answer from {}: {}", shown(.url), escape(.reason))]
-    BadResponse { url: String, reason: String },
+    BadResponse {
+        /// The request URL (empty for a client setting that could not be applied).
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The body was shorter or longer than announced; the download is not published.
     #[error(
         "consistency check failed: {} should be {expected} bytes but {actual} bytes were received",
         shown(.url)
     )]
     SizeMismatch {
+        /// The request URL (the Hub or CDN URL asked, never with a token).
         url: String,
+        /// The size announced, in bytes.
         expected: u64,
+        /// The bytes received, counting any resumed prefix.
         actual: u64,
     },
+    /// The content does not hash to its ETag; the download is not published.
     #[error("{kind} of the content from {} is {actual}, expected {expected}", shown(.url))]
     HashMismatch {
+        /// The request URL (the Hub or CDN URL asked, never with a token).
         url: String,
+        /// sha256 (an LFS file) or git blob sha1 (a regular file).
         kind: hub_cache::hash::HashKind,
+        /// The ETag, lower-case hex.
         expected: String,
+        /// The digest of what was received, lower-case hex.
         actual: String,
     },
+    /// The transfer stayed under the low-speed limit for the whole window ([`crate::LowSpeedLimit`]).
     #[error("transfer from {} slower than {bytes_per_second} bytes/s for {window:?} (HFHUB_LOW_SPEED_LIMIT, HFHUB_LOW_SPEED_TIME)", shown(.url))]
     TooSlow {
+        /// The request URL (the Hub or CDN URL asked, never with a token).
         url: String,
+        /// The limit, in bytes per second.
         bytes_per_second: u64,
+        /// How long the transfer stayed under it.
         window: Duration,
     },
+    /// The proxy (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`) could not be reached or refused the
+    /// tunnel.
     #[error("cannot reach {} through the proxy {proxy}: {}", shown(.url), escape(.reason))]
     Proxy {
+        /// The request URL (the Hub or CDN URL asked, never with a token).
         url: String,
         /// The proxy, without credentials.
         proxy: String,
+        /// What failed.
         reason: String,
         /// Whether trying again may help (the proxy was unreachable, not refusing).
         retryable: bool,
     },
+    /// The downloaded bytes could not be written to the caller's file.
     #[error("cannot write the download from {}", shown(.url))]
     Io {
+        /// The request URL (the Hub or CDN URL asked, never with a token).
         url: String,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
@@ -152,7 +247,9 @@ pub(crate) fn permanent_connect_failure(error: &(dyn std::error::Error + 'static
     escape(.host), escape(.reason)
 )]
 pub struct TlsFailure {
+    /// The host whose certificate was refused.
     pub host: String,
+    /// The verifier's reason (unknown issuer, expired, wrong name...).
     pub reason: String,
 }
 
@@ -221,6 +318,7 @@ impl Error {
         )
     }
 
+    /// Offline mode refused the request before any socket was opened.
     pub fn is_offline(&self) -> bool {
         matches!(self, Error::Offline { .. })
     }

@@ -20,19 +20,30 @@ pub struct Resolved {
 /// Why an answer is not usable as file metadata (upstream `FileMetadataError`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MetadataError {
+    /// No `X-Repo-Commit` header: the server is not a Hub.
     #[error(
         "response from {} is missing the 'X-Repo-Commit' header, so it does not seem to be served by a Hugging Face Hub endpoint",
         crate::url::shown(.url)
     )]
-    MissingCommit { url: String },
+    MissingCommit {
+        /// The URL of the answer.
+        url: String,
+    },
+    /// Neither `X-Linked-Etag` nor `ETag`.
     #[error(
         "response from {} has no ETag, so the file cannot be stored reliably",
         crate::url::shown(.url)
     )]
-    MissingEtag { url: String },
+    MissingEtag {
+        /// The URL of the answer.
+        url: String,
+    },
+    /// An ETag that cannot name a blob file ([`hub_cache::Etag::from_header`]).
     #[error("response from {}: {source}", crate::url::shown(.url))]
     InvalidEtag {
+        /// The URL of the answer.
         url: String,
+        /// Why the ETag was refused.
         #[source]
         source: InvalidEtag,
     },
@@ -41,11 +52,17 @@ pub enum MetadataError {
 /// The headers of a metadata answer that matter, as plain strings (so this stays free of HTTP types).
 #[derive(Debug, Clone, Default)]
 pub struct MetadataHeaders<'a> {
+    /// `X-Repo-Commit`: the commit the revision resolved to.
     pub repo_commit: Option<&'a str>,
+    /// `X-Linked-Etag`: an LFS file's sha256 (preferred over `ETag`).
     pub linked_etag: Option<&'a str>,
+    /// `ETag`.
     pub etag: Option<&'a str>,
+    /// `X-Linked-Size`: an LFS file's size (preferred over `Content-Length`).
     pub linked_size: Option<&'a str>,
+    /// `Content-Length` (the file size only when the answer is not a redirect).
     pub content_length: Option<&'a str>,
+    /// `Location`, on a redirect: where the bytes are.
     pub location: Option<&'a str>,
 }
 

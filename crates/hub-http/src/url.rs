@@ -44,6 +44,7 @@ impl Endpoint {
         }
     }
 
+    /// The base URL, without a trailing `/` when it came from the environment.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -26,7 +26,9 @@ pub enum BodyError {
     /// The file could not be read while serving it.
     #[error("cannot read `{path}`")]
     Read {
+        /// The file served.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },

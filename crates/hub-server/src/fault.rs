@@ -20,7 +20,9 @@ use crate::log::Origin;
 pub enum FaultKind {
     /// Answer with this status instead (e.g. 500, 503, 429), with `Retry-After: <seconds>` when given.
     Status {
+        /// The HTTP status sent.
         status: u16,
+        /// The `Retry-After` header, in seconds.
         retry_after: Option<u32>,
     },
     /// Wait this long before sending the response head.
@@ -28,9 +30,17 @@ pub enum FaultKind {
     /// Close the connection after this many body bytes (the declared length is not reached).
     DropAfter(u64),
     /// Flip every bit of the body byte at this offset (counted from the first byte sent).
-    Corrupt { offset: u64 },
+    Corrupt {
+        /// The byte's offset in the body, from its first byte sent.
+        offset: u64,
+    },
     /// After this many body bytes, send nothing for `duration`, then go on.
-    Stall { after: u64, duration: Duration },
+    Stall {
+        /// Body bytes sent before the stall.
+        after: u64,
+        /// How long nothing is sent.
+        duration: Duration,
+    },
 }
 
 /// Which of the matching requests a fault hits.
@@ -44,7 +54,12 @@ pub enum Trigger {
     Nth(u64),
     /// About `percent` % of matching requests, drawn from a generator seeded with `seed`: the same
     /// sequence of requests is hit on every run.
-    Share { percent: u8, seed: u64 },
+    Share {
+        /// The share of requests hit, 0 to 100.
+        percent: u8,
+        /// The generator's seed.
+        seed: u64,
+    },
 }
 
 /// A fault and the requests it applies to.
@@ -135,7 +150,10 @@ pub enum CdnLinks {
     #[default]
     Reusable,
     /// Valid for this many requests, then answered `403` (as an expired signed URL is).
-    Expiring { uses: u32 },
+    Expiring {
+        /// Requests a location serves before it expires.
+        uses: u32,
+    },
     /// Valid only for the `Range` (or its absence) of the first request that uses it.
     SingleRange,
 }

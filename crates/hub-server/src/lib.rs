@@ -18,14 +18,19 @@
 //! # Ok(()) }
 //! ```
 
+mod access;
 mod body;
 mod conn;
+mod evict;
 pub mod fault;
 pub mod log;
+mod metrics;
+mod mirror;
 mod route;
 mod server;
 mod sign;
 mod store;
+mod upstream;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -35,24 +40,39 @@ pub use conn::Limits;
 pub use log::{Origin, RequestLog, RequestRecord};
 pub use server::{BlockingServer, Builder, DEFAULT_LINK_LIFETIME, RunningServer, Server};
 pub use sign::CdnKey;
+pub use upstream::Upstream;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// The cache directory could not be opened or resolved.
     #[error("cannot serve cache directory `{path}`")]
     CacheDir {
+        /// The directory given.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
+    /// A listener could not be bound (the address is in use or not available).
     #[error("cannot listen on {addr}")]
     Bind {
+        /// The address asked for.
         addr: SocketAddr,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
+    /// The runtime of a [`BlockingServer`] could not be started.
     #[error("cannot start the async runtime")]
     Runtime(#[source] std::io::Error),
+    /// The operating system's random source failed, so no key could sign CDN links.
     #[error("cannot make a key to sign CDN links with")]
     Key(#[source] std::io::Error),
+    #[error("cannot set up the upstream `{url}`")]
+    Upstream {
+        url: String,
+        #[source]
+        source: Box<hub_sync::Error>,
+    },
 }

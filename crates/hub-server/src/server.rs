@@ -20,13 +20,17 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::Error;
+use crate::access::Access;
 use crate::body::Body;
 use crate::conn::{Admitted, Limits, Registry, Tracked, TrackedBody, Verdict, fitting_cap};
 use crate::fault::{CdnLinks, Fault, Faults};
 use crate::log::{self, Origin, RequestLog, RequestRecord};
+use crate::metrics::Metrics;
+use crate::mirror::{Mirror, Prepared};
 use crate::route::{self, Route, Target};
 use crate::sign::CdnKey;
-use crate::store::{BlobKind, FileEntry, Lookup, Store, TreeItem};
+use crate::store::{BlobKind, FileEntry, Lookup, Snapshot, Store, TreeItem};
+use crate::upstream::Upstream;
 
 /// What RFC 5987 `filename*` escapes: everything but alphanumerics and `.-_~`.
 const FILENAME_ESCAPES: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
@@ -69,17 +73,9 @@ impl Server {
             public_url: None,
             cdn_url: None,
             all_private: false,
+            upstream: None,
         }
     }
-}
-
-/// Who may read a repository.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Access {
-    /// Readable with an accepted token: 401 `GatedRepo` without one, 403 `GatedRepo` with another.
-    Gated,
-    /// Readable with an accepted token: 401 `RepoNotFound` without one, 404 `RepoNotFound` with another.
-    Private,
 }
 
 /// Configuration of a server before it starts.
@@ -101,6 +97,7 @@ pub struct Builder {
     public_url: Option<String>,
     cdn_url: Option<String>,
     all_private: bool,
+    upstream: Option<Upstream>,
 }
 
 impl Builder {
@@ -210,6 +207,13 @@ impl Builder {
         self
     }
 
+    /// Makes the server a pull-through mirror of `upstream`: what the cache misses is fetched from
+    /// there into it (see [`Upstream`]).
+    pub fn with_upstream(mut self, upstream: Upstream) -> Builder {
+        self.upstream = Some(upstream);
+        self
+    }
+
     /// Binds both listeners and starts serving on the current tokio runtime.
     pub async fn start(self) -> Result<RunningServer, Error> {
         let cache_error = |source| Error::CacheDir {
@@ -227,6 +231,18 @@ impl Builder {
             TcpListener::bind(addr)
                 .await
                 .map_err(|source| Error::Bind { addr, source })
+        };
+        let metrics = Arc::new(Metrics::default());
+        let mirror = match &self.upstream {
+            Some(upstream) => Some(Arc::new(
+                Mirror::new(upstream, root.clone(), metrics.clone()).map_err(|source| {
+                    Error::Upstream {
+                        url: hub_http::url::shown(&upstream.url),
+                        source,
+                    }
+                })?,
+            )),
+            None => None,
         };
         let hub = bind(self.addr).await?;
         let cdn = bind(self.cdn_addr).await?;
@@ -261,6 +277,8 @@ impl Builder {
             public_url: self.public_url,
             cdn_url: self.cdn_url,
             all_private: self.all_private,
+            mirror,
+            metrics,
         });
         let (stop, stopped) = watch::channel(None);
         let tasks = vec![
@@ -407,6 +425,8 @@ struct Shared {
     public_url: Option<String>,
     cdn_url: Option<String>,
     all_private: bool,
+    mirror: Option<Arc<Mirror>>,
+    metrics: Arc<Metrics>,
 }
 
 /// Where one connection's clients reach the two listeners: configured, or the address the
@@ -435,6 +455,15 @@ impl Shared {
                 .clone()
                 .unwrap_or_else(|| reached(self.cdn_addr)),
         }
+    }
+
+    /// Whether a CDN request carries a valid signature for its path.
+    fn signed(&self, asked: &Asked) -> bool {
+        asked
+            .path
+            .strip_prefix('/')
+            .and_then(|p| p.split_once('/'))
+            .is_some_and(|(folder, sha256)| self.key.verify(folder, sha256, &asked.query).is_ok())
     }
 
     fn access(&self, repo_type: RepoType, id: &RepoId) -> Option<Access> {
@@ -625,6 +654,8 @@ struct Asked {
     range: Option<String>,
     /// Set when the client went away.
     cancel: Arc<AtomicBool>,
+    /// A mirror's listing of the commit asked for (instead of the cache's snapshot).
+    listing: Option<Arc<Snapshot>>,
 }
 
 async fn handle(
@@ -651,6 +682,7 @@ async fn handle(
             .and_then(|value| value.strip_prefix("Bearer ").map(|t| t.trim().to_owned())),
         range: header("range"),
         cancel: cancel.0.clone(),
+        listing: None,
     };
     let path_and_query = request
         .uri()
@@ -667,23 +699,53 @@ async fn handle(
             reply = reply.header("retry-after", seconds.to_string());
         }
         reply
+    } else if origin == Origin::Hub && asked.path == "/metrics" {
+        let mut reply =
+            Reply::new(StatusCode::OK).header("content-type", "text/plain; version=0.0.4");
+        reply.body = ReplyBody::Bytes(shared.metrics.render().into_bytes());
+        reply
     } else {
-        // Listings walk a whole snapshot the first time: only a few at once.
-        let _permit = match (origin, route::parse(&asked.path)) {
-            (Origin::Hub, Route::Info { .. } | Route::Tree { .. }) => {
-                shared.listings.acquire().await.ok()
+        let readable = asked.method == "GET" || asked.method == "HEAD";
+        let prepared = match (origin, &shared.mirror) {
+            (_, Some(_)) if !readable => Prepared::Cache,
+            (Origin::Hub, Some(mirror)) => {
+                let deny =
+                    |target: &Target, access| refuse(&shared, &bases, &asked, target, access);
+                let cached = async || {
+                    answer(shared.clone(), origin, bases.clone(), asked.clone())
+                        .await
+                        .status
+                        .is_success()
+                };
+                mirror
+                    .prepare(&asked.method, &asked.path, deny, cached)
+                    .await
             }
-            _ => None,
+            (Origin::Cdn, Some(mirror)) if shared.signed(&asked) => {
+                mirror.prepare_blob(&asked.path).await
+            }
+            _ => Prepared::Cache,
         };
-        let worker = shared.clone();
-        let asked = asked.clone();
-        tokio::task::spawn_blocking(move || match origin {
-            Origin::Hub => hub_reply(&worker, &bases, &asked),
-            Origin::Cdn => cdn_reply(&worker, &asked),
-        })
-        .await
-        .unwrap_or_else(|_| Reply::error(StatusCode::INTERNAL_SERVER_ERROR, None, "internal error"))
+        match prepared {
+            Prepared::Refused(reply) => reply,
+            Prepared::Failed(failed) => Reply::error(failed.status, failed.code, failed.message),
+            Prepared::Cache => answer(shared.clone(), origin, bases.clone(), asked.clone()).await,
+            Prepared::Listing(listing) => {
+                let mut asked = asked.clone();
+                asked.listing = Some(listing);
+                answer(shared.clone(), origin, bases.clone(), asked).await
+            }
+        }
     };
+    let reply = cache_control(&shared, origin, &asked, reply);
+    shared.metrics.answered(
+        origin,
+        match &reply.body {
+            _ if asked.method == "HEAD" => 0,
+            ReplyBody::Bytes(bytes) => bytes.len() as u64,
+            ReplyBody::File { length, .. } => *length,
+        },
+    );
     let head = asked.method == "HEAD";
     let record = RequestRecord {
         origin,
@@ -746,6 +808,58 @@ async fn handle(
     Ok(response.map(|body| TrackedBody::new(body, active)))
 }
 
+/// The answer from the cache (or a mirror's listing), computed off the runtime.
+async fn answer(shared: Arc<Shared>, origin: Origin, bases: Arc<Bases>, asked: Asked) -> Reply {
+    // Listings walk a whole snapshot the first time: only a few at once.
+    let _permit = match (origin, route::parse(&asked.path)) {
+        (Origin::Hub, Route::Info { .. } | Route::Tree { .. }) if asked.listing.is_none() => {
+            shared.listings.acquire().await.ok()
+        }
+        _ => None,
+    };
+    let worker = shared.clone();
+    tokio::task::spawn_blocking(move || match origin {
+        Origin::Hub => hub_reply(&worker, &bases, &asked),
+        Origin::Cdn => cdn_reply(&worker, &asked),
+    })
+    .await
+    .unwrap_or_else(|_| Reply::error(StatusCode::INTERNAL_SERVER_ERROR, None, "internal error"))
+}
+
+/// `Cache-Control` for HTTP caches in front: a commit-pinned answer and a blob never change; a
+/// branch answer may after the mirror's freshness window; errors are not stored; nothing of a
+/// gated or private repository (or asked with a token) is stored by a shared cache.
+fn cache_control(shared: &Shared, origin: Origin, asked: &Asked, reply: Reply) -> Reply {
+    const IMMUTABLE: &str = "max-age=31536000, immutable";
+    let status = reply.status;
+    if !(status.is_success() || status == StatusCode::FOUND) {
+        return reply.header("cache-control", "no-store");
+    }
+    let scope = if asked.token.is_some() {
+        "private"
+    } else {
+        "public"
+    };
+    let value = match origin {
+        Origin::Cdn => format!("{scope}, {IMMUTABLE}"),
+        Origin::Hub => {
+            let revision = match route::parse(&asked.path) {
+                Route::Resolve { revision, .. }
+                | Route::Info { revision, .. }
+                | Route::Tree { revision, .. } => revision,
+                Route::NotFound | Route::BadRequest(_) => return reply,
+            };
+            if hub_cache::repo::is_commit_hash(&revision) {
+                format!("{scope}, {IMMUTABLE}")
+            } else {
+                let ttl = shared.mirror.as_ref().map_or(0, |m| m.ttl().as_secs());
+                format!("{scope}, max-age={ttl}")
+            }
+        }
+    };
+    reply.header("cache-control", value)
+}
+
 /// The start of a path, cut at a character boundary.
 fn logged_path(path: &str) -> &str {
     let mut end = path.len().min(LOGGED_PATH);
@@ -793,10 +907,32 @@ fn hub_reply(shared: &Shared, bases: &Bases, asked: &Asked) -> Reply {
 
 fn check_access(shared: &Shared, bases: &Bases, asked: &Asked, target: &Target) -> Option<Reply> {
     let access = shared.access(target.repo_type, &target.id)?;
+    refuse(shared, bases, asked, target, access)
+}
+
+/// The refusal of a repository with `access`, unless the client has an accepted token.
+fn refuse(
+    shared: &Shared,
+    bases: &Bases,
+    asked: &Asked,
+    target: &Target,
+    access: Access,
+) -> Option<Reply> {
+    if asked
+        .token
+        .as_deref()
+        .is_some_and(|token| shared.tokens.iter().any(|t| t == token))
+    {
+        return None;
+    }
+    access_reply(bases, asked, target, access)
+}
+
+/// The refusal of a repository with `access` to a client without an accepted token.
+fn access_reply(bases: &Bases, asked: &Asked, target: &Target, access: Access) -> Option<Reply> {
     let kind = target.repo_type.as_str();
     let id = &target.id;
     match (access, asked.token.as_deref()) {
-        (_, Some(token)) if shared.tokens.iter().any(|t| t == token) => None,
         (Access::Gated, None) => Some(Reply::error(
             StatusCode::UNAUTHORIZED,
             Some("GatedRepo"),
@@ -865,6 +1001,9 @@ fn snapshot(
     repo: &Repo,
     revision: &str,
 ) -> Result<Arc<crate::store::Snapshot>, Lookup> {
+    if let Some(listing) = &asked.listing {
+        return Ok(listing.clone());
+    }
     let dir = shared.store.repo_dir(repo)?;
     let commit = shared.store.resolve_revision(&dir, revision)?;
     shared.store.snapshot(&dir, &commit, &asked.cancel)

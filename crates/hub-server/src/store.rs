@@ -207,6 +207,59 @@ impl Snapshot {
     }
 }
 
+impl Snapshot {
+    /// The index of `items`, listed in the order the tree endpoint answers (each folder followed
+    /// by its content, siblings sorted by name); `stamps` are the folders whose change makes it
+    /// stale (none: never stale).
+    pub(crate) fn from_items(
+        commit: &str,
+        time: Option<SystemTime>,
+        items: Vec<TreeItem>,
+        stamps: Vec<(PathBuf, Option<SystemTime>)>,
+    ) -> Snapshot {
+        let mut files = HashMap::new();
+        let mut folders = HashMap::new();
+        folders.insert(String::new(), (0, items.len()));
+        // A folder's content ends where the first item outside it starts.
+        let mut open: Vec<(String, usize)> = Vec::new();
+        for (at, item) in items.iter().enumerate() {
+            let path = item.path();
+            while let Some((folder, start)) = open.last() {
+                if path.starts_with(folder.as_str())
+                    && path.as_bytes().get(folder.len()) == Some(&b'/')
+                {
+                    break;
+                }
+                folders.insert(folder.clone(), (*start, at));
+                open.pop();
+            }
+            match item {
+                TreeItem::File(_) => {
+                    files.insert(path.to_owned(), at);
+                }
+                TreeItem::Directory { .. } => open.push((path.to_owned(), at + 1)),
+            }
+        }
+        for (folder, start) in open {
+            folders.insert(folder, (start, items.len()));
+        }
+        Snapshot {
+            commit: commit.to_owned(),
+            time,
+            items,
+            files,
+            folders,
+            stamps,
+            checked: Mutex::new(Instant::now()),
+        }
+    }
+
+    /// How many files and folders it lists.
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+}
+
 impl TreeItem {
     pub(crate) fn path(&self) -> &str {
         match self {
@@ -338,43 +391,10 @@ impl Store {
         };
         let mut items = Vec::new();
         self.walk(&mut walk, snapshot_dir, "", &mut items)?;
-        let mut files = HashMap::new();
-        let mut folders = HashMap::new();
-        folders.insert(String::new(), (0, items.len()));
-        // A folder's content ends where the first item outside it starts.
-        let mut open: Vec<(String, usize)> = Vec::new();
-        for (at, item) in items.iter().enumerate() {
-            let path = item.path();
-            while let Some((folder, start)) = open.last() {
-                if path.starts_with(folder.as_str())
-                    && path.as_bytes().get(folder.len()) == Some(&b'/')
-                {
-                    break;
-                }
-                folders.insert(folder.clone(), (*start, at));
-                open.pop();
-            }
-            match item {
-                TreeItem::File(_) => {
-                    files.insert(path.to_owned(), at);
-                }
-                TreeItem::Directory { .. } => open.push((path.to_owned(), at + 1)),
-            }
-        }
-        for (folder, start) in open {
-            folders.insert(folder, (start, items.len()));
-        }
-        Ok(Snapshot {
-            commit: commit.to_owned(),
-            time: fs::symlink_metadata(snapshot_dir)
-                .and_then(|meta| meta.modified())
-                .ok(),
-            items,
-            files,
-            folders,
-            stamps: walk.stamps,
-            checked: Mutex::new(Instant::now()),
-        })
+        let time = fs::symlink_metadata(snapshot_dir)
+            .and_then(|meta| meta.modified())
+            .ok();
+        Ok(Snapshot::from_items(commit, time, items, walk.stamps))
     }
 
     /// Lists the real folder `real_dir` (repo path `prefix`) into `out`, recursively, each folder

@@ -23,6 +23,7 @@ impl<R: Remote> Downloader<R> {
         Ok(Downloader { inner, runtime })
     }
 
+    /// The async downloader wrapped (for its settings; its methods need a runtime).
     pub fn inner(&self) -> &crate::Downloader<R> {
         &self.inner
     }

@@ -1,10 +1,23 @@
 //! [`Hub`]: the front door of [`crate::hub`] for callers without an async runtime.
 //!
-//! ```no_run
-//! # fn run() -> Result<(), hub_sync::Error> {
-//! let hub = hub_sync::blocking::Hub::from_env()?;
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let served = tempfile::tempdir()?;
+//! # hfhub_tests::synthetic::write_model(served.path(), "openai-community/gpt2", "c1", "main",
+//! #     &[("config.json".into(), b"{}".to_vec(), false)])?;
+//! # let server = hub_server::Server::builder(served.path()).start_blocking()?;
+//! # let cache = tempfile::tempdir()?;
+//! # let hub = hub_sync::blocking::Hub::from_builder(
+//! #     hub_sync::HubBuilder::new(&hub_cache::env::Env::from_pairs([]))?
+//! #         .with_endpoint(&server.endpoint())
+//! #         .with_cache_dir(cache.path()),
+//! # )?;
+//! // let hub = hub_sync::blocking::Hub::from_env()?; (here: a hub-server on 127.0.0.1)
 //! let config = hub.model("openai-community/gpt2").get("config.json")?;
-//! # let _ = config; Ok(()) }
+//! assert_eq!(std::fs::read(&config)?, b"{}");
+//! let missing = hub.model("openai-community/gpt2").get("absent.json").unwrap_err();
+//! assert!(missing.is_not_found());
+//! # Ok(()) }
 //! ```
 //!
 //! It owns a small runtime. Each call blocks the calling thread until the download ends, and works

@@ -25,14 +25,19 @@ pub enum Error {
     /// The file name would leave its folder or is not a valid repo path (upstream's `ValueError`).
     #[error("invalid filename `{}` for {repo}: {}", Escaped(.filename), Escaped(.reason))]
     InvalidFilename {
+        /// The repository asked for.
         repo: Repo,
+        /// The file asked for (its repo path, `/`-separated).
         filename: String,
+        /// Why it was refused.
         reason: String,
     },
     /// The revision would leave `refs/` (`..`, absolute, backslash, NUL); refused before any request.
     #[error("invalid revision for {repo}")]
     InvalidRevision {
+        /// The repository asked for.
         repo: Repo,
+        /// Why the revision was refused.
         #[source]
         source: hub_cache::repo::InvalidRevision,
     },
@@ -40,18 +45,26 @@ pub enum Error {
     /// recorded in `.no_exist/` when the server named the commit.
     #[error("file `{}` not found in {repo} at revision `{}`", Escaped(.filename), Escaped(.revision))]
     EntryNotFound {
+        /// The repository asked for.
         repo: Repo,
+        /// The revision as the caller gave it (`main` by default).
         revision: String,
+        /// The file asked for (its repo path, `/`-separated).
         filename: String,
+        /// The Hub's error.
         #[source]
         source: hub_http::Error,
     },
     /// The revision does not exist (never falls back to the cache).
     #[error("revision `{}` not found in {repo}{}", Escaped(.revision), file_suffix(.filename))]
     RevisionNotFound {
+        /// The repository asked for.
         repo: Repo,
+        /// The revision as the caller gave it (`main` by default).
         revision: String,
+        /// The file asked for; `None` for a whole snapshot.
         filename: Option<String>,
+        /// The Hub's error.
         #[source]
         source: hub_http::Error,
     },
@@ -59,76 +72,113 @@ pub enum Error {
     /// unauthorized repository this is upstream's original error, else its `LocalEntryNotFoundError`.
     #[error("cannot get {repo} at revision `{}`{} from the Hub, and it is not in the local cache", Escaped(.revision), file_suffix(.filename))]
     Remote {
+        /// The repository asked for.
         repo: Repo,
+        /// The revision as the caller gave it (`main` by default).
         revision: String,
+        /// The file asked for; `None` for a whole snapshot.
         filename: Option<String>,
+        /// The Hub's error.
         #[source]
         source: hub_http::Error,
     },
     /// Offline mode (or an unreachable Hub with an incomplete cache): the cache alone could not answer.
     #[error("offline: cannot find {repo} at revision `{}`{} in the local cache", Escaped(.revision), file_suffix(.filename))]
     Offline {
+        /// The repository asked for.
         repo: Repo,
+        /// The revision as the caller gave it (`main` by default).
         revision: String,
+        /// The file asked for; `None` for a whole snapshot.
         filename: Option<String>,
+        /// What the cache lookup could not find.
         #[source]
         source: OfflineError,
     },
     /// `force_download` with offline mode, or a forced download whose metadata request failed.
     #[error("cannot force the download of {repo} at revision `{}`{}: the Hub cannot be used", Escaped(.revision), file_suffix(.filename))]
     ForceDownload {
+        /// The repository asked for.
         repo: Repo,
+        /// The revision as the caller gave it (`main` by default).
         revision: String,
+        /// The file asked for; `None` for a whole snapshot.
         filename: Option<String>,
+        /// The metadata request's error; `None` in offline mode.
         #[source]
         source: Option<hub_http::Error>,
     },
     /// The server answered something we cannot use (e.g. a commit that is not 40 hex digits).
     #[error("invalid answer from the Hub for {repo} at revision `{}`{}: {}", Escaped(.revision), file_suffix(.filename), Escaped(.reason))]
     BadAnswer {
+        /// The repository asked for.
         repo: Repo,
+        /// The revision as the caller gave it (`main` by default).
         revision: String,
+        /// The file asked for; `None` for a whole snapshot.
         filename: Option<String>,
+        /// What is wrong with the answer.
         reason: String,
     },
     /// Fetching the bytes failed (the partial file is kept for a later resume when the failure is
     /// transient, removed otherwise).
     #[error("cannot download file `{}` of {repo} at revision `{}`", Escaped(.filename), Escaped(.revision))]
     Download {
+        /// The repository asked for.
         repo: Repo,
+        /// The revision as the caller gave it (`main` by default).
         revision: String,
+        /// The file asked for (its repo path, `/`-separated).
         filename: String,
+        /// The Hub's error.
         #[source]
         source: hub_http::Error,
     },
+    /// The downloaded file could not be stored in the cache (blob, snapshot entry or ref).
     #[error("cannot store file `{}` of {repo} at revision `{}` in the cache", Escaped(.filename), Escaped(.revision))]
     Write {
+        /// The repository asked for.
         repo: Repo,
+        /// The revision as the caller gave it (`main` by default).
         revision: String,
+        /// The file asked for (its repo path, `/`-separated).
         filename: String,
+        /// The cache write's error.
         #[source]
         source: WriteError,
     },
+    /// The lock around the blob (or the `local_dir` file) could not be taken.
     #[error("cannot lock the download of file `{}` of {repo}", Escaped(.filename))]
     Lock {
+        /// The repository asked for.
         repo: Repo,
+        /// The file asked for (its repo path, `/`-separated).
         filename: String,
+        /// The lock's error.
         #[source]
         source: LockError,
     },
+    /// A file-system call on the way failed (in the cache or the `local_dir`).
     #[error("cannot {action} `{}` (file `{}` of {repo})", Escaped(&.path.display().to_string()), Escaped(.filename))]
     Io {
+        /// The repository asked for.
         repo: Repo,
+        /// The file asked for (its repo path, `/`-separated).
         filename: String,
+        /// What was being done, for the message.
         action: &'static str,
+        /// The path it was done to.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: io::Error,
     },
     /// The repository id is not valid (upstream's `HFValidationError`); nothing was requested.
     #[error("invalid repository id `{}`", Escaped(.id))]
     InvalidRepoId {
+        /// The id as given.
         id: String,
+        /// Why it was refused.
         #[source]
         source: hub_cache::repo::InvalidRepoId,
     },
@@ -136,13 +186,20 @@ pub enum Error {
     /// was requested.
     #[error("cannot set up the downloader: {reason}")]
     Setup {
+        /// What could not be set up.
         reason: String,
+        /// The cause.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// A worker task of a snapshot panicked or was cancelled.
     #[error("a download task of {repo} stopped unexpectedly: {}", Escaped(.reason))]
-    Task { repo: Repo, reason: String },
+    Task {
+        /// The repository asked for.
+        repo: Repo,
+        /// Why the task stopped (its panic message, or the cancellation).
+        reason: String,
+    },
 }
 
 impl Error {

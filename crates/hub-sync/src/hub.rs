@@ -1,9 +1,18 @@
 //! The front door for Rust callers: one [`Hub`] built from one environment snapshot, then one
 //! expression per download.
 //!
-//! ```no_run
-//! # async fn run() -> Result<(), hub_sync::Error> {
-//! let hub = hub_sync::Hub::from_env()?;
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let served = tempfile::tempdir()?;
+//! # hfhub_tests::synthetic::write_model(served.path(), "openai-community/gpt2", "c1", "main",
+//! #     &[("config.json".into(), b"{}".to_vec(), false),
+//! #       ("model.safetensors".into(), vec![7; 64], true), ("notes.txt".into(), b"x".to_vec(), false)])?;
+//! # let server = hub_server::Server::builder(served.path()).start().await?;
+//! # let cache = tempfile::tempdir()?;
+//! # let hub = hub_sync::HubBuilder::new(&hub_cache::env::Env::from_pairs([]))?
+//! #     .with_endpoint(&server.endpoint()).with_cache_dir(cache.path()).build()?;
+//! // let hub = hub_sync::Hub::from_env()?; (here: a hub-server on 127.0.0.1)
 //! let config = hub.model("openai-community/gpt2").get("config.json").await?;
 //! let weights = hub
 //!     .model("openai-community/gpt2")
@@ -11,8 +20,11 @@
 //!     .include(["*.json", "*.safetensors"])
 //!     .download()
 //!     .await?;
-//! let cached = hub.dataset("org/data").revision("v1").cached("train.csv")?;
-//! # let _ = (config, weights, cached); Ok(()) }
+//! assert!(weights.join("model.safetensors").is_file());
+//! assert!(!weights.join("notes.txt").exists()); // not selected
+//! let cached = hub.model("openai-community/gpt2").revision("main").cached("config.json")?;
+//! assert_eq!(cached, Some(config));
+//! # Ok(()) }
 //! ```
 //!
 //! [`Hub::from_env`] reads the environment once ([`hub_cache::env::Env`]), so the endpoint, the

@@ -51,6 +51,7 @@
 // Errors carry the repo, revision, file and the Hub's error by design; they are returned once per
 // operation, so their size does not matter.
 #![allow(clippy::result_large_err)]
+#![warn(missing_docs)]
 
 pub mod blocking;
 mod blocking_hub;
@@ -86,17 +87,22 @@ pub const MAX_FILE_SIZE: u64 = 1 << 50;
 /// One file to download.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileRequest {
+    /// The repository to download from.
     pub repo: Repo,
     /// The repo path, `/`-separated.
     pub filename: String,
     /// Branch, tag, PR ref or commit; default `main`.
     pub revision: String,
+    /// Download again even when the file is cached (upstream's `force_download`); refused in
+    /// offline mode.
     pub force_download: bool,
     /// Download into this folder instead of the cache (`local_dir` mode).
     pub local_dir: Option<PathBuf>,
 }
 
 impl FileRequest {
+    /// The file `filename` (a repo path, `/`-separated; checked when the download starts) of
+    /// `repo` at `main`, into the cache.
     pub fn new(repo: Repo, filename: impl Into<String>) -> FileRequest {
         FileRequest {
             repo,
@@ -107,16 +113,19 @@ impl FileRequest {
         }
     }
 
+    /// Sets [`FileRequest::revision`] (checked when the download starts).
     pub fn with_revision(mut self, revision: impl Into<String>) -> Self {
         self.revision = revision.into();
         self
     }
 
+    /// Sets [`FileRequest::force_download`].
     pub fn with_force_download(mut self, force: bool) -> Self {
         self.force_download = force;
         self
     }
 
+    /// Sets [`FileRequest::local_dir`].
     pub fn with_local_dir(mut self, local_dir: Option<PathBuf>) -> Self {
         self.local_dir = local_dir;
         self
@@ -126,17 +135,22 @@ impl FileRequest {
 /// A whole repository (or the files the patterns select) at one revision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SnapshotRequest {
+    /// The repository to download.
     pub repo: Repo,
+    /// Branch, tag, PR ref or commit; default `main`.
     pub revision: String,
     /// Allow patterns (`None`: everything; an empty list selects nothing).
     pub allow: Option<Vec<String>>,
     /// Ignore patterns.
     pub ignore: Option<Vec<String>>,
+    /// Download every selected file again even when cached; refused in offline mode.
     pub force_download: bool,
+    /// Download into this folder instead of the cache (`local_dir` mode).
     pub local_dir: Option<PathBuf>,
 }
 
 impl SnapshotRequest {
+    /// Every file of `repo` at `main`, into the cache.
     pub fn new(repo: Repo) -> SnapshotRequest {
         SnapshotRequest {
             repo,
@@ -148,26 +162,32 @@ impl SnapshotRequest {
         }
     }
 
+    /// Sets [`SnapshotRequest::revision`] (checked when the download starts).
     pub fn with_revision(mut self, revision: impl Into<String>) -> Self {
         self.revision = revision.into();
         self
     }
 
+    /// Sets [`SnapshotRequest::allow`] (fnmatch patterns, as [`pattern::Filter`] reads them).
     pub fn with_allow(mut self, allow: Option<Vec<String>>) -> Self {
         self.allow = allow;
         self
     }
 
+    /// Sets [`SnapshotRequest::ignore`] (fnmatch patterns; a path matching one is left out even when
+    /// an allow pattern selects it).
     pub fn with_ignore(mut self, ignore: Option<Vec<String>>) -> Self {
         self.ignore = ignore;
         self
     }
 
+    /// Sets [`SnapshotRequest::force_download`].
     pub fn with_force_download(mut self, force: bool) -> Self {
         self.force_download = force;
         self
     }
 
+    /// Sets [`SnapshotRequest::local_dir`].
     pub fn with_local_dir(mut self, local_dir: Option<PathBuf>) -> Self {
         self.local_dir = local_dir;
         self
@@ -244,10 +264,12 @@ impl<R: Remote> Downloader<R> {
         self
     }
 
+    /// The cache downloaded into.
     pub fn cache(&self) -> &Cache {
         &self.cache
     }
 
+    /// The network side this downloader uses.
     pub fn remote(&self) -> &R {
         &self.remote
     }

@@ -40,11 +40,10 @@ fn run_blocking(mode: &str, repo: &str, arg: &str) -> Result<Option<PathBuf>> {
         ),
         "blocking-dataset-file" => Some(Hub::from_env()?.dataset(repo).get(arg)?),
         // Offline inspection with hub-cache alone.
-        "cached" => match hub_cache::Cache::from_env(&hub_cache::env::Env::from_process())
-            .try_to_load_from_cache(&hub_cache::Repo::model(repo)?, arg, None)?
-        {
-            hub_cache::lookup::CachedFile::Found(path) => Some(path),
-            _ => None,
+        "cached" => match hub_cache::Cache::from_process().model(repo).get(arg) {
+            Ok(path) => Some(path),
+            Err(error) if error.is_not_cached() => None,
+            Err(error) => return Err(error.into()),
         },
         "blocking-in-runtime" => {
             let runtime = tokio::runtime::Builder::new_multi_thread()

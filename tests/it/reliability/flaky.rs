@@ -10,7 +10,6 @@ use hub_sync::{Downloader, SnapshotRequest};
 use std::time::Duration;
 
 use super::*;
-use std::fs;
 
 fn policy() -> RetryPolicy {
     RetryPolicy {
@@ -81,14 +80,13 @@ async fn a_500_file_snapshot_completes_through_drops_and_503_429() {
             ))
             .await
             .expect("the snapshot completes");
-        for file in &repo_files.files {
-            assert_eq!(
-                fs::read(snapshot.join(&file.path)).expect("read"),
-                file.content,
-                "{}",
-                file.path
-            );
-        }
+        hfhub_tests::tree::assert_holds(
+            &snapshot,
+            repo_files
+                .files
+                .iter()
+                .map(|f| (f.path.as_str(), f.content.as_slice())),
+        );
         assert_eq!(verify_blobs(&cache), files);
         let records = server.request_log().records();
         let faulted = records.iter().filter(|r| r.fault.is_some()).count();

@@ -74,16 +74,15 @@ fn honest_file(content: &'static [u8]) -> Responder {
             "200 OK",
             &[
                 ("X-Repo-Commit", COMMIT.to_owned()),
-                ("ETag", format!("\"{}\"", sha1_blob(content))),
+                (
+                    "ETag",
+                    format!("\"{}\"", hfhub_tests::hash::git_sha1(content)),
+                ),
             ],
             content,
             head,
         )
     })
-}
-
-fn sha1_blob(content: &[u8]) -> String {
-    hub_cache::hash::hash_bytes(hub_cache::hash::HashKind::GitSha1, content)
 }
 
 enum Action {
@@ -102,7 +101,7 @@ struct Case {
 const BODY: &[u8] = b"pwned by a hostile server\n";
 
 fn cases(outside: &Path) -> Vec<Case> {
-    let good = sha1_blob(BODY);
+    let good = hfhub_tests::hash::git_sha1(BODY);
     let tree_case = |name, path: String, needle: String, local| Case {
         name,
         script: Script {
@@ -256,7 +255,7 @@ fn cases(outside: &Path) -> Vec<Case> {
                 "200 OK",
                 &[
                     ("X-Repo-Commit", COMMIT.to_owned()),
-                    ("ETag", format!("\"{}\"", sha1_blob(BODY))),
+                    ("ETag", format!("\"{}\"", hfhub_tests::hash::git_sha1(BODY))),
                     ("Content-Length", "10000000000".to_owned()),
                 ],
                 b"",
@@ -268,7 +267,7 @@ fn cases(outside: &Path) -> Vec<Case> {
                     "200 OK",
                     &[
                         ("X-Repo-Commit", COMMIT.to_owned()),
-                        ("ETag", format!("\"{}\"", sha1_blob(BODY))),
+                        ("ETag", format!("\"{}\"", hfhub_tests::hash::git_sha1(BODY))),
                     ],
                     BODY,
                     true,
@@ -281,7 +280,11 @@ fn cases(outside: &Path) -> Vec<Case> {
     ));
     // The same lie against a snapshot, whose sizes come from the tree listing, and a body with no
     // length at all that goes on past the listed size.
-    let good_listing = listing(&[("file.txt".into(), sha1_blob(BODY), BODY.len() as u64)]);
+    let good_listing = listing(&[(
+        "file.txt".into(),
+        hfhub_tests::hash::git_sha1(BODY),
+        BODY.len() as u64,
+    )]);
     for (local, chunked) in [(false, false), (true, false), (false, true), (true, true)] {
         cases.push(Case {
             name: if chunked {
@@ -341,7 +344,7 @@ fn cases(outside: &Path) -> Vec<Case> {
             Arc::new(move |_, head, _| {
                 let mut headers = vec![
                     ("X-Repo-Commit", COMMIT.to_owned()),
-                    ("ETag", format!("\"{}\"", sha1_blob(BODY))),
+                    ("ETag", format!("\"{}\"", hfhub_tests::hash::git_sha1(BODY))),
                 ];
                 headers.retain(|(n, _)| *n != header);
                 headers.push((header, value.to_owned()));

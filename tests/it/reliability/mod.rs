@@ -5,15 +5,12 @@
 //!
 //! Every test is seeded and bounded; `HFHUB_RELIABILITY_HEAVY=1` runs heavier variants.
 
-pub use hfhub_tests::hostile::{Hostile, Seen, answer, tree_state, verify_blobs};
+pub use hfhub_tests::heavy;
+pub use hfhub_tests::hostile::{Hostile, Seen, answer, verify_blobs};
+pub use hfhub_tests::tree::state as tree_state;
 
 mod flaky;
 mod fuzz;
 mod integrity;
 mod malicious;
 mod tokens;
-
-/// Whether the heavier variants run (`HFHUB_RELIABILITY_HEAVY=1`).
-pub fn heavy() -> bool {
-    std::env::var_os("HFHUB_RELIABILITY_HEAVY").is_some_and(|v| v == "1")
-}

@@ -2,6 +2,7 @@
 //! CDN) and a listing whose next page is on another origin, the token goes to the Hub's origin only,
 //! and never appears in an error's text or debug form.
 
+use hfhub_tests::hash::sha256;
 use hub_cache::{Cache, Repo};
 use hub_http::{Client, Endpoint, RetryPolicy, Token};
 use hub_sync::{Downloader, FileRequest, SnapshotRequest};
@@ -11,10 +12,6 @@ use std::fs;
 
 const TOKEN: &str = "hf_libraryHygieneSecret0123456789";
 const COMMIT: &str = "fedcba9876543210fedcba9876543210fedcba98";
-
-fn sha256(content: &[u8]) -> String {
-    hub_cache::hash::hash_bytes(hub_cache::hash::HashKind::Sha256, content)
-}
 
 fn authorized(seen: &Seen) -> bool {
     seen.headers.iter().any(|(name, _)| name == "authorization")

@@ -8,11 +8,13 @@
 //! - `peers`: installing the tools and their command lines;
 //! - `origin`: a server as the scenarios sample it (CPU time, requests logged);
 //! - `nginx`: nginx installed, configured as the Hub and its CDN, and run;
-//! - `scenarios`: the runs, interleaved, each result checked;
+//! - `scenarios`: the runs, interleaved, each result checked; `mirror`: scenario 9, 8 clients of a
+//!   pull-through mirror at once;
 //! - `timing`: wall time, CPU time and peak memory of one child process, statistics;
 //! - `report`: the Markdown page (`docs/benchmarks.md`, or `target/bench/smoke.md` for `--smoke`).
 
 mod data;
+mod mirror;
 mod nginx;
 mod origin;
 mod peers;
@@ -75,7 +77,7 @@ const SMOKE: (Sizes, Rounds) = (
 );
 
 /// The scenario numbers `--only` takes.
-const SCENARIO_IDS: [&str; 8] = ["1a", "1b", "2", "3", "4", "6", "7", "8"];
+const SCENARIO_IDS: [&str; 9] = ["1a", "1b", "2", "3", "4", "6", "7", "8", "9"];
 
 /// The command line.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -293,6 +295,15 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         eprintln!("xtask bench: scenario 8, a huge listing filtered to one file");
         results.push(scenarios::listing(&bench)?);
     }
+    let mirror = if options.wants("9") {
+        eprintln!(
+            "xtask bench: scenario 9, {} clients of one large file through a mirror",
+            mirror::CLIENTS
+        );
+        Some(mirror::mirror(&bench)?)
+    } else {
+        None
+    };
     drop(nginx);
     drop(server);
     fs::remove_dir_all(&work).with_context(|| format!("cannot remove `{}`", work.display()))?;
@@ -312,6 +323,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         work_fs: &work_fs,
         scenarios: &results,
         repo_info: repo_info.as_ref(),
+        mirror: mirror.as_ref(),
     });
     let out = if smoke {
         bench_dir.join("smoke.md")

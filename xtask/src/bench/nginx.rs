@@ -10,9 +10,9 @@
 
 use std::fmt::Write as _;
 use std::fs;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -33,60 +33,16 @@ impl Drop for Nginx {
     }
 }
 
-/// The nginx binary: on `PATH` or in `/usr/sbin`, else installed with `apt-get` (Debian's
-/// `nginx-light`, else `nginx`). Fails when none can be had: the full benchmark needs it.
+/// The nginx binary, installed from the distribution's packages when missing (see
+/// [`hfhub_tests::nginx::ensure_installed`]). Fails when none can be had: the full benchmark needs it.
 pub fn ensure_installed() -> anyhow::Result<PathBuf> {
-    if let Some(found) = find() {
-        return Ok(found);
-    }
-    eprintln!("xtask bench: nginx is missing, installing it with apt-get");
-    for package in ["nginx-light", "nginx"] {
-        for update_first in [false, true] {
-            if update_first {
-                let _ = apt_get(&["update"]);
-            }
-            if apt_get(&["install", "-y", "--no-install-recommends", package]).is_ok()
-                && let Some(found) = find()
-            {
-                return Ok(found);
-            }
-        }
-    }
-    bail!(
-        "nginx is not installed and `apt-get install nginx-light` failed: install nginx, or run \
-         `cargo xtask bench --smoke`, which needs only `hfhub serve`"
+    hfhub_tests::nginx::ensure_installed().context(
+        "install nginx, or run `cargo xtask bench --smoke`, which needs only `hfhub serve`",
     )
 }
 
-fn find() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain([PathBuf::from("/usr/sbin")])
-        .map(|dir| dir.join("nginx"))
-        .find(|candidate| candidate.is_file())
-}
-
-fn apt_get(args: &[&str]) -> anyhow::Result<()> {
-    let output = Command::new("apt-get")
-        .args(args)
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .stdin(Stdio::null())
-        .output()
-        .context("cannot run apt-get")?;
-    if !output.status.success() {
-        bail!(
-            "apt-get {} failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    Ok(())
-}
-
-/// A loopback port nobody listens on now (bound, then released for nginx to take).
 fn free_port() -> anyhow::Result<u16> {
-    let listener = TcpListener::bind("127.0.0.1:0").context("cannot bind a loopback port")?;
-    Ok(listener.local_addr()?.port())
+    hfhub_tests::nginx::free_port().context("cannot bind a loopback port")
 }
 
 impl Nginx {
@@ -109,14 +65,7 @@ impl Nginx {
             .with_context(|| format!("cannot create `{}`", access_log.display()))?;
         let output = fs::File::create(dir.join("stderr.log"))
             .with_context(|| format!("cannot create `{}`", dir.display()))?;
-        let mut child = Command::new(nginx)
-            .arg("-p")
-            .arg(dir)
-            .arg("-c")
-            .arg(&config_path)
-            .arg("-e")
-            .arg(dir.join("error.log"))
-            .stdin(Stdio::null())
+        let mut child = hfhub_tests::nginx::command(nginx, dir, &config_path)
             .stdout(output.try_clone()?)
             .stderr(output)
             .spawn()

@@ -7,6 +7,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
+use super::mirror::MirrorRun;
 use super::peers::{HF_HUB_2X, HF_HUB_WITH_HF_TRANSFER, HF_TRANSFER, Peers, Tool};
 use super::scenarios::{RepoInfo, Rounds, Scenario};
 use super::timing::Summary;
@@ -143,6 +144,8 @@ pub struct Inputs<'a> {
     pub work_fs: &'a str,
     pub scenarios: &'a [Scenario],
     pub repo_info: Option<&'a RepoInfo>,
+    /// Scenario 9.
+    pub mirror: Option<&'a MirrorRun>,
 }
 
 /// The line after which `docs/benchmarks.md` holds hand-written notes that a new run keeps.
@@ -226,6 +229,7 @@ pub fn render(inputs: &Inputs) -> String {
     }
     write_scaling(&mut out, inputs.scenarios);
     write_server(&mut out, inputs.scenarios, inputs.repo_info);
+    write_mirror(&mut out, inputs.mirror);
     write_targets(&mut out, inputs.scenarios, inputs.repo_info);
     out
 }
@@ -364,6 +368,46 @@ fn write_server(out: &mut String, scenarios: &[Scenario], repo_info: Option<&Rep
         later.map_or_else(|| "-".to_owned(), |s| seconds(s.max)),
         per_answer.map_or_else(|| "-".to_owned(), seconds),
     );
+}
+
+fn write_mirror(out: &mut String, mirror: Option<&MirrorRun>) {
+    let Some(mirror) = mirror else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "### 9. A pull-through mirror, {} clients at once\n",
+        mirror.clients
+    );
+    let _ = writeln!(
+        out,
+        "`hfhub serve --upstream <the bench's hfhub serve>` with an empty cache each round; {} \
+         `hfhub download` processes ask it for the same {} file at the same moment. Wall time until \
+         the last one has the verified file; upstream bytes from the mirror's `/metrics`; origin \
+         requests from its log.\n",
+        mirror.clients,
+        super::scenarios::human_size(mirror.size)
+    );
+    let _ = writeln!(
+        out,
+        "| Round | Wall | Upstream bytes | x file size | Origin requests |\n| ---: | ---: | ---: | ---: | ---: |"
+    );
+    for (round, ((wall, bytes), requests)) in mirror
+        .seconds
+        .iter()
+        .zip(&mirror.upstream_bytes)
+        .zip(&mirror.origin_requests)
+        .enumerate()
+    {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {bytes} | {:.2} | {requests} |",
+            round + 1,
+            seconds(*wall),
+            *bytes as f64 / mirror.size.max(1) as f64,
+        );
+    }
+    let _ = writeln!(out);
 }
 
 fn busy(load: &str) -> bool {

@@ -138,7 +138,7 @@ impl Bench<'_> {
     }
 
     /// A fresh, empty scratch folder.
-    fn scratch(&self, name: &str) -> anyhow::Result<PathBuf> {
+    pub(super) fn scratch(&self, name: &str) -> anyhow::Result<PathBuf> {
         let dir = self.work.join(name);
         if dir.exists() {
             fs::remove_dir_all(&dir)
@@ -498,7 +498,12 @@ pub fn repo_info(bench: &Bench, count: usize) -> anyhow::Result<RepoInfo> {
 
 /// The path a tool printed, which must lie inside the cache it was given.
 fn printed_path(run: &Run, cache: &Path) -> anyhow::Result<PathBuf> {
-    let line = run.stdout.lines().last().unwrap_or_default().trim();
+    printed_in(&run.stdout, cache)
+}
+
+/// The last line of a tool's `stdout`, a path that must lie inside `cache`.
+pub(super) fn printed_in(stdout: &str, cache: &Path) -> anyhow::Result<PathBuf> {
+    let line = stdout.lines().last().unwrap_or_default().trim();
     let path = PathBuf::from(line);
     ensure!(
         path.starts_with(cache),
@@ -509,7 +514,7 @@ fn printed_path(run: &Run, cache: &Path) -> anyhow::Result<PathBuf> {
 }
 
 /// Size and content hash of a downloaded file against the generated one.
-fn check_file(path: &Path, expected: &Expected) -> anyhow::Result<()> {
+pub(super) fn check_file(path: &Path, expected: &Expected) -> anyhow::Result<()> {
     let size = fs::metadata(path)
         .with_context(|| format!("cannot stat `{}`", path.display()))?
         .len();

@@ -453,18 +453,7 @@ fn ctrl_c_leaves_a_partial_file_that_the_next_run_resumes() {
         .expect("file")
         .content;
     assert_eq!(&fs::read(path).expect("read"), expected);
-    let cdn: Vec<_> = s
-        .server
-        .request_log()
-        .records()
-        .into_iter()
-        .filter(|r| r.origin == Origin::Cdn)
-        .collect();
-    assert_eq!(cdn.len(), 1, "{cdn:?}");
-    assert_eq!(
-        cdn[0].range.as_deref(),
-        Some(format!("bytes={done}-{}", expected.len() - 1).as_str())
-    );
+    hfhub_tests::served::assert_resumed_at(&s.server.request_log(), done, expected.len() as u64);
 }
 
 #[test]

@@ -15,11 +15,11 @@ use hfhub_tests::oracle::{HF_HUB_0X, HF_HUB_2X, Oracle};
 use hfhub_tests::synthetic::{SyntheticRepo, seeded_bytes, write_model};
 
 /// A running `hfhub serve` process; killed when dropped.
-struct Served {
+pub(crate) struct Served {
     child: Child,
     stdout: BufReader<ChildStdout>,
     /// The start-up lines.
-    banner: Vec<String>,
+    pub(crate) banner: Vec<String>,
     /// `127.0.0.1:PORT` of the Hub listener and of the CDN listener.
     hub: String,
     cdn: String,
@@ -28,8 +28,8 @@ struct Served {
 impl Served {
     /// Starts `hfhub serve --dir <dir> <args>` (via `sh -c` with `ulimit -n` when `fd_limit` is
     /// given) and reads its start-up lines.
-    fn start(dir: &Path, args: &[&str], fd_limit: Option<u32>) -> Served {
-        let mut command = match fd_limit {
+    pub(crate) fn start(dir: &Path, args: &[&str], fd_limit: Option<u32>) -> Served {
+        let command = match fd_limit {
             Some(limit) => {
                 let mut sh = Command::new("sh");
                 sh.args([
@@ -41,20 +41,9 @@ impl Served {
             }
             None => Command::new(env!("CARGO_BIN_EXE_hfhub")),
         };
-        let mut child = command
-            .args([
-                "serve",
-                "--addr",
-                "127.0.0.1:0",
-                "--cdn-addr",
-                "127.0.0.1:0",
-                "--dir",
-            ])
-            .arg(dir)
+        let mut child = hfhub_tests::served::serve_on_loopback(command, dir)
             .args(args)
             .env("RUST_LOG", "error")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("start hfhub serve");
@@ -86,11 +75,11 @@ impl Served {
         }
     }
 
-    fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 
-    fn endpoint(&self) -> String {
+    pub(crate) fn endpoint(&self) -> String {
         format!("http://{}", self.hub)
     }
 
@@ -169,14 +158,14 @@ fn clock_ticks_per_second() -> f64 {
 
 /// One answer read off a kept-alive HTTP/1.1 connection.
 #[derive(Debug)]
-struct Answer {
-    status: u16,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
     headers: Vec<(String, String)>,
-    body: Vec<u8>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -186,13 +175,13 @@ impl Answer {
 
 /// A minimal blocking HTTP/1.1 client on one kept-alive connection (the server always sends
 /// `Content-Length`).
-struct Http {
+pub(crate) struct Http {
     authority: String,
     reader: BufReader<TcpStream>,
 }
 
 impl Http {
-    fn connect(authority: &str) -> Http {
+    pub(crate) fn connect(authority: &str) -> Http {
         let stream = TcpStream::connect(authority).expect("connect");
         stream
             .set_read_timeout(Some(Duration::from_secs(60)))
@@ -203,7 +192,7 @@ impl Http {
         }
     }
 
-    fn send(&mut self, method: &str, target: &str, headers: &[(&str, &str)]) -> Answer {
+    pub(crate) fn send(&mut self, method: &str, target: &str, headers: &[(&str, &str)]) -> Answer {
         let mut head = format!("{method} {target} HTTP/1.1\r\n");
         if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
             head.push_str(&format!("Host: {}\r\n", self.authority));

@@ -261,11 +261,9 @@ async fn files_added_to_a_served_snapshot_are_found() {
     assert_eq!(status, 200);
     assert!(!paths(&items).contains(&"nested/dir/late.txt".to_owned()));
     assert_eq!(fetch("GET", &resolve, &[]).await.status, 404);
-    RepoWriter::new(cache.path(), hub_cache::RepoType::Model, "org/model").file(
-        MAIN,
-        "nested/dir/late.txt",
-        b"late\n",
-        false,
+    hfhub_tests::tree::write(
+        cache.path(),
+        &format!(r"models--org--model/snapshots/{MAIN}/nested/dir/late.txt => git late\n"),
     );
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {

@@ -393,9 +393,12 @@ async fn huggingface_hub_0x_downloads_from_the_server() {
 fn big_file_cache() -> (tempfile::TempDir, Vec<u8>) {
     let cache = cache();
     let big = weights(25_000_000);
-    RepoWriter::new(cache.path(), hub_cache::RepoType::Model, "org/big")
-        .reference("main", MAIN)
-        .file(MAIN, "big.bin", &big, true);
+    hfhub_tests::tree::Tree::at(cache.path())
+        .with("big", big.as_slice())
+        .write(&format!(
+            "models--org--big/refs/main = {MAIN}\n\
+             models--org--big/snapshots/{MAIN}/big.bin => lfs $big"
+        ));
     (cache, big)
 }
 

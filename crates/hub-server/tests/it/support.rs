@@ -1,17 +1,14 @@
-//! Shared test support: a small cache built with std::fs, and a minimal HTTP client.
+//! Shared test support: the cache every test serves (written from a `hfhub_tests::tree` description),
+//! and a minimal HTTP client.
 
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use bytes::Bytes;
+use hfhub_tests::tree::Tree;
 use http_body_util::{BodyExt, Empty};
-use hub_cache::layout::pointer_target;
-use hub_cache::{Cache, Repo, RepoId, RepoType};
 use hyper::body::Incoming;
 use hyper::{HeaderMap, Request, Response};
 use hyper_util::rt::TokioIo;
-use sha1::{Digest as _, Sha1};
-use sha2::Sha256;
 use tokio::net::TcpStream;
 
 pub const MAIN: &str = "1111111111111111111111111111111111111111";
@@ -38,52 +35,7 @@ pub fn weights(len: usize) -> Vec<u8> {
         .collect()
 }
 
-pub fn git_sha1(content: &[u8]) -> String {
-    let mut hasher = Sha1::new();
-    hasher.update(format!("blob {}\0", content.len()).as_bytes());
-    hasher.update(content);
-    format!("{:x}", hasher.finalize())
-}
-
-pub fn sha256(content: &[u8]) -> String {
-    format!("{:x}", Sha256::digest(content))
-}
-
-/// One repository's worth of cache, written as upstream writes it.
-pub struct RepoWriter {
-    pub dir: PathBuf,
-}
-
-impl RepoWriter {
-    pub fn new(cache: &Path, repo_type: RepoType, id: &str) -> RepoWriter {
-        let repo = Repo::new(repo_type, RepoId::new(id).expect("valid test id"));
-        let dir = Cache::new(cache).repo(&repo).path().to_path_buf();
-        fs::create_dir_all(dir.join("blobs")).expect("create blobs");
-        RepoWriter { dir }
-    }
-
-    pub fn reference(&self, name: &str, commit: &str) -> &Self {
-        let path = self.dir.join("refs").join(name);
-        fs::create_dir_all(path.parent().expect("ref has a parent")).expect("create refs");
-        fs::write(path, commit).expect("write ref");
-        self
-    }
-
-    /// Writes blob + relative symlink; LFS files get a sha256 blob name, others the git sha1.
-    pub fn file(&self, commit: &str, path: &str, content: &[u8], lfs: bool) -> &Self {
-        let etag = if lfs {
-            sha256(content)
-        } else {
-            git_sha1(content)
-        };
-        fs::write(self.dir.join("blobs").join(&etag), content).expect("write blob");
-        let pointer = self.dir.join("snapshots").join(commit).join(path);
-        fs::create_dir_all(pointer.parent().expect("pointer has a parent"))
-            .expect("create snapshot");
-        std::os::unix::fs::symlink(pointer_target(path, &etag), &pointer).expect("symlink");
-        self
-    }
-}
+pub use hfhub_tests::hash::{git_sha1, sha256};
 
 /// The cache every test serves:
 ///
@@ -99,56 +51,42 @@ impl RepoWriter {
 /// models--org--private  main: config.json
 /// ```
 pub fn build_cache(root: &Path) {
-    fs::create_dir_all(root.join(".locks/models--org--model")).expect("locks");
-    fs::write(root.join(".locks/models--org--model/x.lock"), b"").expect("lock file");
-    let model = RepoWriter::new(root, RepoType::Model, "org/model");
-    model
-        .reference("main", MAIN)
-        .reference("v1.0", MAIN)
-        .reference("refs/pr/1", PR1)
-        .file(
-            MAIN,
-            ".gitattributes",
-            b"*.safetensors filter=lfs diff=lfs merge=lfs -text\n",
-            false,
-        )
-        .file(MAIN, "config.json", CONFIG, false)
-        .file(MAIN, "README.md", b"# model\n", false)
-        .file(MAIN, "model.safetensors", &weights(300_000), true)
-        .file(MAIN, "nested/dir/file.txt", NESTED, false)
-        .file(MAIN, UNICODE_NAME, "unicode content\n".as_bytes(), false)
-        .file(PR1, "config.json", CONFIG_PR1, false);
-    // A download in progress and a half-written snapshot entry must stay invisible.
-    fs::write(model.dir.join("blobs/abc.0123abcd.incomplete"), b"partial").expect("incomplete");
-    fs::write(
-        model
-            .dir
-            .join("snapshots")
-            .join(MAIN)
-            .join("tmp.incomplete"),
-        b"x",
-    )
-    .expect("incomplete");
-    RepoWriter::new(root, RepoType::Dataset, "org/data")
-        .reference("main", DATASET_MAIN)
-        .file(DATASET_MAIN, "data/train.csv", b"a,b\n1,2\n", false)
-        .file(
-            DATASET_MAIN,
-            "data/big.parquet",
-            &weights(70_000)[1000..],
-            true,
-        );
-    RepoWriter::new(root, RepoType::Kernel, "org/kernel")
-        .reference("main", SPACE_MAIN)
-        .file(SPACE_MAIN, "build/torch/ops.py", b"def op(): pass\n", false);
-    RepoWriter::new(root, RepoType::Space, "org/space")
-        .reference("main", SPACE_MAIN)
-        .file(SPACE_MAIN, "app.py", b"print('hi')\n", false);
-    for id in ["org/gated", "org/private"] {
-        RepoWriter::new(root, RepoType::Model, id)
-            .reference("main", GATED_MAIN)
-            .file(GATED_MAIN, "config.json", CONFIG, false);
-    }
+    let model = "models--org--model/snapshots";
+    Tree::at(root)
+        .with("config", CONFIG)
+        .with("config_pr1", CONFIG_PR1)
+        .with("nested", NESTED)
+        .with("weights", weights(300_000))
+        .with("parquet", weights(70_000)[1000..].to_vec())
+        .write(&format!(
+            r"
+            .locks/models--org--model/x.lock (0 bytes)
+            models--org--model/refs/main = {MAIN}
+            models--org--model/refs/v1.0 = {MAIN}
+            models--org--model/refs/refs/pr/1 = {PR1}
+            {model}/{MAIN}/.gitattributes => git *.safetensors filter=lfs diff=lfs merge=lfs -text\n
+            {model}/{MAIN}/config.json => git $config
+            {model}/{MAIN}/README.md => git # model\n
+            {model}/{MAIN}/model.safetensors => lfs $weights
+            {model}/{MAIN}/nested/dir/file.txt => git $nested
+            {model}/{MAIN}/{UNICODE_NAME} => git unicode content\n
+            {model}/{PR1}/config.json => git $config_pr1
+            # A download in progress and a half-written snapshot entry must stay invisible.
+            models--org--model/blobs/abc.0123abcd.incomplete = partial
+            {model}/{MAIN}/tmp.incomplete = x
+            datasets--org--data/refs/main = {DATASET_MAIN}
+            datasets--org--data/snapshots/{DATASET_MAIN}/data/train.csv => git a,b\n1,2\n
+            datasets--org--data/snapshots/{DATASET_MAIN}/data/big.parquet => lfs $parquet
+            kernels--org--kernel/refs/main = {SPACE_MAIN}
+            kernels--org--kernel/snapshots/{SPACE_MAIN}/build/torch/ops.py => git def op(): pass\n
+            spaces--org--space/refs/main = {SPACE_MAIN}
+            spaces--org--space/snapshots/{SPACE_MAIN}/app.py => git print('hi')\n
+            models--org--gated/refs/main = {GATED_MAIN}
+            models--org--gated/snapshots/{GATED_MAIN}/config.json => git $config
+            models--org--private/refs/main = {GATED_MAIN}
+            models--org--private/snapshots/{GATED_MAIN}/config.json => git $config
+            "
+        ));
 }
 
 /// A temp dir holding the cache of [`build_cache`].

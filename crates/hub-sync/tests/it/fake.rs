@@ -3,9 +3,9 @@
 use std::fs;
 use std::sync::{Arc, Mutex};
 
+use hfhub_tests::tree::pointer_target;
 use hub_cache::Cache;
 use hub_cache::RepoPath;
-use hub_cache::layout::pointer_target;
 use hub_cache::local_dir::LocalDir;
 use hub_sync::local_dir::LocalPaths;
 use hub_sync::{Downloader, Error, Event, FileRequest, SnapshotRequest};

@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hfhub_tests::synthetic::write_model;
-use hub_cache::layout::pointer_target;
 use hub_cache::{Cache, Repo};
 use hub_http::{Client, Endpoint};
 use hub_server::Server;
@@ -37,14 +36,13 @@ fn hashing_a_large_local_file_does_not_stall_another_download() {
     )
     .expect("served repo");
     sparse_zeros(&repo.path.join("blobs").join(ZEROS_1GIB_SHA256));
-    std::os::unix::fs::symlink(
-        pointer_target("big.bin", ZEROS_1GIB_SHA256),
-        repo.path
-            .join("snapshots")
-            .join(&repo.commit)
-            .join("big.bin"),
-    )
-    .expect("pointer");
+    hfhub_tests::tree::write(
+        &served,
+        &format!(
+            "models--acme--big/snapshots/{}/big.bin => {ZEROS_1GIB_SHA256}",
+            repo.commit
+        ),
+    );
     // The small file's requests wait a little, so its download surely overlaps the hashing.
     let server = Server::builder(&served)
         .with_fault(

@@ -3,7 +3,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
-use std::path::Path;
 use std::sync::Mutex;
 
 use hub_cache::Repo;
@@ -27,11 +26,7 @@ pub struct FakeFile {
 
 impl FakeFile {
     pub fn etag(&self) -> String {
-        if self.lfs {
-            hash_bytes(HashKind::Sha256, &self.content)
-        } else {
-            hash_bytes(HashKind::GitSha1, &self.content)
-        }
+        hfhub_tests::hash::etag(&self.content, self.lfs)
     }
 }
 
@@ -324,39 +319,6 @@ impl Remote for Fake {
     }
 }
 
-/// Every entry under `root` as `relative path -> description` (`dir`, `-> target` for links, `file <n>
-/// bytes` with the content's sha256 prefix), skipping paths for which `skip` is true.
-#[allow(dead_code)] // used by the server and oracle modules
-pub fn tree(root: &Path, skip: impl Fn(&str) -> bool) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    for entry in walkdir::WalkDir::new(root).min_depth(1).sort_by_file_name() {
-        let entry = entry.expect("walk");
-        let rel = entry
-            .path()
-            .strip_prefix(root)
-            .expect("under root")
-            .to_string_lossy()
-            .into_owned();
-        if skip(&rel) {
-            continue;
-        }
-        let kind = entry.file_type();
-        let description = if kind.is_symlink() {
-            format!(
-                "-> {}",
-                std::fs::read_link(entry.path()).expect("link").display()
-            )
-        } else if kind.is_dir() {
-            "dir".to_owned()
-        } else {
-            let bytes = std::fs::read(entry.path()).expect("read");
-            format!(
-                "file {} {}",
-                bytes.len(),
-                &hash_bytes(HashKind::Sha256, &bytes)[..12]
-            )
-        };
-        out.insert(rel, description);
-    }
-    out
-}
+/// Every entry under `root` as `relative path -> description` (see [`hfhub_tests::tree::contents`]),
+/// skipping paths for which `skip` is true.
+pub use hfhub_tests::tree::contents as tree;

@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-pub use hfhub_tests::hostile::{Canary, Hostile, Seen, answer, tree_state};
+pub use hfhub_tests::hash::{git_sha1, sha256};
+pub use hfhub_tests::hostile::{Canary, Hostile, Seen, answer};
+pub use hfhub_tests::tree::state as tree_state;
 use serde_json::{Value, json};
 
 pub use crate::reliability::{stderr, stdout};
@@ -42,14 +44,6 @@ impl Served {
             announced: None,
         }
     }
-}
-
-pub fn git_sha1(content: &[u8]) -> String {
-    hub_cache::hash::hash_bytes(hub_cache::hash::HashKind::GitSha1, content)
-}
-
-pub fn sha256(content: &[u8]) -> String {
-    hub_cache::hash::hash_bytes(hub_cache::hash::HashKind::Sha256, content)
 }
 
 /// A listing entry of a regular file.

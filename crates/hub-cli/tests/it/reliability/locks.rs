@@ -28,14 +28,12 @@ fn check_snapshot(cache: &Path, repo: &SyntheticRepo) {
     let snapshot = cache
         .join("models--acme--locked/snapshots")
         .join(&repo.commit);
-    for file in &repo.files {
-        assert_eq!(
-            fs::read(snapshot.join(&file.path)).expect("read pointer"),
-            file.content,
-            "{}",
-            file.path
-        );
-    }
+    hfhub_tests::tree::assert_holds(
+        &snapshot,
+        repo.files
+            .iter()
+            .map(|f| (f.path.as_str(), f.content.as_slice())),
+    );
 }
 
 #[test]

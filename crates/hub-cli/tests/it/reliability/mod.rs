@@ -7,6 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+pub use hfhub_tests::heavy;
 pub use hfhub_tests::hostile::verify_blobs;
 
 mod bad_input;
@@ -16,11 +17,6 @@ mod disk_full;
 mod integrity;
 mod locks;
 mod tokens;
-
-/// Whether the heavier variants run (`HFHUB_RELIABILITY_HEAVY=1`).
-pub fn heavy() -> bool {
-    std::env::var_os("HFHUB_RELIABILITY_HEAVY").is_some_and(|v| v == "1")
-}
 
 /// `hfhub ARGS` with every HF_* variable cleared, the cache at `cache`, the endpoint at `endpoint`.
 pub fn hfhub(home: &Path, cache: &Path, endpoint: &str) -> Command {
@@ -48,24 +44,13 @@ pub fn stdout(output: &Output) -> String {
 
 /// Every file (not folder) below `root`, symlinks included, relative.
 pub fn files_below(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-            if is_dir {
-                stack.push(path);
-            } else {
-                out.push(path.strip_prefix(root).expect("below root").to_path_buf());
-            }
-        }
-    }
-    out.sort();
-    out
+    let mut files: Vec<PathBuf> = hfhub_tests::tree::entries(root, |_| true)
+        .into_iter()
+        .filter(|entry| entry.kind != hfhub_tests::tree::Kind::Dir)
+        .map(|entry| PathBuf::from(entry.relative))
+        .collect();
+    files.sort();
+    files
 }
 
 /// Temp files (`*.incomplete`, `*.tmp`) left anywhere below `root`.

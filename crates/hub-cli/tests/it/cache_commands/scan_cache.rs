@@ -2,7 +2,7 @@
 
 use hfhub_tests::oracle::{HF_HUB_0X, Oracle};
 
-use crate::support::{check_all, fixtures, hfhub, oracle_cli, output, stdout};
+use super::support::{check_all, fixtures, hfhub, oracle_cli, output, stdout};
 
 /// `Done in 0.0s.` → `Done in <t>s.`: the only figure allowed to differ.
 fn normalise(text: &str) -> String {

@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 use hfhub_tests::oracle::{HF_HUB_0X, Oracle};
 use serde_json::{Value, json};
 
-use crate::support::{hfhub, output, stderr, tree};
+use super::support::{hfhub, output, stderr, tree};
 
 const DRIVER: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/tests/cache_commands/pty_driver.py"
+    "/tests/it/cache_commands/pty_driver.py"
 );
 const HFHUB: &str = env!("CARGO_BIN_EXE_hfhub");
 

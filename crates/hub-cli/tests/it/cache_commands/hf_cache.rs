@@ -4,7 +4,7 @@ use std::path::Path;
 
 use hfhub_tests::oracle::{HF_HUB_2X, Oracle};
 
-use crate::support::{copy_tree, fixtures, hfhub, oracle_cli, output, stderr, stdout, tree};
+use super::support::{copy_tree, fixtures, hfhub, oracle_cli, output, stderr, stdout, tree};
 
 /// Runs `<cli> cache <args> --cache-dir <dir>`; returns (exit code, stdout, stderr), `hf`'s worded
 /// as hfhub words it ([`as_hfhub`]).

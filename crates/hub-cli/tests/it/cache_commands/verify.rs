@@ -4,7 +4,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::{fixtures, output, stdout};
+use super::support::{fixtures, output, stdout};
 
 fn verify(dir: &Path, repos: &[&str]) -> (Option<i32>, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_hfhub"));
