@@ -304,7 +304,24 @@ impl Client {
     /// The recursive tree listing at a revision, following `Link: <...>; rel="next"` pages.
     pub async fn list_tree(&self, repo: &Repo, revision: &str) -> Result<Vec<TreeEntry>, Error> {
         let first = self.endpoint.tree_url(repo, revision);
-        api::list_tree(&self.transport, &first, self.listing).await
+        let mut entries = Vec::new();
+        api::list_tree(&self.transport, &first, self.listing, &mut |page| {
+            entries.extend(page)
+        })
+        .await?;
+        Ok(entries)
+    }
+
+    /// [`Client::list_tree`] page by page: `on_page` gets each page's entries as it is parsed, so a
+    /// caller that filters keeps only what it needs (the limits apply as for `list_tree`).
+    pub async fn list_tree_pages(
+        &self,
+        repo: &Repo,
+        revision: &str,
+        on_page: &mut (dyn FnMut(Vec<TreeEntry>) + Send),
+    ) -> Result<(), Error> {
+        let first = self.endpoint.tree_url(repo, revision);
+        api::list_tree(&self.transport, &first, self.listing, on_page).await
     }
 
     /// Downloads `request` into `file` (opened for reading and writing), continuing after

@@ -58,6 +58,7 @@ mod blocking_hub;
 mod cache_mode;
 pub mod error;
 pub mod hub;
+mod listing;
 pub mod local_dir;
 pub mod pattern;
 pub mod progress;

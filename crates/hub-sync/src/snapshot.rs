@@ -10,7 +10,6 @@
 //! commit listed again, and `force_download` never reads one: no cached listing can make an honest
 //! server fail.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,6 +23,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::cache_mode::{BlobSource, RepoFiles, check_filename, check_size};
+use crate::listing::Listed;
 use crate::pattern::Filter;
 use crate::{Downloader, Error, Event, Remote, SnapshotRequest};
 
@@ -118,11 +118,11 @@ impl<R: Remote> Downloader<R> {
         };
         // `Err((listing at fault, error))`: a value the rule refuses, or a download that
         // contradicts the listing.
-        let run = async |listing: &Listing| {
+        // `listed`: whether the whole listing had any file (`listing` may hold the selected ones).
+        let run = async |listing: &Listing, listed: bool| {
             let files = self
                 .plan(repo, &commit, &filter, listing)
                 .map_err(|error| (true, error))?;
-            let listed = !listing.files.is_empty();
             self.fetch_listed(
                 &cache,
                 request,
@@ -138,11 +138,13 @@ impl<R: Remote> Downloader<R> {
         let cached = if request.force_download {
             None
         } else {
-            tree::read(&tree_folder, commit.as_str())
+            tree::read_selected(&tree_folder, commit.as_str(), &mut |path| {
+                filter.matches(path)
+            })
         };
         let mut disagreement = None;
-        if let Some(listing) = cached {
-            match run(&listing).await {
+        if let Some(cached) = cached {
+            match run(&cached.listing, cached.total > 0).await {
                 Ok(path) => return Ok(path),
                 Err((false, error)) => return Err(error),
                 Err((true, error)) => {
@@ -162,14 +164,14 @@ impl<R: Remote> Downloader<R> {
                 }
             }
         }
-        let listing = match self.remote.list_tree(repo, commit.as_str()).await {
-            Ok(entries) => Listing {
-                files: entries
-                    .iter()
-                    .filter(|e| e.is_file())
-                    .map(|e| (e.path.clone(), listing_entry(e)))
-                    .collect::<BTreeMap<_, _>>(),
-            },
+        // Listed as a stream: the selected files are kept, the cached copy is written as it comes.
+        let mut listed = Listed::new(&tree_folder, commit.as_str(), &filter);
+        let listing = self
+            .remote
+            .list_tree_pages(repo, commit.as_str(), &mut |page| listed.add(page))
+            .await;
+        match listing {
+            Ok(()) => {}
             // The cached listing was wrong and the server cannot list: report what went wrong
             // rather than answer from a cache that just proved incomplete.
             Err(_) if disagreement.is_some() => {
@@ -179,10 +181,10 @@ impl<R: Remote> Downloader<R> {
                 return self.snapshot_error(&cache, request, &filter, local_dir.as_deref(), error);
             }
         };
-        let path = run(&listing).await.map_err(|(_, error)| error)?;
-        if let Err(error) = tree::write(&tree_folder, commit.as_str(), &listing) {
-            tracing::warn!("{}", Escaped(&error.to_string()));
-        }
+        let path = run(&listed.selected, listed.files > 0)
+            .await
+            .map_err(|(_, error)| error)?;
+        listed.keep_cached();
         Ok(path)
     }
 
