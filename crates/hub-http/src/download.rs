@@ -27,6 +27,14 @@ const WRITE_BUFFER: usize = 1 << 20;
 const HELD_BYTES: usize = 8 << 20;
 /// Emptied buffers kept for reuse at most.
 const SPARE_BUFFERS: usize = 4;
+/// Files at most this large are hashed on the task that downloaded them, after the last byte,
+/// from the page cache: a hasher thread per file costs more than hashing it (a 16 KiB file is
+/// tens of microseconds of SHA-256, a thread start and join are a `clone3` and a dozen futex
+/// calls). Snapshots of many small files are made of these.
+const INLINE_HASH_LIMIT: u64 = 128 * 1024;
+/// Writes at most this large are done on the task itself rather than on the blocking pool (a
+/// `pwrite` of a few pages into the page cache is cheaper than the hand-off).
+const INLINE_WRITE_LIMIT: usize = 64 * 1024;
 /// While bytes keep arriving, the buffer is written (and progress reported) at least this often.
 const PROGRESS_INTERVAL: std::time::Duration = std::time::Duration::from_millis(200);
 
@@ -265,7 +273,10 @@ pub(crate) async fn download(
             file: Arc::new(file),
             tracker: Tracker::new(
                 resume_from,
-                kind.is_some() && request.expected_size.is_some(),
+                kind.is_some()
+                    && request
+                        .expected_size
+                        .is_some_and(|total| total > INLINE_HASH_LIMIT),
             ),
             done: AtomicU64::new(resume_from),
             location: Mutex::new(request.location.clone()),
@@ -304,14 +315,18 @@ impl Transfer {
         }
     }
 
-    /// Fetches `[resume_from, total)` while a hasher thread follows the written prefix.
+    /// Fetches `[resume_from, total)` while a hasher thread follows the written prefix (a small
+    /// file is hashed once complete, on this task: see [`INLINE_HASH_LIMIT`]).
     async fn download_known_size(
         self: &Arc<Self>,
         kind: Option<HashKind>,
         resume_from: u64,
         total: u64,
     ) -> Result<Downloaded, Error> {
-        let hasher = kind.map(|kind| spawn_hasher(kind, total, self.clone()));
+        let inline = total <= INLINE_HASH_LIMIT;
+        let hasher = kind
+            .filter(|_| !inline)
+            .map(|kind| spawn_hasher(kind, total, self.clone()));
         if let Err(error) = self.fetch_all(resume_from, total).await {
             self.tracker.cancel();
             if let Some(hasher) = hasher {
@@ -327,6 +342,19 @@ impl Transfer {
                 expected: total,
                 actual: size,
             });
+        }
+        if let (true, Some(kind)) = (inline, kind) {
+            // `total` is at most INLINE_HASH_LIMIT and the file was just checked to be that long.
+            let mut bytes = vec![0u8; usize::try_from(total).unwrap_or(0)];
+            self.file
+                .read_exact_at(&mut bytes, 0)
+                .map_err(|e| self.io_error(e))?;
+            let mut hasher = Hasher::new(kind, total);
+            hasher.update(&bytes);
+            let digest = hasher.finish();
+            if !self.request.etag.matches_digest(&digest) {
+                return Err(self.hash_mismatch(kind, digest));
+            }
         }
         if let (Some(hasher), Some(kind)) = (hasher, kind) {
             let digest = tokio::task::spawn_blocking(move || hasher.join())
@@ -645,16 +673,20 @@ impl Transfer {
         }
         let data = std::mem::take(buffer);
         let offset = *position;
-        let writer = self.file.clone();
-        let (result, data) = tokio::task::spawn_blocking(move || {
-            let result = writer.write_all_at(&data, offset);
-            (result, data)
-        })
-        .await
-        .map_err(|join| Error::Io {
-            url: url.to_owned(),
-            source: std::io::Error::other(join.to_string()),
-        })?;
+        let (result, data) = if data.len() <= INLINE_WRITE_LIMIT {
+            (self.file.write_all_at(&data, offset), data)
+        } else {
+            let writer = self.file.clone();
+            tokio::task::spawn_blocking(move || {
+                let result = writer.write_all_at(&data, offset);
+                (result, data)
+            })
+            .await
+            .map_err(|join| Error::Io {
+                url: url.to_owned(),
+                source: std::io::Error::other(join.to_string()),
+            })?
+        };
         result.map_err(|source| Error::Io {
             url: url.to_owned(),
             source,
