@@ -52,6 +52,16 @@ pub enum Hasher {
     GitSha1(sha1::Sha1),
 }
 
+impl fmt::Debug for Hasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self {
+            Hasher::Sha256(_) => HashKind::Sha256,
+            Hasher::GitSha1(_) => HashKind::GitSha1,
+        };
+        write!(f, "Hasher({kind})")
+    }
+}
+
 impl Hasher {
     /// Starts hashing a content of `size` bytes.
     pub fn new(kind: HashKind, size: u64) -> Hasher {

@@ -367,11 +367,32 @@ impl Cache {
                 verified: false,
             });
         };
+        // One `stat` per file (following links, as upstream), relative to the snapshot folder so
+        // the kernel walks the repo path only (a leading `/` stays inside it, as when joined).
+        let folder = rustix::fs::open(
+            &path,
+            rustix::fs::OFlags::RDONLY
+                | rustix::fs::OFlags::DIRECTORY
+                | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        );
+        let is_listed_file = |p: &str| match &folder {
+            Ok(folder) => rustix::fs::statat(
+                folder,
+                p.trim_start_matches('/'),
+                rustix::fs::AtFlags::empty(),
+            )
+            .is_ok_and(|stat| {
+                rustix::fs::FileType::from_raw_mode(stat.st_mode)
+                    == rustix::fs::FileType::RegularFile
+            }),
+            Err(_) => is_file(&p.split('/').fold(path.clone(), |acc, part| acc.join(part))),
+        };
         let missing: Vec<String> = listing
             .files
             .keys()
             .filter(|p| wanted(p))
-            .filter(|p| !is_file(&p.split('/').fold(path.clone(), |acc, part| acc.join(part))))
+            .filter(|p| !is_listed_file(p))
             .cloned()
             .collect();
         if missing.is_empty() {
@@ -391,6 +412,128 @@ impl Cache {
                 },
             )))
         }
+    }
+}
+
+/// Whether the snapshot pointers of one repository are cached files inside the cache, the answer
+/// [`Cache::is_inside`] gives for an existing pointer, at a cost that does not grow with the path:
+/// the folders on the way are checked once (and remembered), then a pointer costs a `readlink`
+/// and a no-follow `stat` of its blob.
+///
+/// A pointer is inside by construction when the repository folder resolves to its own name under
+/// the resolved cache root, every folder from `snapshots/` down to the pointer is a real folder
+/// (no link), and the pointer is a regular file, or the link upstream writes
+/// ([`layout::pointer_target`]: `../` once per folder up to the repository folder, then
+/// `blobs/<name>`) to a regular file in a real `blobs/` folder. Anything else (a link elsewhere, a
+/// linked folder, a missing repository folder) is answered by [`Cache::is_inside`]: never a
+/// different answer, only a slower one.
+#[derive(Debug)]
+pub struct PointerCheck {
+    cache: Cache,
+    dir: RepoDir,
+    /// Set once the repository folder and its `blobs/` were found where their names say.
+    base: std::sync::OnceLock<()>,
+    /// Folders under the repository folder found to be real folders (not links).
+    real_folders: std::sync::Mutex<std::collections::HashSet<PathBuf>>,
+}
+
+impl PointerCheck {
+    /// The check for `repo` in `cache` (whose root the caller resolved, as [`Cache::cached_file`]
+    /// does); nothing is read until the first pointer.
+    pub fn new(cache: &Cache, repo: &Repo) -> PointerCheck {
+        PointerCheck {
+            cache: cache.clone(),
+            dir: cache.repo(repo),
+            base: std::sync::OnceLock::new(),
+            real_folders: std::sync::Mutex::default(),
+        }
+    }
+
+    /// `snapshots/<commit>/<path>` when it exists (following links) and resolves inside the cache.
+    pub fn cached(&self, commit: &crate::CommitHash, path: &crate::RepoPath) -> Option<PathBuf> {
+        let pointer = self.dir.pointer_path(commit.as_str(), path.as_str());
+        let inside = match fs::read_link(&pointer) {
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return None,
+            Ok(target) => {
+                self.is_upstream_link(&target, path)
+                    && self.real_folders(commit, path)
+                    && self.base_in_place()
+            }
+            // EINVAL: not a link.
+            Err(error) if error.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) => {
+                fs::symlink_metadata(&pointer).is_ok_and(|meta| meta.is_file())
+                    && self.real_folders(commit, path)
+                    && self.base_in_place()
+            }
+            Err(_) => false,
+        };
+        (inside || self.cache.is_inside(&pointer)).then_some(pointer)
+    }
+
+    /// Whether `target` is the link upstream writes for `path` to a regular file of `blobs/`.
+    fn is_upstream_link(&self, target: &Path, path: &crate::RepoPath) -> bool {
+        let Some(target) = target.to_str() else {
+            return false;
+        };
+        let mut rest = target;
+        for _ in 0..2 + path.as_str().matches('/').count() {
+            let Some(up) = rest.strip_prefix("../") else {
+                return false;
+            };
+            rest = up;
+        }
+        let Some(blob) = rest.strip_prefix("blobs/") else {
+            return false;
+        };
+        !blob.is_empty()
+            && blob != "."
+            && blob != ".."
+            && !blob.contains('/')
+            && fs::symlink_metadata(self.dir.blob_path(blob)).is_ok_and(|meta| meta.is_file())
+    }
+
+    /// Whether `snapshots/`, `snapshots/<commit>/` and every folder of `path` are real folders.
+    fn real_folders(&self, commit: &crate::CommitHash, path: &crate::RepoPath) -> bool {
+        let mut folder = self.dir.snapshots_dir();
+        let mut folders = vec![folder.clone()];
+        folder.push(commit.as_str());
+        folders.push(folder.clone());
+        let components: Vec<&str> = path.components().collect();
+        for component in &components[..components.len().saturating_sub(1)] {
+            folder.push(component);
+            folders.push(folder.clone());
+        }
+        let mut known = self
+            .real_folders
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for folder in folders {
+            if known.contains(&folder) {
+                continue;
+            }
+            if !fs::symlink_metadata(&folder).is_ok_and(|meta| meta.is_dir()) {
+                return false;
+            }
+            known.insert(folder);
+        }
+        true
+    }
+
+    /// Whether the repository folder is where its name says under the resolved root, and its
+    /// `blobs/` a real folder (checked until true once).
+    fn base_in_place(&self) -> bool {
+        if self.base.get().is_some() {
+            return true;
+        }
+        let in_place = fs::canonicalize(self.cache.root()).is_ok_and(|root| {
+            let folder = self.dir.path().file_name().map(|name| root.join(name));
+            fs::canonicalize(self.dir.path()).ok() == folder
+        }) && fs::symlink_metadata(self.dir.blobs_dir())
+            .is_ok_and(|meta| meta.is_dir());
+        if in_place {
+            let _ = self.base.set(());
+        }
+        in_place
     }
 }
 
@@ -453,6 +596,90 @@ mod tests {
         let names: Vec<String> = ["a", "b", "c", "d", "e"].map(String::from).to_vec();
         assert_eq!(missing_sample(&names[..2]), "a, b");
         assert_eq!(missing_sample(&names), "a, b, c, ... (2 more)");
+    }
+
+    /// The pointer check answers as [`Cache::is_inside`] on honest and hostile layouts: links to
+    /// outside, linked blobs, linked folders on the way (inside and outside), a linked `blobs/` or
+    /// repository folder, plain-file pointers, dangling and missing pointers.
+    #[test]
+    fn the_pointer_check_answers_as_is_inside() {
+        use std::os::unix::fs::symlink;
+        let tmp = tempfile::tempdir().unwrap();
+        let outside = tmp.path().join("outside");
+        fs::create_dir_all(outside.join("blobs")).unwrap();
+        fs::create_dir_all(outside.join("a/b/c")).unwrap();
+        fs::write(outside.join("secret"), "secret").unwrap();
+        fs::write(outside.join("blobs/e"), "outside blob").unwrap();
+        symlink("../../../blobs/e", outside.join("a/b/c/f")).unwrap();
+        // Shaped as upstream's link for `out2/y/f`, it leads to `outside/blobs/e` from there.
+        fs::create_dir_all(outside.join("p/q/x/y")).unwrap();
+        symlink("../../../../blobs/e", outside.join("p/q/x/y/f")).unwrap();
+        let commit = crate::CommitHash::new(&"c".repeat(40)).unwrap();
+        let path = |p: &str| crate::RepoPath::parse(p).unwrap();
+        let layouts = [
+            ("honest", "d/f", true),
+            ("honest at the root", "top", true),
+            ("a plain file", "plain", true),
+            ("missing", "d/none", false),
+            ("dangling", "dangling", false),
+            ("absolute link outside", "leak", false),
+            ("linked blob", "linked-blob", false),
+            ("a link with too few ../", "d/short", true),
+            ("folder linked outside", "out/c/f", false),
+            ("folder linked outside, upstream's link", "out2/y/f", false),
+            ("folder linked inside", "in/f", true),
+        ];
+        let build = |root: &Path| -> RepoDir {
+            let cache = Cache::new(root);
+            let dir = cache.repo(&Repo::model("org/m").unwrap());
+            let snap = dir.snapshot_dir(commit.as_str());
+            fs::create_dir_all(snap.join("d")).unwrap();
+            fs::create_dir_all(dir.blobs_dir()).unwrap();
+            fs::write(dir.blob_path("e"), "blob").unwrap();
+            symlink("../../../blobs/e", snap.join("d/f")).unwrap();
+            symlink("../../blobs/e", snap.join("top")).unwrap();
+            fs::write(snap.join("plain"), "plain").unwrap();
+            symlink("../../blobs/gone", snap.join("dangling")).unwrap();
+            symlink(outside.join("secret"), snap.join("leak")).unwrap();
+            symlink(outside.join("secret"), dir.blob_path("linked")).unwrap();
+            symlink("../../blobs/linked", snap.join("linked-blob")).unwrap();
+            symlink("../top", snap.join("d/short")).unwrap();
+            symlink(outside.join("a/b"), snap.join("out")).unwrap();
+            symlink(outside.join("p/q/x"), snap.join("out2")).unwrap();
+            symlink("d", snap.join("in")).unwrap();
+            dir
+        };
+        let check = |root: &Path, dir: &RepoDir, extra: &str| {
+            let cache = Cache::new(root);
+            let pointers = PointerCheck::new(&cache, &Repo::model("org/m").unwrap());
+            for (name, file, expected) in &layouts {
+                let pointer = dir.pointer_path(commit.as_str(), file);
+                let reference = cache.is_inside(&pointer);
+                let answer = pointers.cached(&commit, &path(file));
+                assert_eq!(answer.is_some(), reference, "{extra}{name}");
+                if extra.is_empty() {
+                    assert_eq!(reference, *expected, "{name}");
+                }
+                // Asked twice: what was remembered does not change the answer.
+                assert_eq!(pointers.cached(&commit, &path(file)).is_some(), reference);
+            }
+        };
+        let root = tmp.path().join("cache");
+        let dir = build(&root);
+        check(&root, &dir, "");
+        // `blobs/` linked outside: no pointer through it is inside.
+        let root = tmp.path().join("cache-linked-blobs");
+        let dir = build(&root);
+        fs::rename(dir.blobs_dir(), tmp.path().join("moved-blobs")).unwrap();
+        symlink(outside.join("blobs"), dir.blobs_dir()).unwrap();
+        check(&root, &dir, "linked blobs: ");
+        // The repository folder linked outside.
+        let root = tmp.path().join("cache-linked-repo");
+        let real = build(&tmp.path().join("elsewhere"));
+        fs::create_dir_all(&root).unwrap();
+        let dir = Cache::new(&root).repo(&Repo::model("org/m").unwrap());
+        symlink(real.path(), dir.path()).unwrap();
+        check(&root, &dir, "linked repo: ");
     }
 
     #[test]

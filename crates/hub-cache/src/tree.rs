@@ -17,9 +17,9 @@ use std::fmt::Write as _;
 use std::io::{self, Read as _};
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
-
 use crate::fs::{AtomicOptions, Dir, DirError, ReadError};
+
+mod stream;
 
 /// Largest `trees/<commit>.json` read (256 MiB): about a million entries at upstream's indentation,
 /// beyond the largest repositories on the Hub. It is parsed from the file as it is read, never
@@ -72,40 +72,13 @@ impl Listing {
 
     /// The exact bytes upstream writes for this listing.
     pub fn to_json(&self) -> String {
-        let mut out = String::from("{\n \"format_version\": 1,\n \"files\": ");
+        let mut out = String::from(HEADER);
         if self.files.is_empty() {
             out.push_str("{}");
         } else {
-            out.push_str("{\n");
             for (i, (path, entry)) in self.files.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(",\n");
-                }
-                out.push_str("  ");
-                push_json_string(&mut out, path);
-                out.push_str(": {\n");
-                let mut fields = vec![
-                    ("size", entry.size.to_string()),
-                    ("blob_id", json_string(&entry.blob_id)),
-                ];
-                if let Some(sha) = &entry.lfs_sha256 {
-                    fields.push(("lfs_sha256", json_string(sha)));
-                    fields.push((
-                        "lfs_size",
-                        entry
-                            .lfs_size
-                            .map_or_else(|| "null".to_owned(), |s| s.to_string()),
-                    ));
-                }
-                if let Some(xet) = &entry.xet_hash {
-                    fields.push(("xet_hash", json_string(xet)));
-                }
-                let body: Vec<String> = fields
-                    .into_iter()
-                    .map(|(key, value)| format!("   \"{key}\": {value}"))
-                    .collect();
-                out.push_str(&body.join(",\n"));
-                out.push_str("\n  }");
+                out.push_str(if i == 0 { "{\n" } else { ",\n" });
+                push_entry(&mut out, path, entry);
             }
             out.push_str("\n }");
         }
@@ -115,47 +88,76 @@ impl Listing {
 
     /// Parses a listing file's content. `Ok(None)` for another `format_version`.
     pub fn from_json(text: &str) -> Result<Option<Listing>, String> {
-        Listing::from_value(serde_json::from_str(text).map_err(|e| e.to_string())?)
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        let parsed = parse(&mut deserializer, &mut |_: &str| true)?;
+        Ok(parsed.map(|(selected, _)| selected.listing))
     }
 
     /// [`Listing::from_json`] from a reader (a listing file as it is read).
     pub fn from_reader(reader: impl io::Read) -> Result<Option<Listing>, String> {
-        Listing::from_value(
-            serde_json::from_reader(io::BufReader::new(reader)).map_err(|e| e.to_string())?,
-        )
+        let mut deserializer = serde_json::Deserializer::from_reader(io::BufReader::new(reader));
+        let parsed = parse(&mut deserializer, &mut |_: &str| true)?;
+        Ok(parsed.map(|(selected, _)| selected.listing))
     }
+}
 
-    fn from_value(data: Value) -> Result<Option<Listing>, String> {
-        let object = data.as_object().ok_or("not a JSON object")?;
-        let version = object.get("format_version");
-        if version.and_then(Value::as_f64) != Some(FORMAT_VERSION as f64) {
-            return Ok(None);
+/// The start of a listing file, up to the `files` object.
+const HEADER: &str = "{\n \"format_version\": 1,\n \"files\": ";
+
+/// Appends one `"path": {...}` member of the `files` object, as upstream indents it.
+fn push_entry(out: &mut String, path: &str, entry: &Entry) {
+    out.push_str("  ");
+    push_json_string(out, path);
+    let _ = write!(out, ": {{\n   \"size\": {},\n   \"blob_id\": ", entry.size);
+    push_json_string(out, &entry.blob_id);
+    if let Some(sha) = &entry.lfs_sha256 {
+        out.push_str(",\n   \"lfs_sha256\": ");
+        push_json_string(out, sha);
+        match entry.lfs_size {
+            Some(size) => {
+                let _ = write!(out, ",\n   \"lfs_size\": {size}");
+            }
+            None => out.push_str(",\n   \"lfs_size\": null"),
         }
-        let files = object
-            .get("files")
-            .and_then(Value::as_object)
-            .ok_or("`files` is not an object")?;
-        let mut listing = Listing::default();
-        for (path, info) in files {
-            let field = |name: &str| info.get(name).filter(|v| !v.is_null());
-            let entry = Entry {
-                size: field("size")
-                    .and_then(Value::as_u64)
-                    .ok_or_else(|| format!("bad `size` for `{path}`"))?,
-                blob_id: field("blob_id")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| format!("bad `blob_id` for `{path}`"))?
-                    .to_owned(),
-                lfs_sha256: field("lfs_sha256")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
-                lfs_size: field("lfs_size").and_then(Value::as_u64),
-                xet_hash: field("xet_hash").and_then(Value::as_str).map(str::to_owned),
-            };
-            listing.files.insert(path.clone(), entry);
-        }
-        Ok(Some(listing))
     }
+    if let Some(xet) = &entry.xet_hash {
+        out.push_str(",\n   \"xet_hash\": ");
+        push_json_string(out, xet);
+    }
+    out.push_str("\n  }");
+}
+
+/// The files of a listing a caller kept (see [`read_selected`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selected {
+    /// The files the caller's test kept.
+    pub listing: Listing,
+    /// Entries in the whole listing (kept or not).
+    pub total: usize,
+}
+
+/// Parses a listing as it is read (one entry at a time, never a whole document in memory),
+/// keeping only the files `keep` accepts; every entry is still checked (the types of `size` and
+/// `blob_id`). `Ok(None)` for another `format_version`; with the kept files, whether every Xet
+/// hash of the listing is valid.
+fn parse<'de, R: serde_json::de::Read<'de>>(
+    deserializer: &mut serde_json::Deserializer<R>,
+    keep: &mut dyn FnMut(&str) -> bool,
+) -> Result<Option<(Selected, bool)>, String> {
+    let top = stream::Top::parse(&mut *deserializer, keep).map_err(|e| e.to_string())?;
+    deserializer.end().map_err(|e| e.to_string())?;
+    if top.version != Some(FORMAT_VERSION as f64) {
+        return Ok(None);
+    }
+    let files = top.files.ok_or("`files` is not an object")?;
+    if let Some(error) = files.error {
+        return Err(error);
+    }
+    let selected = Selected {
+        listing: Listing { files: files.kept },
+        total: files.total,
+    };
+    Ok(Some((selected, files.valid)))
 }
 
 /// Python's `json.dumps(s)` of a string (`ensure_ascii=True`: everything outside `' '..='~'`
@@ -222,6 +224,16 @@ fn trees_dir(folder: &Path, create: bool) -> Result<Dir, DirError> {
 /// version, holding an invalid Xet hash, or corrupted (logged as a warning, as upstream). The file must
 /// be a regular file (not a link) of at most [`MAX_LISTING_BYTES`]; one that is not is named in a warning.
 pub fn read(folder: &Path, commit: &str) -> Option<Listing> {
+    read_selected(folder, commit, &mut |_: &str| true).map(|selected| selected.listing)
+}
+
+/// [`read`] keeping only the files `keep` accepts: the file is parsed as it is read and the others
+/// are checked and dropped, so a huge listing filtered to a few files costs the memory of those.
+pub fn read_selected(
+    folder: &Path,
+    commit: &str,
+    keep: &mut dyn FnMut(&str) -> bool,
+) -> Option<Selected> {
     let path = path(folder, commit);
     let warn = |error: &dyn std::fmt::Display| {
         tracing::warn!(
@@ -246,7 +258,13 @@ pub fn read(folder: &Path, commit: &str) -> Option<Listing> {
         }
     };
     let mut counted = file.take(MAX_LISTING_BYTES + 1);
-    let parsed = Listing::from_reader(&mut counted);
+    let parsed = parse(
+        &mut serde_json::Deserializer::from_reader(io::BufReader::with_capacity(
+            READ_BUFFER,
+            &mut counted,
+        )),
+        keep,
+    );
     if counted.limit() == 0 {
         warn(&ReadError::TooLarge {
             path: path.clone(),
@@ -255,13 +273,17 @@ pub fn read(folder: &Path, commit: &str) -> Option<Listing> {
         return None;
     }
     match parsed {
-        Ok(listing) => listing.filter(Listing::is_valid),
+        Ok(Some((selected, true))) => Some(selected),
+        Ok(_) => None,
         Err(e) => {
             warn(&e);
             None
         }
     }
 }
+
+/// Bytes read from a listing file at once.
+const READ_BUFFER: usize = 256 * 1024;
 
 /// Why a listing could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -288,19 +310,117 @@ pub fn write(folder: &Path, commit: &str, listing: &Listing) -> Result<bool, Wri
         source,
     };
     let dir = trees_dir(folder, true).map_err(|error| fail(io::Error::other(error)))?;
-    let options = AtomicOptions {
-        tmp_prefix: true,
-        mode: 0o600,
-        exact_mode: false,
-        sync: true,
-    };
     dir.write_atomic(
         format!("{commit}.json"),
         listing.to_json().as_bytes(),
-        options,
+        ATOMIC,
     )
     .map_err(fail)?;
     Ok(true)
+}
+
+/// How listing files are written: upstream's `mkstemp` name and mode, synced before the rename.
+const ATOMIC: AtomicOptions = AtomicOptions {
+    tmp_prefix: true,
+    mode: 0o600,
+    exact_mode: false,
+    sync: true,
+};
+
+/// [`write`] entry by entry, as a listing arrives: the entries go to an unnamed temporary file
+/// (the system's temporary folder) as they are pushed, so memory stays that of one entry and
+/// nothing appears in the cache before the caller trusts the listing; [`Writer::finish`] then
+/// copies it to a `tmpXXXXXXXX.tmp` file in `trees/` (in the kernel) and renames that over
+/// `<commit>.json`. Entries pushed in path order (as the Hub lists them) are written as they come;
+/// out of order or repeated, the listing is sorted when finished (the last of a repeated path
+/// kept), which then holds it in memory once.
+pub struct Writer {
+    out: io::BufWriter<std::fs::File>,
+    /// The last path pushed.
+    last: String,
+    entries: usize,
+    sorted: bool,
+    valid: bool,
+    /// One entry's text.
+    scratch: String,
+}
+
+impl Writer {
+    /// A listing with no entry yet.
+    pub fn new() -> io::Result<Writer> {
+        let mut writer = Writer {
+            out: io::BufWriter::with_capacity(READ_BUFFER, tempfile::tempfile()?),
+            last: String::new(),
+            entries: 0,
+            sorted: true,
+            valid: true,
+            scratch: String::new(),
+        };
+        io::Write::write_all(&mut writer.out, HEADER.as_bytes())?;
+        Ok(writer)
+    }
+
+    /// Appends one file of the listing.
+    pub fn push(&mut self, path: &str, entry: &Entry) -> io::Result<()> {
+        if self.entries > 0 && path <= self.last.as_str() {
+            self.sorted = false;
+        }
+        self.valid &= entry.xet_hash.as_deref().is_none_or(is_valid_xet_hash);
+        let mut text = std::mem::take(&mut self.scratch);
+        text.clear();
+        text.push_str(if self.entries == 0 { "{\n" } else { ",\n" });
+        push_entry(&mut text, path, entry);
+        let result = io::Write::write_all(&mut self.out, text.as_bytes());
+        self.scratch = text;
+        result?;
+        self.entries += 1;
+        self.last.clear();
+        self.last.push_str(path);
+        Ok(())
+    }
+
+    /// Writes `trees/<commit>.json` under `folder` from the entries pushed, as [`write`] does
+    /// (same folders, name, mode and checks). A listing with an invalid Xet hash is not written
+    /// (`Ok(false)`).
+    pub fn finish(mut self, folder: &Path, commit: &str) -> Result<bool, WriteTreeError> {
+        use io::{Seek as _, Write as _};
+        if !self.valid {
+            return Ok(false);
+        }
+        let path = path(folder, commit);
+        let fail = |source| WriteTreeError {
+            path: path.clone(),
+            source,
+        };
+        let tail: &[u8] = if self.entries == 0 {
+            b"{}\n}"
+        } else {
+            b"\n }\n}"
+        };
+        self.out.write_all(tail).map_err(fail)?;
+        self.out.flush().map_err(fail)?;
+        let mut file = self.out.get_ref();
+        file.seek(io::SeekFrom::Start(0)).map_err(fail)?;
+        if !self.sorted {
+            let listing = Listing::from_reader(file)
+                .map_err(|e| fail(io::Error::other(e)))?
+                .ok_or_else(|| fail(io::Error::other("the listing was not written whole")))?;
+            return write(folder, commit, &listing);
+        }
+        let dir = trees_dir(folder, true).map_err(|error| fail(io::Error::other(error)))?;
+        let (tmp, mut out) = dir.create_unique("", "tmp", ATOMIC.mode).map_err(fail)?;
+        let result = (|| {
+            io::copy(&mut file, &mut out)?;
+            out.sync_all()?;
+            drop(out);
+            dir.rename(&tmp, &dir, format!("{commit}.json"))
+        })();
+        if result.is_err() {
+            let _ = dir.remove_file(&tmp);
+        }
+        result.map_err(fail)?;
+        Ok(true)
+    }
 }
 
 #[cfg(test)]
@@ -353,5 +473,130 @@ mod tests {
         fs::write(path(tmp.path(), "f"), "{not json").unwrap();
         assert_eq!(read(tmp.path(), "f"), None);
         assert_eq!(read(tmp.path(), "missing"), None);
+    }
+
+    fn names(folder: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(folder.join("trees"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn sample() -> Vec<(String, Entry)> {
+        let lfs = Entry {
+            size: 7,
+            blob_id: "a".repeat(40),
+            lfs_sha256: Some("f".repeat(64)),
+            lfs_size: None,
+            xet_hash: Some("0A".repeat(32)),
+        };
+        vec![
+            ("a/b".to_owned(), entry(None)),
+            ("a\"q\u{1F600}".to_owned(), lfs.clone()),
+            ("a.txt".to_owned(), entry(None)),
+            ("z".to_owned(), lfs),
+        ]
+    }
+
+    #[test]
+    fn the_streaming_writer_writes_what_write_writes_in_any_order() {
+        let tmp = tempfile::tempdir().unwrap();
+        let entries = sample();
+        let listing = Listing {
+            files: entries.iter().cloned().collect(),
+        };
+        let mut sorted = entries.clone();
+        sorted.sort_by(|a, b| a.0.cmp(&b.0));
+        // In order, out of order, with a repeated path (the last one wins), and empty.
+        let mut repeated = sorted.clone();
+        let mut stale = repeated[0].1.clone();
+        stale.size = 99;
+        repeated.insert(0, (repeated[0].0.clone(), stale));
+        let mut reversed = sorted.clone();
+        reversed.reverse();
+        for (commit, pushed, expected) in [
+            ("sorted", &sorted, &listing),
+            ("reversed", &reversed, &listing),
+            ("repeated", &repeated, &listing),
+            ("empty", &Vec::new(), &Listing::default()),
+        ] {
+            let mut writer = Writer::new().unwrap();
+            for (path, entry) in pushed {
+                writer.push(path, entry).unwrap();
+            }
+            assert!(writer.finish(tmp.path(), commit).unwrap(), "{commit}");
+            let written = fs::read_to_string(path(tmp.path(), commit)).unwrap();
+            assert_eq!(written, expected.to_json(), "{commit}");
+            assert_eq!(
+                read(tmp.path(), commit).as_ref(),
+                Some(expected),
+                "{commit}"
+            );
+        }
+        let all = ["empty", "repeated", "reversed", "sorted"].map(|c| format!("{c}.json"));
+        assert_eq!(names(tmp.path()), all, "no temporary file left");
+
+        // An invalid Xet hash: nothing written.
+        let mut writer = Writer::new().unwrap();
+        writer.push("x", &entry(Some("zz"))).unwrap();
+        assert!(!writer.finish(tmp.path(), "bad").unwrap());
+        assert_eq!(names(tmp.path()), all);
+        // Nothing appears before `finish`.
+        let mut writer = Writer::new().unwrap();
+        writer.push("x", &entry(None)).unwrap();
+        assert!(!tmp.path().join("fresh").exists());
+        drop(writer);
+    }
+
+    #[test]
+    fn a_selected_read_keeps_the_selection_and_checks_every_entry() {
+        let tmp = tempfile::tempdir().unwrap();
+        let listing = Listing {
+            files: sample().into_iter().collect(),
+        };
+        assert!(write(tmp.path(), "c", &listing).unwrap());
+        let selected = read_selected(tmp.path(), "c", &mut |p: &str| p.ends_with(".txt")).unwrap();
+        assert_eq!(selected.total, 4);
+        assert_eq!(selected.listing.files.keys().collect::<Vec<_>>(), ["a.txt"]);
+        assert_eq!(selected.listing.files["a.txt"], listing.files["a.txt"]);
+
+        // An entry the selection leaves out still makes the listing untrusted when it is wrong.
+        let text = listing.to_json();
+        let bad_xet = text.replace(&"0A".repeat(32), "zz");
+        let bad_size = text.replacen("\"size\": 7", "\"size\": -7", 1);
+        let null_blob = text.replacen(
+            &format!("\"blob_id\": \"{}\"", "a".repeat(40)),
+            "\"blob_id\": null",
+            1,
+        );
+        for (name, text) in [("x", bad_xet), ("s", bad_size), ("n", null_blob)] {
+            fs::write(path(tmp.path(), name), &text).unwrap();
+            assert_eq!(
+                read_selected(tmp.path(), name, &mut |p: &str| p == "a.txt"),
+                None,
+                "{name}"
+            );
+        }
+        // Loose types read as `Value` read them: a string `lfs_size` is absent, `format_version`
+        // 1.0 is 1, the last of repeated keys wins, unknown keys are skipped.
+        let loose = "{\"files\": {\"p\": {\"size\": 1, \"size\": 2, \"blob_id\": \"b\", \
+                     \"lfs_sha256\": \"s\", \"lfs_size\": \"3\", \"more\": [1, {}]}}, \
+                     \"format_version\": 1.0, \"extra\": null}";
+        let parsed = Listing::from_json(loose).unwrap().unwrap();
+        assert_eq!(
+            parsed.files["p"],
+            Entry {
+                size: 2,
+                blob_id: "b".into(),
+                lfs_sha256: Some("s".into()),
+                lfs_size: None,
+                xet_hash: None,
+            }
+        );
+        assert!(Listing::from_json("{\"format_version\": 1, \"files\": {}} x").is_err());
+        assert!(Listing::from_json("[]").is_err());
+        assert_eq!(Listing::from_json("{\"format_version\": 2}"), Ok(None));
     }
 }

@@ -53,7 +53,7 @@ use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{LazyLock, Mutex, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock, PoisonError};
 
 use crate::env::{self, Env};
 use crate::etag::{Etag, InvalidEtag};
@@ -244,15 +244,28 @@ impl Cache {
         RepoWriter {
             dir: self.repo(repo),
             options,
+            probed: Arc::default(),
         }
     }
 }
 
-/// Writes into one repository folder (see the module docs for the tree).
+/// Writes into one repository folder (see the module docs for the tree). What a writer probes on
+/// disk (symlink support, the mode of a new blob) is probed once and shared by its clones: a
+/// snapshot makes one writer and clones it for every file.
 #[derive(Debug, Clone)]
 pub struct RepoWriter {
     dir: RepoDir,
     options: WriteOptions,
+    probed: Arc<Probed>,
+}
+
+/// The answers of a writer's probes, once known.
+#[derive(Debug, Default)]
+struct Probed {
+    /// Whether pointers in the repository folder may be symlinks (the probe of that folder).
+    symlinks: OnceLock<bool>,
+    /// The permissions a new file gets in a folder (upstream's `tmp_<uuid>` probe), by folder.
+    file_mode: Mutex<HashMap<PathBuf, fs::Permissions>>,
 }
 
 impl RepoWriter {
@@ -315,8 +328,11 @@ impl RepoWriter {
         check_etag(etag)?;
         let blob = self.dir.blob_path(etag);
         let blobs = self.dir.blobs_dir();
-        fs::create_dir_all(&blobs).map_err(io_error("create directory", &blobs))?;
-        apply_default_mode(temp);
+        // A download file in `blobs/` proves the folder exists.
+        if temp.parent() != Some(blobs.as_path()) {
+            fs::create_dir_all(&blobs).map_err(io_error("create directory", &blobs))?;
+        }
+        self.apply_default_mode(temp);
         move_file(temp, &blob)?;
         Ok(blob)
     }
@@ -343,13 +359,19 @@ impl RepoWriter {
         let parent = pointer
             .parent()
             .expect("a pointer lies inside its snapshot");
-        fs::create_dir_all(parent).map_err(io_error("create directory", parent))?;
-        let _ = fs::remove_file(&pointer);
+        let prepare = || -> Result<(), WriteError> {
+            fs::create_dir_all(parent).map_err(io_error("create directory", parent))?;
+            let _ = fs::remove_file(&pointer);
+            Ok(())
+        };
 
         if self.symlinks_supported_for(parent)? {
             let target = layout::pointer_target(repo_path, etag);
-            // A concurrent writer may create (and another remove) the same pointer between our removal and
-            // our symlink: a link to the same blob is accepted, a vanished one retried a few times.
+            // The symlink is tried first (one call when the folder exists and the pointer does not);
+            // a missing folder is created and an existing entry removed, then it is tried again. A
+            // concurrent writer may create (and another remove) the same pointer between our removal
+            // and our symlink: a link to the same blob is accepted, a vanished one retried a few times.
+            let mut prepared = false;
             let mut attempts = 0;
             loop {
                 attempts += 1;
@@ -359,6 +381,17 @@ impl RepoWriter {
                             path: pointer,
                             kind: PointerKind::Symlink,
                         });
+                    }
+                    Err(e)
+                        if !prepared
+                            && matches!(
+                                e.kind(),
+                                io::ErrorKind::NotFound | io::ErrorKind::AlreadyExists
+                            ) =>
+                    {
+                        prepare()?;
+                        prepared = true;
+                        attempts -= 1;
                     }
                     Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                         match fs::read_link(&pointer) {
@@ -387,6 +420,7 @@ impl RepoWriter {
                 }
             }
         }
+        prepare()?;
         match origin {
             BlobOrigin::Downloaded => {
                 move_file(&blob, &pointer)?;
@@ -436,12 +470,19 @@ impl RepoWriter {
     /// As upstream, the probe runs in the common ancestor of blob and pointer (the repo folder); if that
     /// folder is read-only or not ours, the pointer's own folder is probed instead.
     fn symlinks_supported_for(&self, pointer_dir: &Path) -> Result<bool, WriteError> {
+        if let Some(&known) = self.probed.symlinks.get() {
+            return Ok(known);
+        }
         let (supported, probed) = match self.options.symlinks {
             Symlinks::Supported => return Ok(true),
             Symlinks::Disabled => return Ok(false),
             Symlinks::Unsupported => (false, self.dir.path()),
             Symlinks::Probe => match probe_symlinks(self.dir.path()) {
-                Ok(supported) => (supported, self.dir.path()),
+                Ok(supported) => {
+                    // The repository folder answers for every pointer in it: not probed again.
+                    let _ = self.probed.symlinks.set(supported);
+                    (supported, self.dir.path())
+                }
                 Err(WriteError::Io { source, .. })
                     if matches!(
                         source.kind(),
@@ -456,7 +497,42 @@ impl RepoWriter {
         if !supported && self.options.warn_without_symlinks {
             warn_once(probed);
         }
+        if self.options.symlinks == Symlinks::Unsupported {
+            let _ = self.probed.symlinks.set(false);
+        }
         Ok(supported)
+    }
+
+    /// Gives `file` the permission bits a new file in its directory gets (upstream's `tmp_<uuid4>`
+    /// probe, which avoids reading the process umask), probed once per folder by this writer and its
+    /// clones (upstream probes for every file; the answer depends on the folder and the umask only).
+    /// Failures are logged and ignored, as upstream.
+    fn apply_default_mode(&self, file: &Path) {
+        let dir = file.parent().unwrap_or(Path::new("."));
+        let known = self
+            .probed
+            .file_mode
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(dir)
+            .cloned();
+        let result = match known {
+            Some(permissions) => fs::set_permissions(file, permissions),
+            None => new_file_mode(dir).and_then(|permissions| {
+                self.probed
+                    .file_mode
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(dir.to_path_buf(), permissions.clone());
+                fs::set_permissions(file, permissions)
+            }),
+        };
+        if let Err(e) = result {
+            tracing::warn!(
+                "could not set the permissions on the file `{}`: {e}; continuing without setting permissions",
+                file.display()
+            );
+        }
     }
 }
 
@@ -473,21 +549,14 @@ fn check_etag(etag: &str) -> Result<Etag, WriteError> {
     Ok(Etag::parse(etag)?)
 }
 
-/// Gives `file` the permission bits a new file in its directory gets (upstream's `tmp_<uuid4>` probe,
-/// which avoids reading the process umask). Failures are logged and ignored, as upstream.
-fn apply_default_mode(file: &Path) {
-    let dir = file.parent().unwrap_or(Path::new("."));
+/// The permissions of a new file in `dir`: upstream's probe, a `tmp_<uuid4>` file created and removed.
+fn new_file_mode(dir: &Path) -> io::Result<fs::Permissions> {
     let probe = dir.join(format!("tmp_{}", random_uuid()));
     let result = File::create(&probe)
         .and_then(|f| f.metadata())
-        .and_then(|meta| fs::set_permissions(file, meta.permissions()));
-    if let Err(e) = result {
-        tracing::warn!(
-            "could not set the permissions on the file `{}`: {e}; continuing without setting permissions",
-            file.display()
-        );
-    }
+        .map(|meta| meta.permissions());
     let _ = fs::remove_file(&probe);
+    result
 }
 
 /// Renames `from` to `to` (replacing `to`), copying then removing `from` across devices.

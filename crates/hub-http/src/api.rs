@@ -174,20 +174,22 @@ pub(crate) async fn repo_info(transport: &Transport, url: &str) -> Result<RepoIn
     Ok(info)
 }
 
-/// The recursive tree listing from its first page, following `Link: <...>; rel="next"` pages.
+/// The recursive tree listing from its first page, following `Link: <...>; rel="next"` pages;
+/// each page's entries go to `on_page` as soon as the page is parsed (nothing is kept here).
 pub(crate) async fn list_tree(
     transport: &Transport,
     first: &str,
     limits: ListingLimits,
-) -> Result<Vec<TreeEntry>, Error> {
+    on_page: &mut (dyn FnMut(Vec<TreeEntry>) + Send),
+) -> Result<(), Error> {
     let mut url = first.to_owned();
     let mut visited = HashSet::new();
-    let mut entries = Vec::new();
+    let mut entries = 0usize;
     loop {
         visited.insert(url.clone());
         let (page, next) = get_json::<Vec<TreeEntry>>(transport, &url).await?;
-        entries.extend(page);
-        if entries.len() > limits.max_entries {
+        entries = entries.saturating_add(page.len());
+        if entries > limits.max_entries {
             return Err(Error::BadResponse {
                 url: first.to_owned(),
                 reason: format!(
@@ -196,8 +198,9 @@ pub(crate) async fn list_tree(
                 ),
             });
         }
+        on_page(page);
         let Some(next) = next else {
-            return Ok(entries);
+            return Ok(());
         };
         let next = join_location(&url, &next)?;
         if Origin::of(&next) != Origin::of(first) {

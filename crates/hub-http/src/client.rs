@@ -33,6 +33,19 @@ pub struct Client {
     ca_sources: Vec<String>,
 }
 
+/// The endpoint and settings; never the token.
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("endpoint", &crate::url::shown(self.endpoint.as_str()))
+            .field("offline", &self.is_offline())
+            .field("parallel", &self.parallel)
+            .field("listing", &self.listing)
+            .field("ca_sources", &self.ca_sources)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Settings for a [`Client`]; [`ClientBuilder::from_env`] reads the environment table.
 #[derive(Clone)]
 pub struct ClientBuilder {
@@ -172,8 +185,7 @@ impl ClientBuilder {
         use rustls::pki_types::CertificateDer;
         use rustls::pki_types::pem::PemObject as _;
         for cert in CertificateDer::pem_slice_iter(pem) {
-            let cert = cert.map_err(|e| Error::BadResponse {
-                url: String::new(),
+            let cert = cert.map_err(|e| Error::Setup {
                 reason: format!("invalid PEM certificate: {e}"),
             })?;
             self.extra_roots.push(cert.as_ref().to_vec());
@@ -185,17 +197,16 @@ impl ClientBuilder {
     /// environment named, plus [`ClientBuilder::with_root_certificates_pem`]'s).
     ///
     /// # Errors
-    /// A CA bundle that cannot be read or parsed, no usable root, or a `HF_HUB_USER_AGENT_ORIGIN`
-    /// that is not a valid header value: [`Error::BadResponse`] with an empty URL.
+    /// [`Error::Setup`]: a root certificate rustls refuses, or a `HF_HUB_USER_AGENT_ORIGIN` that is
+    /// not a valid header value. (A CA file with no readable certificate is only a warning.)
     pub fn build(self) -> Result<Client, Error> {
-        let tls = crate::tls::config(&self.ca_sources, &self.extra_roots)?;
+        let tls = crate::tls::config(&self.ca_sources, &self.extra_roots, !self.offline)?;
         let mut user_agent = format!("hfhub/{}; rust", env!("CARGO_PKG_VERSION"));
         if let Some(origin) = &self.user_agent_origin {
             user_agent.push_str("; origin/");
             user_agent.push_str(origin);
         }
-        let user_agent = HeaderValue::from_str(&user_agent).map_err(|_| Error::BadResponse {
-            url: String::new(),
+        let user_agent = HeaderValue::from_str(&user_agent).map_err(|_| Error::Setup {
             reason: "HF_HUB_USER_AGENT_ORIGIN is not a valid header value".to_owned(),
         })?;
         let timeouts = Timeouts::new(
@@ -228,8 +239,7 @@ impl Client {
     pub fn from_env() -> Result<Client, Error> {
         let env = Env::from_process();
         ClientBuilder::from_env(&env)
-            .map_err(|e| Error::BadResponse {
-                url: String::new(),
+            .map_err(|e| Error::Setup {
                 reason: e.to_string(),
             })?
             .build()
@@ -294,7 +304,24 @@ impl Client {
     /// The recursive tree listing at a revision, following `Link: <...>; rel="next"` pages.
     pub async fn list_tree(&self, repo: &Repo, revision: &str) -> Result<Vec<TreeEntry>, Error> {
         let first = self.endpoint.tree_url(repo, revision);
-        api::list_tree(&self.transport, &first, self.listing).await
+        let mut entries = Vec::new();
+        api::list_tree(&self.transport, &first, self.listing, &mut |page| {
+            entries.extend(page)
+        })
+        .await?;
+        Ok(entries)
+    }
+
+    /// [`Client::list_tree`] page by page: `on_page` gets each page's entries as it is parsed, so a
+    /// caller that filters keeps only what it needs (the limits apply as for `list_tree`).
+    pub async fn list_tree_pages(
+        &self,
+        repo: &Repo,
+        revision: &str,
+        on_page: &mut (dyn FnMut(Vec<TreeEntry>) + Send),
+    ) -> Result<(), Error> {
+        let first = self.endpoint.tree_url(repo, revision);
+        api::list_tree(&self.transport, &first, self.listing, on_page).await
     }
 
     /// Downloads `request` into `file` (opened for reading and writing), continuing after
@@ -345,4 +372,34 @@ impl NetworkDescription {
 
 fn owned(pairs: Vec<(&'static str, String)>) -> Vec<(String, String)> {
     pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_that_cannot_be_built_is_a_setup_error_not_a_bad_answer() {
+        let pem = b"-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n";
+        let error = Client::builder()
+            .with_root_certificates_pem(pem)
+            .expect_err("not base64");
+        assert!(matches!(error, Error::Setup { .. }), "{error:?}");
+        assert!(
+            error
+                .to_string()
+                .starts_with("cannot set up the HTTP client: invalid PEM")
+        );
+
+        let env = hub_cache::env::Env::from_pairs([("HF_HUB_USER_AGENT_ORIGIN", "a\nb")]);
+        let Err(error) = ClientBuilder::from_env(&env).expect("parses").build() else {
+            panic!("a user agent with a newline was accepted");
+        };
+        assert!(matches!(error, Error::Setup { .. }), "{error:?}");
+        assert!(
+            error.to_string().contains("HF_HUB_USER_AGENT_ORIGIN"),
+            "{error}"
+        );
+        assert!(!error.is_retryable() && !error.is_not_found() && error.status().is_none());
+    }
 }

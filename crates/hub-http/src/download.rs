@@ -2,9 +2,10 @@
 //! connections for large files, size and content hash verified before the caller may publish.
 //!
 //! Writers put each range at its offset (`pwrite`); a tracker knows the contiguous prefix that is
-//! complete, and a hasher thread follows that prefix, reading it back from the page cache, so the
-//! hash is ready moments after the last byte arrives (on a second core) and memory stays bounded
-//! (one buffer per connection).
+//! complete and keeps the buffers just written (up to `HELD_BYTES`) for a hasher thread that
+//! follows that prefix on a second core: bytes are hashed from memory as the prefix reaches them,
+//! and read back from the file only when they did not fit (or were on disk before: a resume).
+//! The hash is ready moments after the last byte arrives, and memory stays bounded.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -22,6 +23,18 @@ use crate::transport::{Redirects, Transport};
 
 /// Bytes gathered before one positional write.
 const WRITE_BUFFER: usize = 1 << 20;
+/// Completed bytes kept in memory for the hasher at most (beyond it, they are read back).
+const HELD_BYTES: usize = 8 << 20;
+/// Emptied buffers kept for reuse at most.
+const SPARE_BUFFERS: usize = 4;
+/// Files at most this large are hashed on the task that downloaded them, after the last byte,
+/// from the page cache: a hasher thread per file costs more than hashing it (a 16 KiB file is
+/// tens of microseconds of SHA-256, a thread start and join are a `clone3` and a dozen futex
+/// calls). Snapshots of many small files are made of these.
+const INLINE_HASH_LIMIT: u64 = 128 * 1024;
+/// Writes at most this large are done on the task itself rather than on the blocking pool (a
+/// `pwrite` of a few pages into the page cache is cheaper than the hand-off).
+const INLINE_WRITE_LIMIT: usize = 64 * 1024;
 /// While bytes keep arriving, the buffer is written (and progress reported) at least this often.
 const PROGRESS_INTERVAL: std::time::Duration = std::time::Duration::from_millis(200);
 
@@ -66,7 +79,8 @@ pub struct DownloadRequest {
 /// The result of a finished download.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Downloaded {
-    /// The file's full size in bytes (resumed prefix included), checked against the expected size.
+    /// The file's full size in bytes (resumed prefix included), checked against the expected size
+    /// when one was given.
     pub size: u64,
     /// The verified hash kind, `None` when the ETag is not a content hash (size checked only).
     pub verified: Option<HashKind>,
@@ -82,62 +96,125 @@ pub struct Progress {
     pub total: Option<u64>,
 }
 
-/// The contiguous prefix of the file that is complete, shared by writers and the hasher.
+/// The contiguous prefix of the file that is complete, shared by writers and the hasher, with
+/// in-memory copies of completed ranges the hasher has not reached yet.
 struct Tracker {
     state: Mutex<TrackerState>,
     changed: Condvar,
+    /// Whether completed ranges are kept in memory for a hasher.
+    hashing: bool,
 }
 
 struct TrackerState {
     /// Completed intervals beyond the watermark, start → end.
     pending: BTreeMap<u64, u64>,
     watermark: u64,
+    /// Copies of completed ranges at or beyond the hashed position, start → bytes; at most
+    /// [`HELD_BYTES`] in all (a range that does not fit is read back from the file instead).
+    held: BTreeMap<u64, Vec<u8>>,
+    held_bytes: usize,
+    /// Emptied buffers the hasher hands back, for the connections to fill again.
+    spare: Vec<Vec<u8>>,
     cancelled: bool,
 }
 
+/// What the hasher does next.
+enum Step {
+    /// Hash these bytes (the next ones, in memory) and hand the buffer back.
+    Memory(Vec<u8>),
+    /// Read the next bytes back from the file, up to this offset.
+    Disk(u64),
+}
+
 impl Tracker {
-    fn new(watermark: u64) -> Tracker {
+    fn new(watermark: u64, hashing: bool) -> Tracker {
         Tracker {
             state: Mutex::new(TrackerState {
                 pending: BTreeMap::new(),
                 watermark,
+                held: BTreeMap::new(),
+                held_bytes: 0,
+                spare: Vec::new(),
                 cancelled: false,
             }),
             changed: Condvar::new(),
+            hashing,
         }
     }
 
-    fn complete(&self, start: u64, end: u64) {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        state.pending.insert(start, end);
-        while let Some(end) = {
-            let w = state.watermark;
-            state.pending.remove(&w)
-        } {
-            state.watermark = end;
+    fn lock(&self) -> std::sync::MutexGuard<'_, TrackerState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Marks `data`, written at `start`, complete. The hasher may keep the bytes (they are then
+    /// not read back from the file); returns an empty buffer for the caller's next bytes.
+    fn complete(&self, start: u64, mut data: Vec<u8>) -> Vec<u8> {
+        let end = start + data.len() as u64;
+        let mut state = self.lock();
+        // Bytes below the watermark were complete already (and may be hashed): never again.
+        if start >= state.watermark && end > start {
+            state.pending.insert(start, end);
+            if self.hashing && state.held_bytes + data.len() <= HELD_BYTES {
+                state.held_bytes += data.len();
+                let fresh = state.spare.pop();
+                state.held.insert(start, std::mem::take(&mut data));
+                data = fresh.unwrap_or_else(|| Vec::with_capacity(WRITE_BUFFER));
+            }
+            while let Some(end) = {
+                let w = state.watermark;
+                state.pending.remove(&w)
+            } {
+                state.watermark = end;
+            }
+            self.changed.notify_all();
         }
-        self.changed.notify_all();
+        data.clear();
+        data
     }
 
     fn cancel(&self) {
-        self.state
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .cancelled = true;
+        self.lock().cancelled = true;
         self.changed.notify_all();
     }
 
-    /// Waits until the watermark passes `hashed`; `None` when cancelled.
-    fn wait_beyond(&self, hashed: u64) -> Option<u64> {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+    /// Waits until the bytes after `hashed` are complete and says where they are; `None` when
+    /// cancelled.
+    fn next_step(&self, hashed: u64) -> Option<Step> {
+        let mut state = self.lock();
         loop {
             if state.cancelled {
                 return None;
             }
             if state.watermark > hashed {
-                return Some(state.watermark);
+                if let Some(data) = state.held.remove(&hashed) {
+                    state.held_bytes -= data.len();
+                    return Some(Step::Memory(data));
+                }
+                let next_held = state
+                    .held
+                    .range(hashed..)
+                    .next()
+                    .map_or(u64::MAX, |(start, _)| *start);
+                return Some(Step::Disk(state.watermark.min(next_held)));
             }
             state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// An empty buffer for a connection: a spare one, else a new one.
+    fn buffer(&self) -> Vec<u8> {
+        self.lock()
+            .spare
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(WRITE_BUFFER))
+    }
+
+    /// Hands a buffer back for reuse.
+    fn recycle(&self, mut buffer: Vec<u8>) {
+        buffer.clear();
+        let mut state = self.lock();
+        if state.spare.len() < SPARE_BUFFERS && buffer.capacity() <= 2 * WRITE_BUFFER {
+            state.spare.push(buffer);
         }
     }
 }
@@ -194,7 +271,13 @@ pub(crate) async fn download(
             parallel,
             request: request.clone(),
             file: Arc::new(file),
-            tracker: Tracker::new(resume_from),
+            tracker: Tracker::new(
+                resume_from,
+                kind.is_some()
+                    && request
+                        .expected_size
+                        .is_some_and(|total| total > INLINE_HASH_LIMIT),
+            ),
             done: AtomicU64::new(resume_from),
             location: Mutex::new(request.location.clone()),
             on_progress: Box::new(on_progress),
@@ -232,14 +315,18 @@ impl Transfer {
         }
     }
 
-    /// Fetches `[resume_from, total)` while a hasher thread follows the written prefix.
+    /// Fetches `[resume_from, total)` while a hasher thread follows the written prefix (a small
+    /// file is hashed once complete, on this task: see [`INLINE_HASH_LIMIT`]).
     async fn download_known_size(
         self: &Arc<Self>,
         kind: Option<HashKind>,
         resume_from: u64,
         total: u64,
     ) -> Result<Downloaded, Error> {
-        let hasher = kind.map(|kind| spawn_hasher(kind, total, self.clone()));
+        let inline = total <= INLINE_HASH_LIMIT;
+        let hasher = kind
+            .filter(|_| !inline)
+            .map(|kind| spawn_hasher(kind, total, self.clone()));
         if let Err(error) = self.fetch_all(resume_from, total).await {
             self.tracker.cancel();
             if let Some(hasher) = hasher {
@@ -255,6 +342,19 @@ impl Transfer {
                 expected: total,
                 actual: size,
             });
+        }
+        if let (true, Some(kind)) = (inline, kind) {
+            // `total` is at most INLINE_HASH_LIMIT and the file was just checked to be that long.
+            let mut bytes = vec![0u8; usize::try_from(total).unwrap_or(0)];
+            self.file
+                .read_exact_at(&mut bytes, 0)
+                .map_err(|e| self.io_error(e))?;
+            let mut hasher = Hasher::new(kind, total);
+            hasher.update(&bytes);
+            let digest = hasher.finish();
+            if !self.request.etag.matches_digest(&digest) {
+                return Err(self.hash_mismatch(kind, digest));
+            }
         }
         if let (Some(hasher), Some(kind)) = (hasher, kind) {
             let digest = tokio::task::spawn_blocking(move || hasher.join())
@@ -367,13 +467,16 @@ impl Transfer {
         let mut position = from;
         let mut failures = 0u32;
         let mut relocations = 0u32;
+        // The server ignored `Range` on a whole-file download: ask for the whole body again and
+        // skip what is on disk already (those bytes may be hashed: they are never rewritten).
+        let mut whole = false;
         loop {
             let current = self
                 .location
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .clone();
-            let ranged = parallel || position > 0;
+            let ranged = !whole && (parallel || position > 0);
             let failure = match self.fetch_range(&current, &mut position, to, ranged).await {
                 Ok(()) => return Ok(()),
                 Err(failure) => failure,
@@ -385,8 +488,8 @@ impl Transfer {
                         reason: "the server ignored the Range header".to_owned(),
                     });
                 }
-                // Whole-file download from a server that ignores Range: start over at 0.
-                position = 0;
+                // Whole-file download from a server that ignores Range: the whole body again.
+                whole = true;
                 failures += 1;
                 if failures > policy.max_retries {
                     return Err(failure.error);
@@ -424,7 +527,8 @@ impl Transfer {
         }
     }
 
-    /// One request for `[*position, to)`; advances `*position` as bytes are written.
+    /// One request for `[*position, to)`; advances `*position` as bytes are written. Unranged, the
+    /// body starts at byte 0: the bytes before `*position` are skipped.
     async fn fetch_range(
         &self,
         start_url: &str,
@@ -472,7 +576,9 @@ impl Transfer {
             }
             .into());
         }
-        let expected_len = to - *position;
+        let body_start = if ranged { *position } else { 0 };
+        let mut skip = *position - body_start;
+        let expected_len = to - body_start;
         if let Some(length) = answer
             .headers()
             .get(header::CONTENT_LENGTH)
@@ -488,7 +594,7 @@ impl Transfer {
             .into());
         }
         let mut body = self.transport.download_body(answer);
-        let mut buffer: Vec<u8> = Vec::with_capacity(WRITE_BUFFER);
+        let mut buffer = self.tracker.buffer();
         // On a slow link the buffer also goes to disk every PROGRESS_INTERVAL, so progress (and a
         // resumable partial file) advances steadily rather than once per WRITE_BUFFER.
         let mut last_flush = tokio::time::Instant::now();
@@ -516,6 +622,11 @@ impl Transfer {
                     self.flush(&mut buffer, position, &url).await?;
                     return Err(error.into());
                 }
+                Some(Ok(chunk)) if skip > 0 => {
+                    let skipped = chunk.len().min(usize::try_from(skip).unwrap_or(usize::MAX));
+                    skip -= skipped as u64;
+                    chunk.slice(skipped..)
+                }
                 Some(Ok(chunk)) => chunk,
             };
             if position.saturating_add((buffer.len() + chunk.len()) as u64) > to {
@@ -525,6 +636,11 @@ impl Transfer {
                 }
                 .into());
             }
+            // A buffer never grows past its capacity (it may be kept for the hasher).
+            if buffer.len() + chunk.len() > WRITE_BUFFER && !buffer.is_empty() {
+                self.flush(&mut buffer, position, &url).await?;
+                last_flush = tokio::time::Instant::now();
+            }
             buffer.extend_from_slice(&chunk);
             if buffer.len() >= WRITE_BUFFER || last_flush.elapsed() >= PROGRESS_INTERVAL {
                 self.flush(&mut buffer, position, &url).await?;
@@ -532,8 +648,9 @@ impl Transfer {
             }
         }
         self.flush(&mut buffer, position, &url).await?;
+        self.tracker.recycle(buffer);
         if to != u64::MAX && *position < to {
-            let received = expected_len - (to - *position);
+            let received = *position - body_start - skip;
             return Err(Error::Transport {
                 url,
                 source: format!("the body ended after {received} of {expected_len} bytes").into(),
@@ -556,24 +673,26 @@ impl Transfer {
         }
         let data = std::mem::take(buffer);
         let offset = *position;
-        let writer = self.file.clone();
-        let (result, data) = tokio::task::spawn_blocking(move || {
-            let result = writer.write_all_at(&data, offset);
-            (result, data)
-        })
-        .await
-        .map_err(|join| Error::Io {
-            url: url.to_owned(),
-            source: std::io::Error::other(join.to_string()),
-        })?;
+        let (result, data) = if data.len() <= INLINE_WRITE_LIMIT {
+            (self.file.write_all_at(&data, offset), data)
+        } else {
+            let writer = self.file.clone();
+            tokio::task::spawn_blocking(move || {
+                let result = writer.write_all_at(&data, offset);
+                (result, data)
+            })
+            .await
+            .map_err(|join| Error::Io {
+                url: url.to_owned(),
+                source: std::io::Error::other(join.to_string()),
+            })?
+        };
         result.map_err(|source| Error::Io {
             url: url.to_owned(),
             source,
         })?;
         let len = data.len() as u64;
-        *buffer = data;
-        buffer.clear();
-        self.tracker.complete(offset, offset + len);
+        *buffer = self.tracker.complete(offset, data);
         *position = offset + len;
         let done = self.done.fetch_add(len, Ordering::Relaxed) + len;
         (self.on_progress)(Progress {
@@ -584,7 +703,8 @@ impl Transfer {
     }
 }
 
-/// Hashes `[0, total)` of `file` as the tracker's watermark advances; `None` when cancelled.
+/// Hashes `[0, total)` as the tracker's watermark advances: from the connections' buffers when
+/// the tracker kept them, else read back from `file`; `None` when cancelled.
 fn spawn_hasher(
     kind: HashKind,
     total: u64,
@@ -594,14 +714,25 @@ fn spawn_hasher(
         let (file, tracker) = (&transfer.file, &transfer.tracker);
         let mut hasher = Hasher::new(kind, total);
         let mut hashed = 0u64;
-        let mut buffer = vec![0u8; WRITE_BUFFER];
+        let mut buffer = Vec::new();
         while hashed < total {
-            let watermark = tracker.wait_beyond(hashed)?;
-            while hashed < watermark {
-                let n = ((watermark - hashed) as usize).min(buffer.len());
-                file.read_exact_at(&mut buffer[..n], hashed).ok()?;
-                hasher.update(&buffer[..n]);
-                hashed += n as u64;
+            match tracker.next_step(hashed)? {
+                Step::Memory(data) => {
+                    hasher.update(&data);
+                    hashed += data.len() as u64;
+                    tracker.recycle(data);
+                }
+                Step::Disk(end) => {
+                    if buffer.is_empty() {
+                        buffer = vec![0u8; WRITE_BUFFER];
+                    }
+                    while hashed < end {
+                        let n = ((end - hashed) as usize).min(buffer.len());
+                        file.read_exact_at(&mut buffer[..n], hashed).ok()?;
+                        hasher.update(&buffer[..n]);
+                        hashed += n as u64;
+                    }
+                }
             }
         }
         Some(hasher.finish())

@@ -154,10 +154,10 @@ pub enum Error {
         url: String,
     },
     /// An answer that does not follow the protocol (bad JSON, a listing over its limits, a
-    /// malformed header), or a client setting that could not be applied.
+    /// malformed header).
     #[error("invalid answer from {}: {}", shown(.url), escape(.reason))]
     BadResponse {
-        /// The request URL (empty for a client setting that could not be applied).
+        /// The request URL.
         url: String,
         /// What is wrong with it.
         reason: String,
@@ -209,6 +209,15 @@ pub enum Error {
         reason: String,
         /// Whether trying again may help (the proxy was unreachable, not refusing).
         retryable: bool,
+    },
+    /// The client could not be built: an invalid PEM certificate or root, a TLS configuration
+    /// rustls refuses, an environment value that does not parse ([`crate::Client::from_env`]), a
+    /// user agent that is not a valid header value. Nothing was sent. (A CA file that holds no
+    /// certificate is only a warning: the other roots stay trusted.)
+    #[error("cannot set up the HTTP client: {}", escape(.reason))]
+    Setup {
+        /// What could not be set up.
+        reason: String,
     },
     /// The downloaded bytes could not be written to the caller's file.
     #[error("cannot write the download from {}", shown(.url))]

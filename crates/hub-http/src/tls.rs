@@ -60,18 +60,19 @@ impl CaSources {
 }
 
 /// The TLS settings: trusted roots as above, the ring provider, HTTP/2 and HTTP/1.1 by ALPN
-/// (hyper-rustls sets ALPN).
+/// (hyper-rustls sets ALPN). Without `load` (an offline client, which never opens a socket) the
+/// system's store and the CA files are not read: loading them is most of an offline run's time.
 pub(crate) fn config(
     sources: &CaSources,
     extra: &[Vec<u8>],
+    load: bool,
 ) -> Result<rustls::ClientConfig, Error> {
-    let setup = |reason: String| Error::BadResponse {
-        url: String::new(),
-        reason,
-    };
+    let setup = |reason: String| Error::Setup { reason };
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    let certs = if sources.is_empty() {
+    let certs = if !load {
+        Vec::new()
+    } else if sources.is_empty() {
         rustls_native_certs::load_native_certs().certs
     } else {
         let mut certs = Vec::new();

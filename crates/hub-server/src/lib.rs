@@ -69,9 +69,12 @@ pub enum Error {
     /// The operating system's random source failed, so no key could sign CDN links.
     #[error("cannot make a key to sign CDN links with")]
     Key(#[source] std::io::Error),
+    /// The mirror's upstream Hub client could not be built (`hfhub serve --upstream`).
     #[error("cannot set up the upstream `{url}`")]
     Upstream {
+        /// The upstream endpoint, without credentials.
         url: String,
+        /// Why the client could not be built.
         #[source]
         source: Box<hub_sync::Error>,
     },

@@ -13,6 +13,14 @@ pub struct Downloader<R> {
     runtime: tokio::runtime::Runtime,
 }
 
+impl<R> std::fmt::Debug for Downloader<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Downloader")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<R: Remote> Downloader<R> {
     /// Wraps an async downloader, starting a runtime with two worker threads.
     pub fn new(inner: crate::Downloader<R>) -> std::io::Result<Downloader<R>> {

@@ -34,6 +34,7 @@ use hub_cache::{Cache, Repo};
 use crate::{Error, HubBuilder};
 
 /// [`crate::Hub`] with blocking methods.
+#[derive(Debug)]
 pub struct Hub {
     inner: crate::Hub,
     /// Always `Some` but in `drop`.
@@ -142,6 +143,7 @@ fn block_on<T: Send>(
 }
 
 /// One repository, at a revision, into the cache or a local folder (blocking).
+#[derive(Debug)]
 pub struct RepoHandle<'a> {
     hub: &'a Hub,
     inner: crate::RepoHandle<'a>,
@@ -192,6 +194,7 @@ impl<'a> RepoHandle<'a> {
 }
 
 /// A snapshot narrowed by patterns (blocking).
+#[derive(Debug)]
 pub struct SnapshotHandle<'a> {
     hub: &'a Hub,
     inner: crate::SnapshotHandle<'a>,

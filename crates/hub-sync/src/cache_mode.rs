@@ -14,17 +14,20 @@
 //!
 //! What the server says enters here as validated values: the file name as a [`RepoPath`], the ETag
 //! as an [`Etag`] (its hash kind decides whether the bytes can be verified), the size bounded by
-//! [`crate::MAX_FILE_SIZE`]. Disk work whose cost grows with the file (publishing across devices,
-//! copying a blob when symlinks are off) runs in blocking tasks, never on the async runtime.
+//! [`crate::MAX_FILE_SIZE`]. Disk work whose cost grows with the file (copying a blob when symlinks
+//! are off) runs in blocking tasks, never on the async runtime; a rename or a symlink, whose cost
+//! does not depend on the size, runs where it is (a task per step cost more than the step).
 
+use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use hub_cache::display::Escaped;
 use hub_cache::lock::{FileLock, Guard, LockError};
-use hub_cache::repo::is_commit_hash;
-use hub_cache::write::{BlobOrigin, RepoWriter, WriteError, claim_partial};
+use hub_cache::lookup::PointerCheck;
+use hub_cache::partial::PartialIndex;
+use hub_cache::write::{BlobOrigin, RepoWriter, WriteError, WriteOptions, claim_partial};
 use hub_cache::{Cache, CommitHash, Etag, Repo, RepoPath};
 use hub_http::{DownloadRequest, Progress, Resolved};
 
@@ -69,6 +72,58 @@ impl BlobSource {
     }
 }
 
+/// What the files of one download into one repository folder share, so that nothing that does not
+/// depend on the file is done per file: one writer (its probes run once for all files), the
+/// pointer check (the folders on the way checked once), for a snapshot the partial downloads of
+/// `blobs/` listed once, the cache root and its `CACHEDIR.TAG` made once, each snapshot folder
+/// created once.
+pub(crate) struct RepoFiles {
+    pub(crate) writer: RepoWriter,
+    pointers: PointerCheck,
+    /// `blobs/` listed once for a snapshot, at its first claim (a snapshot with everything cached
+    /// never lists it); `None` lists it under the lock at each claim (one file).
+    partials: Option<OnceLock<PartialIndex>>,
+    tagged: OnceLock<()>,
+    folders: Mutex<HashSet<PathBuf>>,
+}
+
+impl RepoFiles {
+    /// For one file: partial downloads are looked for at the claim, under the blob's lock.
+    pub(crate) fn one(cache: &Cache, repo: &Repo, write: WriteOptions) -> RepoFiles {
+        RepoFiles {
+            writer: cache.writer(repo, write),
+            pointers: PointerCheck::new(cache, repo),
+            partials: None,
+            tagged: OnceLock::new(),
+            folders: Mutex::default(),
+        }
+    }
+
+    /// For the files of a snapshot: `blobs/` is listed once, at the first claim. A partial download
+    /// that appears after this (left by a process that died while downloading the same blob) waits
+    /// for the next run.
+    pub(crate) fn snapshot(cache: &Cache, repo: &Repo, write: WriteOptions) -> RepoFiles {
+        RepoFiles {
+            partials: Some(OnceLock::new()),
+            ..RepoFiles::one(cache, repo, write)
+        }
+    }
+
+    /// `snapshots/<commit>/<path>` when it is cached inside the cache.
+    pub(crate) fn cached(&self, commit: &CommitHash, path: &RepoPath) -> Option<PathBuf> {
+        self.pointers.cached(commit, path)
+    }
+
+    /// Creates `folder` (and its parents) unless this download already did; failures are ignored
+    /// (the write that needs the folder reports them).
+    fn ensure_folder(&self, folder: &Path) {
+        let mut made = self.folders.lock().unwrap_or_else(PoisonError::into_inner);
+        if !made.contains(folder) && fs::create_dir_all(folder).is_ok() {
+            made.insert(folder.to_path_buf());
+        }
+    }
+}
+
 /// A size a server announced, refused past [`crate::MAX_FILE_SIZE`]: no file that large exists on
 /// any Hub, and the size decides how a download is split and what progress shows.
 pub(crate) fn check_size(size: u64) -> Result<u64, String> {
@@ -107,9 +162,13 @@ pub(crate) async fn blocking<T: Send + 'static>(
     }
 }
 
-/// Takes a file lock without blocking the async runtime.
+/// Takes a file lock without blocking the async runtime: at once when it is free, else waiting on
+/// the blocking pool.
 pub(crate) async fn lock(path: PathBuf) -> Result<Guard, LockError> {
     let lock = FileLock::new(path.clone());
+    if let Some(guard) = lock.try_acquire()? {
+        return Ok(guard);
+    }
     match tokio::task::spawn_blocking(move || lock.acquire()).await {
         Ok(result) => result,
         Err(join) => Err(LockError::Io {
@@ -135,11 +194,10 @@ impl<R: Remote> Downloader<R> {
     ) -> Result<PathBuf, Error> {
         let name = filename.as_str();
         let cache = self.resolved_cache();
-        let dir = cache.repo(repo);
-        if is_commit_hash(revision) && !force {
-            let pointer = dir.pointer_path(revision, name);
+        let files = RepoFiles::one(&cache, repo, self.write);
+        if let Some(commit) = CommitHash::new(revision).filter(|_| !force) {
             // A pointer planted to lead outside the cache is not a cached file: fetched again.
-            if cache.is_inside(&pointer) {
+            if let Some(pointer) = files.cached(&commit, filename) {
                 self.finished(name, &pointer, false);
                 return Ok(pointer);
             }
@@ -187,8 +245,7 @@ impl<R: Remote> Downloader<R> {
         })?;
         let resolve_url = self.remote.resolve_url(repo, commit.as_str(), name);
         let source = BlobSource::from_resolved(repo, revision, filename, resolved, resolve_url)?;
-        let writer = cache.writer(repo, self.write);
-        if let Err(error) = writer.write_ref(revision, &commit) {
+        if let Err(error) = files.writer.write_ref(revision, &commit) {
             tracing::warn!(
                 "cannot record revision `{}` of {repo}: {}",
                 Escaped(revision),
@@ -196,7 +253,7 @@ impl<R: Remote> Downloader<R> {
             );
         }
         self.fetch_blob(
-            &cache, &writer, repo, revision, &commit, filename, source, force,
+            &cache, &files, repo, revision, &commit, filename, source, force,
         )
         .await
     }
@@ -309,7 +366,7 @@ impl<R: Remote> Downloader<R> {
     pub(crate) async fn fetch_blob(
         &self,
         cache: &Cache,
-        writer: &RepoWriter,
+        files: &RepoFiles,
         repo: &Repo,
         revision: &str,
         commit: &CommitHash,
@@ -325,21 +382,24 @@ impl<R: Remote> Downloader<R> {
             filename: name.to_owned(),
             source,
         };
+        let writer = &files.writer;
         let dir = writer.dir();
-        let pointer = dir.pointer_path(commit.as_str(), name);
-        let blob = dir.blob_path(etag);
-        if !force && cache.is_inside(&pointer) {
+        if !force && let Some(pointer) = files.cached(commit, filename) {
             self.finished(name, &pointer, false);
             return Ok(pointer);
         }
+        let pointer = dir.pointer_path(commit.as_str(), name);
+        let blob = dir.blob_path(etag);
         // Upstream creates the tag before the first download into a cache and ignores failures.
-        if fs::create_dir_all(cache.root()).is_ok() {
-            let _ = cache.ensure_cachedir_tag();
-        }
+        files.tagged.get_or_init(|| {
+            if fs::create_dir_all(cache.root()).is_ok() {
+                let _ = cache.ensure_cachedir_tag();
+            }
+        });
         // As Python, the pointer's folder exists before the download: the ref written above then
         // names a snapshot even if the download fails, and the cache scans clean.
         if let Some(parent) = pointer.parent() {
-            let _ = fs::create_dir_all(parent);
+            files.ensure_folder(parent);
         }
         let guard = lock(cache.blob_lock_path(repo, etag))
             .await
@@ -359,14 +419,19 @@ impl<R: Remote> Downloader<R> {
                 source,
             }
         };
-        let link = |origin: BlobOrigin| {
+        // A symlink, or a blob moved within the repository folder, costs the same for any size:
+        // done right here. A copy (no symlinks, blob already there) goes to the blocking pool.
+        let link = async |origin: BlobOrigin| {
+            if origin == BlobOrigin::Downloaded || writer.symlinks_supported().unwrap_or(false) {
+                return writer.link_pointer(commit, name, etag, origin);
+            }
             let (writer, commit, name, etag) = (
                 writer.clone(),
                 commit.clone(),
                 name.to_owned(),
                 etag.to_owned(),
             );
-            blocking(move || writer.link_pointer(&commit, &name, &etag, origin))
+            blocking(move || writer.link_pointer(&commit, &name, &etag, origin)).await
         };
         let mut lost_races = 0;
         let mut restarted = false;
@@ -379,7 +444,13 @@ impl<R: Remote> Downloader<R> {
             }
             let fresh = writer.incomplete_blob_path(etag).map_err(write_error)?;
             let claimed = if lost_races == 0 {
-                claim_partial(&dir.blobs_dir(), &format!("{etag}."), &fresh, !force)
+                let prefix = format!("{etag}.");
+                match &files.partials {
+                    Some(index) => index
+                        .get_or_init(|| PartialIndex::list(&dir.blobs_dir()))
+                        .claim(&dir.blobs_dir(), &prefix, &fresh, !force),
+                    None => claim_partial(&dir.blobs_dir(), &prefix, &fresh, !force),
+                }
             } else {
                 // After a lost race, a file of our own from byte 0: touch nobody else's.
                 OpenOptions::new()
@@ -427,10 +498,8 @@ impl<R: Remote> Downloader<R> {
                 }
                 Err(error) => return Err(error),
             }
-            let published = {
-                let (writer, fresh, etag) = (writer.clone(), fresh.clone(), etag.to_owned());
-                blocking(move || writer.publish_blob(&fresh, &etag)).await
-            };
+            // A rename within `blobs/` (the download file lies there): never a copy.
+            let published = writer.publish_blob(&fresh, etag);
             match published {
                 Ok(_) => break,
                 // Our temp file was adopted by another process meanwhile, which can only happen when

@@ -44,7 +44,7 @@ use hub_cache::{Cache, Repo, RepoId, RepoType};
 use crate::{Downloader, Error, Event, Events, FileRequest, SnapshotRequest};
 
 /// Downloads from one Hub endpoint into one cache. Cheap to clone.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Hub {
     downloader: Downloader<hub_http::Client>,
 }
@@ -195,8 +195,22 @@ impl HubBuilder {
     }
 }
 
+/// The settings (the progress hook is only said to be set or not).
+impl std::fmt::Debug for HubBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HubBuilder")
+            .field("client", &self.client)
+            .field("cache", &self.cache)
+            .field("write", &self.write)
+            .field("offline", &self.offline)
+            .field("max_workers", &self.max_workers)
+            .field("progress", &self.events.is_some())
+            .finish()
+    }
+}
+
 /// One repository of a [`Hub`], at a revision, into the cache or a local folder.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct RepoHandle<'a> {
     hub: &'a Hub,
     /// The repository, or why its id was refused (reported by the first download or lookup).
@@ -289,7 +303,7 @@ impl<'a> RepoHandle<'a> {
 
 /// A snapshot of one repository, narrowed by `fnmatch` patterns as upstream's
 /// `allow_patterns` / `ignore_patterns`.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct SnapshotHandle<'a> {
     handle: RepoHandle<'a>,
     include: Option<Vec<String>>,
@@ -327,5 +341,35 @@ impl SnapshotHandle<'_> {
             .with_ignore(self.exclude.clone())
             .with_force_download(handle.force_download)
             .with_local_dir(handle.local_dir.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_the_settings_and_never_the_token() {
+        let env = Env::from_pairs([
+            ("HF_TOKEN", "hf_secretsecretsecret"),
+            ("HF_ENDPOINT", "http://127.0.0.1:9"),
+            ("HF_HUB_CACHE", "/tmp/hub-debug"),
+        ]);
+        let builder = HubBuilder::new(&env).expect("valid environment");
+        let shown = format!("{builder:?}");
+        assert!(!shown.contains("secret"), "{shown}");
+        assert!(
+            shown.contains("hf_***") && shown.contains("/tmp/hub-debug"),
+            "{shown}"
+        );
+        assert!(shown.contains("127.0.0.1:9"), "{shown}");
+        let hub = builder.with_offline(true).build().expect("a hub");
+        let shown = format!("{:?}", hub.model("org/name").revision("v1"));
+        assert!(!shown.contains("secret"), "{shown}");
+        assert!(shown.contains("offline: true"), "{shown}");
+        assert!(
+            shown.contains("org/name") && shown.contains("v1"),
+            "{shown}"
+        );
     }
 }

@@ -58,6 +58,7 @@ mod blocking_hub;
 mod cache_mode;
 pub mod error;
 pub mod hub;
+mod listing;
 pub mod local_dir;
 pub mod pattern;
 pub mod progress;
@@ -71,6 +72,9 @@ use hub_cache::write::WriteOptions;
 
 pub use error::Error;
 pub use hub::{Hub, HubBuilder, RepoHandle, SnapshotHandle};
+/// The error of the re-exported [`Cache`]'s own lookups (`hub.cache().model(..).get(..)`, scans,
+/// delete plans), so a caller that depends on hub-sync alone can name it.
+pub use hub_cache::Error as CacheError;
 pub use hub_cache::{Cache, Repo, RepoType};
 pub use progress::{Event, Events};
 pub use remote::Remote;
@@ -215,6 +219,19 @@ impl<R> Clone for Downloader<R> {
             retry: self.retry.clone(),
             events: self.events.clone(),
         }
+    }
+}
+
+/// The cache and the switches (the remote and the event sink are not shown).
+impl<R> std::fmt::Debug for Downloader<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Downloader")
+            .field("cache", &self.cache)
+            .field("write", &self.write)
+            .field("offline", &self.offline)
+            .field("max_workers", &self.max_workers)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
     }
 }
 

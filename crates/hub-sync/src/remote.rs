@@ -37,6 +37,20 @@ pub trait Remote: Send + Sync + 'static {
         commit: &str,
     ) -> impl Future<Output = Result<Vec<TreeEntry>, Error>> + Send;
 
+    /// [`Remote::list_tree`] page by page: `on_page` gets each page's entries as they arrive (by
+    /// default, the whole listing as one page).
+    fn list_tree_pages(
+        &self,
+        repo: &Repo,
+        commit: &str,
+        on_page: &mut (dyn FnMut(Vec<TreeEntry>) + Send),
+    ) -> impl Future<Output = Result<(), Error>> + Send {
+        async move {
+            on_page(self.list_tree(repo, commit).await?);
+            Ok(())
+        }
+    }
+
     /// The resolve URL of a file (a `GET` there follows the LFS redirect to the CDN).
     fn resolve_url(&self, repo: &Repo, revision: &str, filename: &str) -> String;
 
@@ -66,6 +80,15 @@ impl Remote for hub_http::Client {
 
     async fn list_tree(&self, repo: &Repo, commit: &str) -> Result<Vec<TreeEntry>, Error> {
         hub_http::Client::list_tree(self, repo, commit).await
+    }
+
+    async fn list_tree_pages(
+        &self,
+        repo: &Repo,
+        commit: &str,
+        on_page: &mut (dyn FnMut(Vec<TreeEntry>) + Send),
+    ) -> Result<(), Error> {
+        hub_http::Client::list_tree_pages(self, repo, commit, on_page).await
     }
 
     fn resolve_url(&self, repo: &Repo, revision: &str, filename: &str) -> String {

@@ -10,7 +10,6 @@
 //! commit listed again, and `force_download` never reads one: no cached listing can make an honest
 //! server fail.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -23,7 +22,8 @@ use hub_http::TreeEntry;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::cache_mode::{BlobSource, check_filename, check_size};
+use crate::cache_mode::{BlobSource, RepoFiles, check_filename, check_size};
+use crate::listing::Listed;
 use crate::pattern::Filter;
 use crate::{Downloader, Error, Event, Remote, SnapshotRequest};
 
@@ -118,11 +118,11 @@ impl<R: Remote> Downloader<R> {
         };
         // `Err((listing at fault, error))`: a value the rule refuses, or a download that
         // contradicts the listing.
-        let run = async |listing: &Listing| {
+        // `listed`: whether the whole listing had any file (`listing` may hold the selected ones).
+        let run = async |listing: &Listing, listed: bool| {
             let files = self
                 .plan(repo, &commit, &filter, listing)
                 .map_err(|error| (true, error))?;
-            let listed = !listing.files.is_empty();
             self.fetch_listed(
                 &cache,
                 request,
@@ -138,11 +138,13 @@ impl<R: Remote> Downloader<R> {
         let cached = if request.force_download {
             None
         } else {
-            tree::read(&tree_folder, commit.as_str())
+            tree::read_selected(&tree_folder, commit.as_str(), &mut |path| {
+                filter.matches(path)
+            })
         };
         let mut disagreement = None;
-        if let Some(listing) = cached {
-            match run(&listing).await {
+        if let Some(cached) = cached {
+            match run(&cached.listing, cached.total > 0).await {
                 Ok(path) => return Ok(path),
                 Err((false, error)) => return Err(error),
                 Err((true, error)) => {
@@ -162,14 +164,14 @@ impl<R: Remote> Downloader<R> {
                 }
             }
         }
-        let listing = match self.remote.list_tree(repo, commit.as_str()).await {
-            Ok(entries) => Listing {
-                files: entries
-                    .iter()
-                    .filter(|e| e.is_file())
-                    .map(|e| (e.path.clone(), listing_entry(e)))
-                    .collect::<BTreeMap<_, _>>(),
-            },
+        // Listed as a stream: the selected files are kept, the cached copy is written as it comes.
+        let mut listed = Listed::new(&tree_folder, commit.as_str(), &filter);
+        let listing = self
+            .remote
+            .list_tree_pages(repo, commit.as_str(), &mut |page| listed.add(page))
+            .await;
+        match listing {
+            Ok(()) => {}
             // The cached listing was wrong and the server cannot list: report what went wrong
             // rather than answer from a cache that just proved incomplete.
             Err(_) if disagreement.is_some() => {
@@ -179,10 +181,10 @@ impl<R: Remote> Downloader<R> {
                 return self.snapshot_error(&cache, request, &filter, local_dir.as_deref(), error);
             }
         };
-        let path = run(&listing).await.map_err(|(_, error)| error)?;
-        if let Err(error) = tree::write(&tree_folder, commit.as_str(), &listing) {
-            tracing::warn!("{}", Escaped(&error.to_string()));
-        }
+        let path = run(&listed.selected, listed.files > 0)
+            .await
+            .map_err(|(_, error)| error)?;
+        listed.keep_cached();
         Ok(path)
     }
 
@@ -257,6 +259,28 @@ impl<R: Remote> Downloader<R> {
                 .fold(0u64, |sum, file| sum.saturating_add(file.size)),
         });
 
+        // What the files share is prepared once for all of them (`blobs/` listed once...).
+        let shared = match &local_dir {
+            None if !files.is_empty() => {
+                Some(Arc::new(RepoFiles::snapshot(cache, repo, self.write)))
+            }
+            _ => None,
+        };
+        // Files already cached are answered here, one `readlink` and one `stat` each, without a
+        // task per file.
+        let files = match &shared {
+            Some(shared) if !request.force_download => files
+                .into_iter()
+                .filter(|file| match shared.cached(commit, &file.path) {
+                    Some(pointer) => {
+                        self.finished(file.path.as_str(), &pointer, false);
+                        false
+                    }
+                    None => true,
+                })
+                .collect(),
+            _ => files,
+        };
         let semaphore = Arc::new(Semaphore::new(self.max_workers));
         let mut tasks = JoinSet::new();
         for file in files {
@@ -266,11 +290,15 @@ impl<R: Remote> Downloader<R> {
                 commit.clone(),
                 semaphore.clone(),
             );
-            let (repo, local_dir, force) =
-                (repo.clone(), local_dir.clone(), request.force_download);
+            let (repo, local_dir, force, shared) = (
+                repo.clone(),
+                local_dir.clone(),
+                request.force_download,
+                shared.clone(),
+            );
             tasks.spawn(async move {
                 let _permit = semaphore.acquire_owned().await;
-                this.snapshot_file(&cache, &repo, &commit, file, local_dir, force)
+                this.snapshot_file(&cache, &repo, &commit, file, local_dir, shared, force)
                     .await
             });
         }
@@ -291,6 +319,7 @@ impl<R: Remote> Downloader<R> {
         })
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn snapshot_file(
         &self,
         cache: &Cache,
@@ -298,6 +327,7 @@ impl<R: Remote> Downloader<R> {
         commit: &CommitHash,
         file: Planned,
         local_dir: Option<PathBuf>,
+        shared: Option<Arc<RepoFiles>>,
         force: bool,
     ) -> Result<PathBuf, Error> {
         let url = self
@@ -309,8 +339,8 @@ impl<R: Remote> Downloader<R> {
             location: url.clone(),
             resolve_url: url,
         };
-        match local_dir {
-            Some(dir) => {
+        match (local_dir, shared) {
+            (Some(dir), _) => {
                 self.file_to_local_dir(
                     &dir,
                     repo,
@@ -321,11 +351,14 @@ impl<R: Remote> Downloader<R> {
                 )
                 .await
             }
-            None => {
-                let writer = cache.writer(repo, self.write);
+            (None, shared) => {
+                let files = match shared {
+                    Some(files) => files,
+                    None => Arc::new(RepoFiles::snapshot(cache, repo, self.write)),
+                };
                 self.fetch_blob(
                     cache,
-                    &writer,
+                    &files,
                     repo,
                     commit.as_str(),
                     commit,

@@ -9,6 +9,7 @@ mod forward_proxy;
 mod hostile;
 mod hygiene;
 mod oracle;
+mod parallel_hashing;
 mod proxy;
 mod resolve;
 mod support;
