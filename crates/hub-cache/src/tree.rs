@@ -327,7 +327,7 @@ const ATOMIC: AtomicOptions = AtomicOptions {
     sync: true,
 };
 
-/// [`write`] entry by entry, as a listing arrives: the entries go to an unnamed temporary file
+/// [`write()`] entry by entry, as a listing arrives: the entries go to an unnamed temporary file
 /// (the system's temporary folder) as they are pushed, so memory stays that of one entry and
 /// nothing appears in the cache before the caller trusts the listing; [`Writer::finish`] then
 /// copies it to a `tmpXXXXXXXX.tmp` file in `trees/` (in the kernel) and renames that over
@@ -379,7 +379,7 @@ impl Writer {
         Ok(())
     }
 
-    /// Writes `trees/<commit>.json` under `folder` from the entries pushed, as [`write`] does
+    /// Writes `trees/<commit>.json` under `folder` from the entries pushed, as [`write()`] does
     /// (same folders, name, mode and checks). A listing with an invalid Xet hash is not written
     /// (`Ok(false)`).
     pub fn finish(mut self, folder: &Path, commit: &str) -> Result<bool, WriteTreeError> {
