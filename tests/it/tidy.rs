@@ -468,4 +468,20 @@ fn the_downstream_lock_matches_the_workspace_versions() {
             .collect::<Vec<_>>()
             .join(" ")
     );
+    // A new dependency of a path crate also needs the lock updated (the downstream test builds
+    // with `--locked`): resolving it as it is must not want to change it.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let resolved = Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--locked", "--offline"])
+        .arg("--manifest-path")
+        .arg(root.join("downstream/Cargo.toml"))
+        .output()
+        .expect("cargo metadata runs");
+    assert!(
+        resolved.status.success(),
+        "tests/downstream/Cargo.lock does not resolve as it is (a path crate gained a \
+         dependency?); update it with `cargo metadata --offline --manifest-path \
+         tests/downstream/Cargo.toml` and commit it:\n{}",
+        String::from_utf8_lossy(&resolved.stderr)
+    );
 }

@@ -7,11 +7,10 @@
 use std::path::Path;
 
 use hub_cache::display::Escaped;
-use hub_cache::tree::{self, Listing};
+use hub_cache::tree::{self, Entry, Listing};
 use hub_http::TreeEntry;
 
 use crate::pattern::Filter;
-use crate::snapshot::listing_entry;
 
 /// The selected files of a listing being received, and its cached copy being written.
 pub(crate) struct Listed<'a> {
@@ -70,5 +69,16 @@ impl<'a> Listed<'a> {
         {
             tracing::warn!("{}", Escaped(&error.to_string()));
         }
+    }
+}
+
+/// The cached-listing entry upstream builds from a `/tree` entry (`TreeCacheEntry`).
+pub(crate) fn listing_entry(entry: &TreeEntry) -> Entry {
+    Entry {
+        size: entry.size,
+        blob_id: entry.oid.clone(),
+        lfs_sha256: entry.lfs.as_ref().map(|lfs| lfs.oid.clone()),
+        lfs_size: entry.lfs.as_ref().map(|lfs| lfs.size),
+        xet_hash: entry.xet_hash.clone(),
     }
 }

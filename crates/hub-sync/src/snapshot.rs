@@ -18,7 +18,6 @@ use hub_cache::display::Escaped;
 use hub_cache::repo::is_commit_hash;
 use hub_cache::tree::{self, Entry, Listing};
 use hub_cache::{Cache, CommitHash, Etag, Repo, RepoPath};
-use hub_http::TreeEntry;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
@@ -26,17 +25,6 @@ use crate::cache_mode::{BlobSource, RepoFiles, check_filename, check_size};
 use crate::listing::Listed;
 use crate::pattern::Filter;
 use crate::{Downloader, Error, Event, Remote, SnapshotRequest};
-
-/// The cached-listing entry upstream builds from a `/tree` entry (`TreeCacheEntry`).
-pub(crate) fn listing_entry(entry: &TreeEntry) -> Entry {
-    Entry {
-        size: entry.size,
-        blob_id: entry.oid.clone(),
-        lfs_sha256: entry.lfs.as_ref().map(|lfs| lfs.oid.clone()),
-        lfs_size: entry.lfs.as_ref().map(|lfs| lfs.size),
-        xet_hash: entry.xet_hash.clone(),
-    }
-}
 
 /// The blob name and size of a listed file: the LFS sha256 and size, else the git blob id and size.
 pub(crate) fn blob_of(entry: &Entry) -> (&str, u64) {
