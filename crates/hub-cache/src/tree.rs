@@ -258,13 +258,28 @@ pub fn read_selected(
         }
     };
     let mut counted = file.take(MAX_LISTING_BYTES + 1);
-    let parsed = parse(
-        &mut serde_json::Deserializer::from_reader(io::BufReader::with_capacity(
-            READ_BUFFER,
-            &mut counted,
-        )),
-        keep,
-    );
+    // A listing of up to `WHOLE_BUFFER` bytes (some 40,000 files) is read whole and parsed from
+    // memory, several times faster than through a reader; a larger one is parsed as it is read,
+    // starting with the bytes already read.
+    let mut head = Vec::new();
+    if let Err(error) = (&mut counted)
+        .take(WHOLE_BUFFER as u64 + 1)
+        .read_to_end(&mut head)
+    {
+        warn(&error);
+        return None;
+    }
+    let parsed = if head.len() <= WHOLE_BUFFER {
+        parse(&mut serde_json::Deserializer::from_slice(&head), keep)
+    } else {
+        parse(
+            &mut serde_json::Deserializer::from_reader(io::BufReader::with_capacity(
+                READ_BUFFER,
+                io::Cursor::new(head).chain(&mut counted),
+            )),
+            keep,
+        )
+    };
     if counted.limit() == 0 {
         warn(&ReadError::TooLarge {
             path: path.clone(),
@@ -284,6 +299,9 @@ pub fn read_selected(
 
 /// Bytes read from a listing file at once.
 const READ_BUFFER: usize = 256 * 1024;
+
+/// The largest listing file read whole before it is parsed (4 MiB).
+const WHOLE_BUFFER: usize = 4 * 1024 * 1024;
 
 /// Why a listing could not be written.
 #[derive(Debug, thiserror::Error)]

@@ -188,7 +188,16 @@ pub fn run(args: DownloadArgs) -> anyhow::Result<ExitCode> {
     if !quiet {
         warn_deprecated(&args);
     }
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    // Offline, every answer comes from the disk on this thread: no worker threads to start (and
+    // stop) for a run that takes a few milliseconds. Online, downloads and hashing share the cores.
+    let runtime = if env.offline() {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Runtime::new()
+    }
+    .context("cannot start the async runtime")?;
     // Past a file size limit (RLIMIT_FSIZE) the kernel kills the writer with SIGXFSZ unless the
     // signal is handled; with a handler installed the write fails with EFBIG ("File too large"),
     // which is reported like any other I/O error and leaves nothing published.
