@@ -137,7 +137,7 @@ impl<R: Remote> Downloader<R> {
             }
         };
         let etag = source.etag.clone();
-        let _guard = lock(hub_cache::lock::FileLock::new(paths.lock.clone()))
+        let _guard = lock(hub_cache::lock::FileLock::new(paths.lock.clone()).beneath(local.path()))
             .await
             .map_err(|source| Error::Lock {
                 repo: repo.clone(),
