@@ -568,6 +568,54 @@ mod tests {
         drop(writer);
     }
 
+    /// A listing larger than what is read whole (parsed as it is read, from the bytes already
+    /// read on) reads as the same listing does from memory, and a truncated one is refused.
+    #[test]
+    fn a_listing_past_the_whole_read_size_reads_the_same() {
+        let tmp = tempfile::tempdir().unwrap();
+        let entry = |i: usize| Entry {
+            size: i as u64,
+            blob_id: format!("{i:040x}"),
+            lfs_sha256: None,
+            lfs_size: None,
+            xet_hash: None,
+        };
+        let big = Listing {
+            files: (0..60_000)
+                .map(|i| (format!("folder-{}/file-{i:06}.json", i % 50), entry(i)))
+                .collect(),
+        };
+        assert!(write(tmp.path(), "big", &big).unwrap());
+        assert!(fs::metadata(path(tmp.path(), "big")).unwrap().len() > WHOLE_BUFFER as u64);
+        let mut seen = 0;
+        let selected = read_selected(tmp.path(), "big", &mut |p: &str| {
+            seen += 1;
+            p.ends_with("7.json")
+        })
+        .unwrap();
+        assert_eq!(seen, 60_000);
+        assert_eq!(selected.total, 60_000);
+        assert_eq!(selected.listing.files.len(), 6_000);
+        assert_eq!(read(tmp.path(), "big").unwrap(), big);
+        let text = big.to_json();
+        fs::write(path(tmp.path(), "cut"), &text[..text.len() - 10]).unwrap();
+        assert_eq!(read(tmp.path(), "cut"), None);
+        // The same on either side of the size read whole.
+        let small = Listing {
+            files: big
+                .files
+                .iter()
+                .take(100)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        };
+        assert!(write(tmp.path(), "small", &small).unwrap());
+        assert_eq!(read(tmp.path(), "small").unwrap(), small);
+        let text = small.to_json();
+        fs::write(path(tmp.path(), "small-cut"), &text[..text.len() - 10]).unwrap();
+        assert_eq!(read(tmp.path(), "small-cut"), None);
+    }
+
     #[test]
     fn a_selected_read_keeps_the_selection_and_checks_every_entry() {
         let tmp = tempfile::tempdir().unwrap();
