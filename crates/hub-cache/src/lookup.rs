@@ -442,8 +442,9 @@ pub struct PointerCheck {
     dir: RepoDir,
     /// Set once the repository folder and its `blobs/` were found where their names say.
     base: std::sync::OnceLock<()>,
-    /// Folders under the repository folder found to be real folders (not links).
-    real_folders: std::sync::Mutex<std::collections::HashSet<PathBuf>>,
+    /// Folders found to be real folders (not links), by commit then path under the snapshot folder.
+    real_folders:
+        std::sync::Mutex<std::collections::HashMap<String, std::collections::HashSet<String>>>,
 }
 
 impl PointerCheck {
@@ -502,28 +503,51 @@ impl PointerCheck {
     }
 
     /// Whether `snapshots/`, `snapshots/<commit>/` and every folder of `path` are real folders.
+    /// A folder checked once is remembered (by commit, then path under the snapshot folder, `""`
+    /// for the snapshot folder itself), so the files of one folder cost one lookup, no allocation.
     fn real_folders(&self, commit: &crate::CommitHash, path: &crate::RepoPath) -> bool {
-        let mut folder = self.dir.snapshots_dir();
-        let mut folders = vec![folder.clone()];
-        folder.push(commit.as_str());
-        folders.push(folder.clone());
-        let components: Vec<&str> = path.components().collect();
-        for component in &components[..components.len().saturating_sub(1)] {
-            folder.push(component);
-            folders.push(folder.clone());
-        }
+        let path = path.as_str();
+        let parent = path.rfind('/').map_or("", |slash| &path[..slash]);
         let mut known = self
             .real_folders
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        for folder in folders {
-            if known.contains(&folder) {
-                continue;
+        if known
+            .get(commit.as_str())
+            .is_some_and(|folders| folders.contains(parent))
+        {
+            return true;
+        }
+        let is_real = |folder: &Path| fs::symlink_metadata(folder).is_ok_and(|meta| meta.is_dir());
+        let snapshot = self.dir.snapshot_dir(commit.as_str());
+        let folders = match known.get_mut(commit.as_str()) {
+            Some(folders) => folders,
+            None => {
+                if !(is_real(&self.dir.snapshots_dir()) && is_real(&snapshot)) {
+                    return false;
+                }
+                known
+                    .entry(commit.as_str().to_owned())
+                    .or_insert_with(|| std::collections::HashSet::from([String::new()]))
             }
-            if !fs::symlink_metadata(&folder).is_ok_and(|meta| meta.is_dir()) {
-                return false;
+        };
+        let mut end = 0;
+        while end < parent.len() {
+            end = parent[end..]
+                .find('/')
+                .map_or(parent.len(), |slash| end + slash);
+            let folder = &parent[..end];
+            if !folders.contains(folder) {
+                if !is_real(
+                    &folder
+                        .split('/')
+                        .fold(snapshot.clone(), |acc, part| acc.join(part)),
+                ) {
+                    return false;
+                }
+                folders.insert(folder.to_owned());
             }
-            known.insert(folder);
+            end += 1;
         }
         true
     }
