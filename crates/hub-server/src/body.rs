@@ -390,3 +390,30 @@ impl HttpBody for Body {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn big_blocks_stay_within_their_budget() {
+        let mut big: Vec<Buffer> = (0..BIG_BLOCKS / BIG_BLOCK)
+            .map(|_| Buffer::new(u64::MAX))
+            .collect();
+        assert!(big.iter().all(|b| b.big && b.bytes.len() == BIG_BLOCK));
+        // The budget is used up: small blocks.
+        let small = Buffer::new(u64::MAX);
+        assert!(!small.big && small.bytes.len() == SMALL_BLOCK);
+        // One big block given back makes room for one.
+        drop(big.pop());
+        let again = Buffer::new(u64::MAX);
+        assert!(again.big && again.bytes.len() == BIG_BLOCK);
+        assert!(!Buffer::new(u64::MAX).big);
+        drop(big);
+        drop(again);
+        assert_eq!(BIG_BLOCKS_USED.load(Ordering::Relaxed), 0);
+        // A short read never takes a big block.
+        let short = Buffer::new(1000);
+        assert!(!short.big && short.bytes.len() == 1000);
+    }
+}
