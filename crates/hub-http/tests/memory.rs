@@ -92,6 +92,7 @@ async fn peak_memory_does_not_grow_with_file_size() {
             threshold: 16 * MIB as u64,
             chunk_size: 8 * MIB as u64,
             connections: 4,
+            solo_speed: u64::MAX,
         })
         .build()
         .unwrap();
