@@ -164,3 +164,83 @@ fn an_honest_cache_scans_with_nothing_refused() {
     assert!(report.refused.is_empty(), "{:?}", report.refused);
     assert_eq!(report.repos[0].nb_files, 2);
 }
+
+/// Every write of a [`hub_cache::RepoWriter`] reaches its folder below the repository folder
+/// without following a link, with symlinks and without (moved and copied blobs): a link planted at
+/// any depth is refused with a message naming it, and the canary outside stays untouched. Without
+/// a plant, the same calls succeed (the control).
+#[test]
+fn no_cache_write_follows_a_folder_link_planted_below_the_repository_folder() {
+    use hub_cache::{BlobOrigin, CommitHash, Symlinks, WriteOptions};
+    let commit = CommitHash::new(&"c".repeat(40)).expect("commit");
+    let etag = "e".repeat(40);
+    let plants = [
+        None,
+        Some("blobs".to_owned()),
+        Some("snapshots".to_owned()),
+        Some(format!("snapshots/{commit}")),
+        Some(format!("snapshots/{commit}/sub")),
+        Some("refs".to_owned()),
+        Some("refs/pr".to_owned()),
+        Some(".no_exist".to_owned()),
+        Some(format!(".no_exist/{commit}/sub")),
+    ];
+    for symlinks in [Symlinks::Supported, Symlinks::Disabled] {
+        for planted in &plants {
+            let tmp = tempfile::tempdir().expect("tempdir");
+            let canary = Canary::plant(tmp.path());
+            let cache = Cache::new(tmp.path().join("hub"));
+            let repo = Repo::model("acme/tiny").expect("repo");
+            let folder = cache.repo(&repo).path().to_path_buf();
+            fs::create_dir_all(&folder).expect("repo folder");
+            if let Some(planted) = planted {
+                let link = folder.join(planted);
+                fs::create_dir_all(link.parent().expect("parent")).expect("parents");
+                symlink(canary.dir.join("sub"), &link).expect("plant");
+            }
+            let writer = cache.writer(&repo, WriteOptions::default().with_symlinks(symlinks));
+            let mut errors = Vec::new();
+            let mut note = |result: Result<(), hub_cache::write::WriteError>| {
+                if let Err(error) = result {
+                    errors.push(format!(
+                        "{error}: {}",
+                        std::error::Error::source(&error).map_or(String::new(), |s| s.to_string())
+                    ));
+                }
+            };
+            let blob = writer.create_incomplete_blob(&etag);
+            if let Ok(mut blob) = blob {
+                std::io::Write::write_all(&mut blob.file, b"x").expect("write");
+                note(writer.publish_blob(&blob.path, &etag).map(drop));
+            } else if let Err(error) = blob {
+                note(Err(error));
+            }
+            for (path, origin) in [
+                ("top.txt", BlobOrigin::Existing),
+                ("sub/a.txt", BlobOrigin::Existing),
+                ("sub/b.txt", BlobOrigin::Downloaded),
+            ] {
+                note(writer.link_pointer(&commit, path, &etag, origin).map(drop));
+            }
+            note(writer.write_ref("main", &commit).map(drop));
+            note(writer.write_ref("pr/1", &commit).map(drop));
+            note(writer.mark_no_exist(&commit, "sub/missing.txt").map(drop));
+            canary.assert_untouched();
+            match planted {
+                None => assert!(errors.is_empty(), "{symlinks:?}: {errors:?}"),
+                Some(planted) => {
+                    assert!(
+                        !errors.is_empty(),
+                        "{symlinks:?} {planted}: nothing refused"
+                    );
+                    for error in &errors {
+                        assert!(
+                            error.contains("symbolic link") || error.contains("does not exist"),
+                            "{symlinks:?} {planted}: {error}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

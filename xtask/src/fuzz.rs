@@ -44,11 +44,20 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         fuzz_dir.display()
     );
     eprintln!("xtask: building fuzz targets {}", targets.join(", "));
+    let lock = fuzz_dir.join("Cargo.lock");
+    let locked = std::fs::read(&lock).with_context(|| format!("reading `{}`", lock.display()))?;
     let status = fuzz_command(&cargo_fuzz, &fuzz_dir)
         .args(["build", "-O"])
         .status()
         .context("running cargo fuzz build")?;
     ensure!(status.success(), "cargo fuzz build failed ({status})");
+    // The committed lock must be the one the build resolves (a workspace crate that gains a
+    // dependency changes it): a stale lock is an error here, not a dirty tree after CI.
+    let resolved = std::fs::read(&lock).with_context(|| format!("reading `{}`", lock.display()))?;
+    ensure!(
+        resolved == locked,
+        "`fuzz/Cargo.lock` was stale: the fuzz build updated it; commit the updated file"
+    );
     let logs = target_dir().join("fuzz-logs");
     std::fs::create_dir_all(&logs).with_context(|| format!("creating `{}`", logs.display()))?;
     for target in targets {

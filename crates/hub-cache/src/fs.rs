@@ -500,6 +500,29 @@ impl Dir {
         }
     }
 
+    /// Opens the folder at `relative` (`/`-separated, below this folder) without following a link
+    /// at any component, creating missing folders when asked. One `openat2` call
+    /// (`RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH`) when every folder exists; otherwise (a folder to
+    /// create, a refused component to name, a kernel without `openat2`) a walk of [`Dir::child`]
+    /// calls, which names the component it refuses.
+    pub fn open_beneath(&self, relative: &str, create: bool) -> Result<Dir, DirError> {
+        let components = || relative.split('/').filter(|part| !part.is_empty());
+        let valid = components().all(|part| check_name(OsStr::new(part)).is_ok());
+        if valid && components().next().is_some() {
+            let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+            let resolve = rustix::fs::ResolveFlags::NO_SYMLINKS
+                | rustix::fs::ResolveFlags::BENEATH
+                | rustix::fs::ResolveFlags::NO_MAGICLINKS;
+            if let Ok(fd) = rustix::fs::openat2(&self.fd, relative, flags, Mode::empty(), resolve) {
+                return Ok(Dir {
+                    fd,
+                    path: self.path.join(relative),
+                });
+            }
+        }
+        self.walk(components(), create)
+    }
+
     /// A second handle on the same folder.
     pub fn try_clone(&self) -> io::Result<Dir> {
         Ok(Dir {
@@ -598,6 +621,69 @@ impl Dir {
         check_name(name.as_ref().as_os_str())?;
         check_name(dest_name.as_ref().as_os_str())?;
         rustix::fs::renameat(&self.fd, name.as_ref(), &dest.fd, dest_name.as_ref())?;
+        Ok(())
+    }
+
+    /// Moves the file at `from` (a path this process made, outside any folder it must not follow)
+    /// to `name` in this folder, replacing what is there (a link there is replaced, not followed).
+    pub fn move_in(&self, from: &Path, name: impl AsRef<Path>) -> io::Result<()> {
+        check_name(name.as_ref().as_os_str())?;
+        rustix::fs::renameat(rustix::fs::CWD, from, &self.fd, name.as_ref())?;
+        Ok(())
+    }
+
+    /// Creates the symbolic link `name` -> `target` in this folder (`symlinkat`); an existing entry
+    /// is an error (`AlreadyExists`), never replaced or followed.
+    pub fn symlink(&self, target: impl AsRef<Path>, name: impl AsRef<Path>) -> io::Result<()> {
+        check_name(name.as_ref().as_os_str())?;
+        rustix::fs::symlinkat(target.as_ref(), &self.fd, name.as_ref())?;
+        Ok(())
+    }
+
+    /// The target of the link `name` in this folder (`readlinkat`).
+    pub fn read_link(&self, name: impl AsRef<Path>) -> io::Result<PathBuf> {
+        check_name(name.as_ref().as_os_str())?;
+        let target = rustix::fs::readlinkat(&self.fd, name.as_ref(), Vec::new())?;
+        Ok(PathBuf::from(
+            OsStr::from_bytes(target.as_bytes()).to_owned(),
+        ))
+    }
+
+    /// Whether `name` here and `other_name` in `other` are the same file once links are followed
+    /// (a read: device and inode compared; false when either is absent).
+    pub fn same_file(
+        &self,
+        name: impl AsRef<Path>,
+        other: &Dir,
+        other_name: impl AsRef<Path>,
+    ) -> bool {
+        let id = |dir: &Dir, name: &Path| {
+            check_name(name.as_os_str()).ok()?;
+            let stat = rustix::fs::statat(&dir.fd, name, AtFlags::empty()).ok()?;
+            Some((stat.st_dev, stat.st_ino))
+        };
+        let here = id(self, name.as_ref());
+        here.is_some() && here == id(other, other_name.as_ref())
+    }
+
+    /// Creates the regular file `name` if absent (an existing one is left as is, its contents kept);
+    /// a link at the name is refused, and a FIFO there does not block.
+    pub fn touch(&self, name: impl AsRef<Path>, mode: u32) -> io::Result<()> {
+        check_name(name.as_ref().as_os_str())?;
+        let flags =
+            OFlags::WRONLY | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+        let file = File::from(rustix::fs::openat(
+            &self.fd,
+            name.as_ref(),
+            flags,
+            Mode::from_raw_mode(mode),
+        )?);
+        if !file.metadata()?.is_file() {
+            return Err(io::Error::other(format!(
+                "`{}` is not a regular file",
+                self.path.join(name).display()
+            )));
+        }
         Ok(())
     }
 

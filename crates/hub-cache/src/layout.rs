@@ -28,6 +28,15 @@ pub const CACHEDIR_TAG_NAME: &str = "CACHEDIR.TAG";
 /// Top-level folder holding the lock files.
 pub const LOCKS_DIR: &str = ".locks";
 
+/// A repository's folder of refs (`refs/<revision>`).
+pub const REFS_DIR: &str = "refs";
+/// A repository's folder of file contents (`blobs/<etag>`).
+pub const BLOBS_DIR: &str = "blobs";
+/// A repository's folder of snapshots (`snapshots/<commit>/<path>`).
+pub const SNAPSHOTS_DIR: &str = "snapshots";
+/// A repository's folder of "does not exist" markers (`.no_exist/<commit>/<path>`).
+pub const NO_EXIST_DIR: &str = ".no_exist";
+
 /// Operating-system helper files that 2.x ignores wherever it lists cache folders.
 pub const OS_HELPER_FILES: [&str; 3] = [".DS_Store", "Thumbs.db", "desktop.ini"];
 
@@ -69,6 +78,12 @@ impl Cache {
             .join(format!("{etag}.lock"))
     }
 
+    /// The lock around one blob download ([`Cache::blob_lock_path`]), its folders below the cache
+    /// root reached without following a link ([`crate::lock::FileLock::beneath`]).
+    pub fn blob_lock(&self, repo: &Repo, etag: &str) -> crate::lock::FileLock {
+        crate::lock::FileLock::new(self.blob_lock_path(repo, etag)).beneath(&self.root)
+    }
+
     /// `<cache>/CACHEDIR.TAG`, the marker backup tools skip (see [`Cache::ensure_cachedir_tag`]).
     pub fn cachedir_tag_path(&self) -> PathBuf {
         self.root.join(CACHEDIR_TAG_NAME)
@@ -94,7 +109,7 @@ impl RepoDir {
 
     /// `refs/`: one file per branch, tag or PR ref, holding a commit hash.
     pub fn refs_dir(&self) -> PathBuf {
-        self.path.join("refs")
+        self.path.join(REFS_DIR)
     }
 
     /// `refs/<revision>`, the revision used literally as a relative path (`refs/pr/1` nests).
@@ -105,7 +120,7 @@ impl RepoDir {
 
     /// `blobs/`: file contents named by ETag.
     pub fn blobs_dir(&self) -> PathBuf {
-        self.path.join("blobs")
+        self.path.join(BLOBS_DIR)
     }
 
     /// `blobs/<etag>`. The ETag is joined as is: callers pass a validated [`crate::Etag`]'s text.
@@ -115,7 +130,7 @@ impl RepoDir {
 
     /// `snapshots/`: one folder per cached commit.
     pub fn snapshots_dir(&self) -> PathBuf {
-        self.path.join("snapshots")
+        self.path.join(SNAPSHOTS_DIR)
     }
 
     /// `snapshots/<commit>`, joined as is (callers pass a commit hash or a checked revision).
@@ -130,7 +145,7 @@ impl RepoDir {
 
     /// `.no_exist/`: empty files recording paths the Hub said do not exist at a commit.
     pub fn no_exist_dir(&self) -> PathBuf {
-        self.path.join(".no_exist")
+        self.path.join(NO_EXIST_DIR)
     }
 
     /// `.no_exist/<commit>/<path>` for a repo path with `/` separators (checked with

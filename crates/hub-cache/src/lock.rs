@@ -17,6 +17,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::fs::Dir;
+
 /// Upstream's `FILELOCK_LOG_EVERY_SECONDS`.
 pub const LOG_EVERY: Duration = Duration::from_secs(10);
 
@@ -31,6 +33,9 @@ pub struct FileLock {
     timeout: Option<Duration>,
     log_every: Duration,
     poll_interval: Duration,
+    /// A trusted folder above the lock file: the folders between them are reached without
+    /// following a link ([`FileLock::beneath`]).
+    root: Option<PathBuf>,
 }
 
 /// Why a lock could not be taken.
@@ -88,7 +93,17 @@ impl FileLock {
             timeout: None,
             log_every: LOG_EVERY,
             poll_interval: Duration::from_millis(50),
+            root: None,
         }
+    }
+
+    /// The folders between the trusted `root` (the cache root) and the lock file are created and
+    /// opened without following a link, so a link planted in `.locks/` is refused rather than
+    /// written through. Without it (or for a lock file outside `root`), the folders are reached by
+    /// path; the lock file itself is never reached through a link.
+    pub fn beneath(mut self, root: impl Into<PathBuf>) -> FileLock {
+        self.root = Some(root.into());
+        self
     }
 
     /// Mode of a newly created lock file, set exactly (the umask ignored); [`LOCK_FILE_MODE`] unless
@@ -231,6 +246,27 @@ impl FileLock {
                 source,
             }
         };
+        let beneath = self.root.as_deref().and_then(|root| {
+            let relative = self.path.parent()?.strip_prefix(root).ok()?.to_str()?;
+            Some((root, relative, self.path.file_name()?))
+        });
+        if let Some((root, relative, name)) = beneath {
+            fs::create_dir_all(root).map_err(fail("create the folder of"))?;
+            let folder = Dir::open(root)
+                .and_then(|root| root.open_beneath(relative, true).map_err(io::Error::other))
+                .map_err(fail("create the folder of"))?;
+            return match folder.create_new(name, self.mode) {
+                Ok(file) => {
+                    set_mode(&file, self.mode);
+                    Ok(file)
+                }
+                // An existing lock file is opened without following a link at its name.
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    folder.open_rw(name).map_err(fail("open"))
+                }
+                Err(e) => Err(fail("create")(e)),
+            };
+        }
         if let Some(parent) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
             fs::create_dir_all(parent).map_err(fail("create the folder of"))?;
         }
@@ -240,12 +276,7 @@ impl FileLock {
         std::os::unix::fs::OpenOptionsExt::mode(&mut create, self.mode);
         match create.open(&self.path) {
             Ok(file) => {
-                // The umask may have narrowed the mode; filelock sets it explicitly too.
-                #[cfg(unix)]
-                {
-                    use std::os::unix::fs::PermissionsExt;
-                    let _ = file.set_permissions(fs::Permissions::from_mode(self.mode));
-                }
+                set_mode(&file, self.mode);
                 Ok(file)
             }
             // An existing lock file is opened without following a link at its name.
@@ -266,6 +297,12 @@ impl FileLock {
             Err(e) => Err(fail("create")(e)),
         }
     }
+}
+
+/// The umask may have narrowed a new lock file's mode; filelock sets it explicitly too.
+fn set_mode(file: &File, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = file.set_permissions(fs::Permissions::from_mode(mode));
 }
 
 #[cfg(test)]

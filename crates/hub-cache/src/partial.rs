@@ -14,7 +14,6 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io;
-use std::path::Path;
 
 use crate::fs::Dir;
 
@@ -52,12 +51,9 @@ pub struct PartialIndex {
 }
 
 impl PartialIndex {
-    /// Lists `dir` once (an absent or unreadable folder has no partial file).
-    pub fn list(dir: &Path) -> PartialIndex {
-        let names = Dir::open(dir)
-            .and_then(|dir| dir.names())
-            .unwrap_or_default();
-        PartialIndex::from_names(names)
+    /// Lists `dir` once (an unreadable folder has no partial file).
+    pub fn list(dir: &Dir) -> PartialIndex {
+        PartialIndex::from_names(dir.names().unwrap_or_default())
     }
 
     /// The index of these names (those that cannot be a partial file are left out).
@@ -94,28 +90,15 @@ impl PartialIndex {
         )
     }
 
-    /// [`claim_partial`] among the names of this index instead of a new listing of `dir`: `dir` is
-    /// created if needed (following links on its way: a cache folder), `fresh` is a path inside it.
+    /// [`claim_partial_in`] among the names of this index instead of a new listing of `dir`.
     pub fn claim(
         &self,
-        dir: &Path,
+        dir: &Dir,
         prefix: &str,
-        fresh: &Path,
+        fresh: &str,
         resume: bool,
-    ) -> io::Result<(File, u64)> {
-        let name = fresh
-            .file_name()
-            .and_then(|name| name.to_str())
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "a fresh name is needed"))?;
-        let opened = match Dir::open(dir) {
-            Err(error) if error.kind() == io::ErrorKind::NotFound => {
-                std::fs::create_dir_all(dir)?;
-                Dir::open(dir)?
-            }
-            opened => opened?,
-        };
-        let claimed = claim_among(&opened, self.partials(&opened, prefix), name, resume)?;
-        Ok((claimed.file, claimed.resume_from))
+    ) -> io::Result<ClaimedPartial> {
+        claim_among(dir, self.partials(dir, prefix), fresh, resume)
     }
 }
 
@@ -177,17 +160,6 @@ fn claim_among(
     };
     let resume_from = file.metadata()?.len();
     Ok(ClaimedPartial { file, resume_from })
-}
-
-/// [`claim_partial_in`] by path: `dir` is created if needed (following links on its way: a cache
-/// folder), `fresh` is a path inside it. Returns the file and the bytes already in it.
-pub fn claim_partial(
-    dir: &Path,
-    prefix: &str,
-    fresh: &Path,
-    resume: bool,
-) -> io::Result<(File, u64)> {
-    PartialIndex::list(dir).claim(dir, prefix, fresh, resume)
 }
 
 #[cfg(test)]
@@ -252,35 +224,34 @@ mod tests {
             0,
         )
         .unwrap();
-        let index = PartialIndex::list(root);
+        let dir = Dir::open(root).unwrap();
+        let index = PartialIndex::list(&dir);
         std::fs::remove_file(root.join("gone.12345678.incomplete")).unwrap();
         std::fs::remove_file(root.join("swapped.12345678.incomplete")).unwrap();
         std::os::unix::fs::symlink(&outside, root.join("swapped.12345678.incomplete")).unwrap();
 
-        let (_, resumed) = index
-            .claim(root, "e.", &root.join("e.aaaaaaaa.incomplete"), true)
-            .unwrap();
+        let resumed = index
+            .claim(&dir, "e.", "e.aaaaaaaa.incomplete", true)
+            .unwrap()
+            .resume_from;
         assert_eq!(resumed, 3);
         // The old-generation name of an ETag ending in `.0badf00d`.
-        let (_, resumed) = index
-            .claim(
-                root,
-                "e.0badf00d.",
-                &root.join("e.0badf00d.cccccccc.incomplete"),
-                true,
-            )
-            .unwrap();
+        let resumed = index
+            .claim(&dir, "e.0badf00d.", "e.0badf00d.cccccccc.incomplete", true)
+            .unwrap()
+            .resume_from;
         assert_eq!(
             resumed, 9,
             "`e.0badf00d.0badf00e.incomplete`, not the one claimed above"
         );
-        let (_, resumed) = index
-            .claim(root, "f.", &root.join("f.aaaaaaaa.incomplete"), false)
-            .unwrap();
+        let resumed = index
+            .claim(&dir, "f.", "f.aaaaaaaa.incomplete", false)
+            .unwrap()
+            .resume_from;
         assert_eq!(resumed, 0, "not resumed: removed");
         for prefix in ["gone.", "swapped.", "absent."] {
-            let fresh = root.join(format!("{prefix}aaaaaaaa.incomplete"));
-            let (_, resumed) = index.claim(root, prefix, &fresh, true).unwrap();
+            let fresh = format!("{prefix}aaaaaaaa.incomplete");
+            let resumed = index.claim(&dir, prefix, &fresh, true).unwrap().resume_from;
             assert_eq!(resumed, 0, "{prefix}");
         }
         let mut names = Dir::open(root).unwrap().names().unwrap();

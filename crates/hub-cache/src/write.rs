@@ -57,13 +57,15 @@ use std::sync::{Arc, LazyLock, Mutex, OnceLock, PoisonError};
 
 use crate::env::{self, Env};
 use crate::etag::{Etag, InvalidEtag};
-use crate::fs::{AtomicOptions, random_hex8, random_uuid, write_atomic};
-use crate::layout::{self, Cache, InvalidRepoPath, RepoDir};
+use crate::fs::{AtomicOptions, Dir, EntryKind, random_hex8, random_uuid};
+use crate::layout::{
+    self, BLOBS_DIR, Cache, InvalidRepoPath, NO_EXIST_DIR, REFS_DIR, RepoDir, SNAPSHOTS_DIR,
+};
 use crate::refs::ReadRefError;
 use crate::repo::{self, CommitHash, InvalidRevision, Repo};
 use crate::repo_path::{self, InvalidFilename};
 
-pub use crate::partial::{ClaimedPartial, claim_partial, claim_partial_in, partials};
+pub use crate::partial::{ClaimedPartial, claim_partial_in, partials};
 
 /// Why a write into the cache failed.
 #[derive(Debug, thiserror::Error)]
@@ -266,6 +268,8 @@ struct Probed {
     symlinks: OnceLock<bool>,
     /// The permissions a new file gets in a folder (upstream's `tmp_<uuid>` probe), by folder.
     file_mode: Mutex<HashMap<PathBuf, fs::Permissions>>,
+    /// The repository folder, once opened.
+    repo_folder: OnceLock<Dir>,
 }
 
 impl RepoWriter {
@@ -277,6 +281,47 @@ impl RepoWriter {
     /// The switches this writer follows.
     pub fn options(&self) -> WriteOptions {
         self.options
+    }
+
+    /// The repository folder, opened once per writer (and its clones) and created if absent. Its
+    /// path is trusted, as the cache root is (a user may keep a repository on another disk through
+    /// a link); nothing below it is reached through a link (see [`RepoWriter::folder`]).
+    fn repo_folder(&self) -> Result<&Dir, WriteError> {
+        if let Some(dir) = self.probed.repo_folder.get() {
+            return Ok(dir);
+        }
+        let path = self.dir.path();
+        let opened = match Dir::open(path) {
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                fs::create_dir_all(path).map_err(io_error("create directory", path))?;
+                Dir::open(path)
+            }
+            opened => opened,
+        }
+        .map_err(io_error("open the folder", path))?;
+        Ok(self.probed.repo_folder.get_or_init(|| opened))
+    }
+
+    /// The folder `relative` below the repository folder (`blobs`, `snapshots/<commit>/<dirs>`...),
+    /// created when asked and absent, reached without following a link at any component: a link
+    /// planted in the cache (`snapshots/<commit>/sub -> /elsewhere`) is refused, never written
+    /// through.
+    pub fn folder(&self, relative: &str, create: bool) -> Result<Dir, WriteError> {
+        self.repo_folder()?
+            .open_beneath(relative, create)
+            .map_err(|error| WriteError::Io {
+                action: "reach the folder",
+                path: self.dir.path().join(relative),
+                source: io::Error::other(error),
+            })
+    }
+
+    /// The folder of `relative` (below the repository folder) and its last component.
+    fn parent_of(&self, relative: &str) -> Result<(Dir, String), WriteError> {
+        let (folder, name) = relative
+            .rsplit_once('/')
+            .expect("a cache entry lies in a folder of the repository");
+        Ok((self.folder(folder, true)?, name.to_owned()))
     }
 
     /// Records that `revision` points at `commit` (`_cache_commit_hash_for_specific_revision`): nothing when
@@ -291,9 +336,8 @@ impl RepoWriter {
             return Ok(false);
         }
         let path = self.dir.ref_path(revision);
-        let parent = path.parent().expect("a ref path lies inside refs/");
-        fs::create_dir_all(parent).map_err(io_error("create directory", parent))?;
-        write_atomic(&path, commit.as_str().as_bytes(), AtomicOptions::default())
+        let (refs, name) = self.parent_of(&format!("{REFS_DIR}/{revision}"))?;
+        refs.write_atomic(&name, commit.as_str().as_bytes(), AtomicOptions::default())
             .map_err(io_error("write", &path))?;
         Ok(true)
     }
@@ -309,16 +353,15 @@ impl RepoWriter {
 
     /// Creates `blobs/` and a new, empty, process-unique `blobs/<etag>.<8hex>.incomplete` to download into.
     pub fn create_incomplete_blob(&self, etag: &str) -> Result<IncompleteBlob, WriteError> {
-        let blobs = self.dir.blobs_dir();
-        fs::create_dir_all(&blobs).map_err(io_error("create directory", &blobs))?;
-        loop {
-            let path = self.incomplete_blob_path(etag)?;
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(file) => return Ok(IncompleteBlob { path, file }),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(io_error("create", &path)(e)),
-            }
-        }
+        check_etag(etag)?;
+        let blobs = self.folder(BLOBS_DIR, true)?;
+        let (name, file) = blobs
+            .create_unique(etag, "incomplete", 0o666)
+            .map_err(io_error("create a download file in", blobs.path()))?;
+        Ok(IncompleteBlob {
+            path: blobs.join(name),
+            file,
+        })
     }
 
     /// Moves a finished download into `blobs/<etag>` (`_chmod_and_move`): the temporary file first gets the
@@ -327,13 +370,23 @@ impl RepoWriter {
     pub fn publish_blob(&self, temp: &Path, etag: &str) -> Result<PathBuf, WriteError> {
         check_etag(etag)?;
         let blob = self.dir.blob_path(etag);
-        let blobs = self.dir.blobs_dir();
-        // A download file in `blobs/` proves the folder exists.
-        if temp.parent() != Some(blobs.as_path()) {
-            fs::create_dir_all(&blobs).map_err(io_error("create directory", &blobs))?;
+        let blobs = self.folder(BLOBS_DIR, true)?;
+        let inside = temp.parent() == Some(blobs.path());
+        let temp_name = temp.file_name().filter(|_| inside);
+        self.apply_default_mode(&blobs, temp, temp_name);
+        let moved = match temp_name {
+            Some(name) => blobs.rename(name, &blobs, etag),
+            None => blobs.move_in(temp, etag),
+        };
+        match moved {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::CrossesDevices => {
+                let source = File::open(temp).map_err(io_error("open", temp))?;
+                copy_into(source, &blobs, etag)?;
+                fs::remove_file(temp).map_err(io_error("remove", temp))?;
+            }
+            Err(e) => return Err(io_error("move into", &blob)(e)),
         }
-        self.apply_default_mode(temp);
-        move_file(temp, &blob)?;
         Ok(blob)
     }
 
@@ -341,7 +394,8 @@ impl RepoWriter {
     /// entry is removed first; the symlink target is exactly [`layout::pointer_target`]; a concurrent
     /// writer that produced the same link is accepted. Without symlinks the blob is moved
     /// ([`BlobOrigin::Downloaded`]) or copied ([`BlobOrigin::Existing`]) there instead. The repo path is
-    /// checked so the pointer never leaves `snapshots/<commit>/`; the blob must exist.
+    /// checked so the pointer never leaves `snapshots/<commit>/`, and its folders are reached without
+    /// following a link; the blob must be a regular file in `blobs/`.
     pub fn link_pointer(
         &self,
         commit: &CommitHash,
@@ -353,52 +407,42 @@ impl RepoWriter {
         check_etag(etag)?;
         let blob = self.dir.blob_path(etag);
         let pointer = self.dir.pointer_path(commit.as_str(), repo_path);
-        if fs::metadata(&blob).is_err() {
-            return Err(WriteError::BlobMissing { blob, pointer });
-        }
-        let parent = pointer
-            .parent()
-            .expect("a pointer lies inside its snapshot");
-        let prepare = || -> Result<(), WriteError> {
-            fs::create_dir_all(parent).map_err(io_error("create directory", parent))?;
-            let _ = fs::remove_file(&pointer);
-            Ok(())
+        let blobs = self.folder(BLOBS_DIR, false);
+        let blobs = match blobs {
+            Ok(blobs) if matches!(blobs.entry(etag), Ok(Some(EntryKind::File { .. }))) => blobs,
+            _ => return Err(WriteError::BlobMissing { blob, pointer }),
         };
+        let (parent, name) =
+            self.parent_of(&format!("{SNAPSHOTS_DIR}/{}/{repo_path}", commit.as_str()))?;
+        let name = name.as_str();
 
-        if self.symlinks_supported_for(parent)? {
+        if self.symlinks_supported_for(parent.path())? {
             let target = layout::pointer_target(repo_path, etag);
-            // The symlink is tried first (one call when the folder exists and the pointer does not);
-            // a missing folder is created and an existing entry removed, then it is tried again. A
-            // concurrent writer may create (and another remove) the same pointer between our removal
-            // and our symlink: a link to the same blob is accepted, a vanished one retried a few times.
-            let mut prepared = false;
+            // The symlink is tried first (one call when the pointer does not exist); an existing
+            // entry is removed, then it is tried again. A concurrent writer may create (and another
+            // remove) the same pointer between our removal and our symlink: a link to the same blob
+            // is accepted, a vanished one retried a few times.
+            let mut removed = false;
             let mut attempts = 0;
             loop {
                 attempts += 1;
-                match make_symlink(Path::new(&target), &pointer) {
+                match parent.symlink(&target, name) {
                     Ok(()) => {
                         return Ok(Pointer {
                             path: pointer,
                             kind: PointerKind::Symlink,
                         });
                     }
-                    Err(e)
-                        if !prepared
-                            && matches!(
-                                e.kind(),
-                                io::ErrorKind::NotFound | io::ErrorKind::AlreadyExists
-                            ) =>
-                    {
-                        prepare()?;
-                        prepared = true;
+                    Err(e) if !removed && e.kind() == io::ErrorKind::AlreadyExists => {
+                        let _ = parent.remove_file(name);
+                        removed = true;
                         attempts -= 1;
                     }
                     Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                        match fs::read_link(&pointer) {
+                        match parent.read_link(name) {
                             Ok(existing)
                                 if existing == Path::new(&target)
-                                    || fs::canonicalize(&pointer).ok()
-                                        == fs::canonicalize(&blob).ok() =>
+                                    || parent.same_file(name, &blobs, etag) =>
                             {
                                 return Ok(Pointer {
                                     path: pointer,
@@ -420,17 +464,30 @@ impl RepoWriter {
                 }
             }
         }
-        prepare()?;
+        let _ = parent.remove_file(name);
         match origin {
             BlobOrigin::Downloaded => {
-                move_file(&blob, &pointer)?;
+                match blobs.rename(etag, &parent, name) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::CrossesDevices => {
+                        let source = blobs
+                            .open_read(etag)
+                            .map_err(|e| io_error("open", &blob)(io::Error::other(e)))?;
+                        copy_into(source, &parent, name)?;
+                        blobs.remove_file(etag).map_err(io_error("remove", &blob))?;
+                    }
+                    Err(e) => return Err(io_error("move into", &pointer)(e)),
+                }
                 Ok(Pointer {
                     path: pointer,
                     kind: PointerKind::Moved,
                 })
             }
             BlobOrigin::Existing => {
-                copy_contents(&blob, &pointer)?;
+                let source = blobs
+                    .open_read(etag)
+                    .map_err(|e| io_error("open", &blob)(io::Error::other(e)))?;
+                copy_into(source, &parent, name)?;
                 Ok(Pointer {
                     path: pointer,
                     kind: PointerKind::Copied,
@@ -439,8 +496,20 @@ impl RepoWriter {
         }
     }
 
+    /// Creates the folder of `snapshots/<commit>/<repo_path>` (and its parents) without following a
+    /// link, so that the snapshot exists even before its first file does.
+    pub fn ensure_pointer_folder(
+        &self,
+        commit: &CommitHash,
+        repo_path: &str,
+    ) -> Result<(), WriteError> {
+        check_pointer_path(repo_path)?;
+        self.parent_of(&format!("{SNAPSHOTS_DIR}/{}/{repo_path}", commit.as_str()))
+            .map(drop)
+    }
+
     /// Records that `repo_path` does not exist at `commit`: an empty `.no_exist/<commit>/<repo_path>`
-    /// (parents created, an existing marker left as is).
+    /// (parents created without following a link, an existing marker left as is).
     pub fn mark_no_exist(
         &self,
         commit: &CommitHash,
@@ -448,15 +517,10 @@ impl RepoWriter {
     ) -> Result<PathBuf, WriteError> {
         check_pointer_path(repo_path)?;
         let path = self.dir.no_exist_path(commit.as_str(), repo_path);
-        let parent = path
-            .parent()
-            .expect("a marker lies inside its commit folder");
-        fs::create_dir_all(parent).map_err(io_error("create directory", parent))?;
-        OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
+        let (parent, name) =
+            self.parent_of(&format!("{NO_EXIST_DIR}/{}/{repo_path}", commit.as_str()))?;
+        parent
+            .touch(&name, 0o666)
             .map_err(io_error("create", &path))?;
         Ok(path)
     }
@@ -503,34 +567,37 @@ impl RepoWriter {
         Ok(supported)
     }
 
-    /// Gives `file` the permission bits a new file in its directory gets (upstream's `tmp_<uuid4>`
-    /// probe, which avoids reading the process umask), probed once per folder by this writer and its
-    /// clones (upstream probes for every file; the answer depends on the folder and the umask only).
+    /// Gives the file `temp` the permission bits a new file in `blobs/` gets (upstream's
+    /// `tmp_<uuid4>` probe, which avoids reading the process umask), probed once per folder by this
+    /// writer and its clones (upstream probes for every file; the answer depends on the folder and
+    /// the umask only). A file in `blobs/` (`temp_name`) is opened there without following a link.
     /// Failures are logged and ignored, as upstream.
-    fn apply_default_mode(&self, file: &Path) {
-        let dir = file.parent().unwrap_or(Path::new("."));
+    fn apply_default_mode(&self, blobs: &Dir, temp: &Path, temp_name: Option<&std::ffi::OsStr>) {
         let known = self
             .probed
             .file_mode
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .get(dir)
+            .get(blobs.path())
             .cloned();
-        let result = match known {
-            Some(permissions) => fs::set_permissions(file, permissions),
-            None => new_file_mode(dir).and_then(|permissions| {
+        let permissions = match known {
+            Some(permissions) => Ok(permissions),
+            None => new_file_mode(blobs).inspect(|permissions| {
                 self.probed
                     .file_mode
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
-                    .insert(dir.to_path_buf(), permissions.clone());
-                fs::set_permissions(file, permissions)
+                    .insert(blobs.path().to_path_buf(), permissions.clone());
             }),
         };
+        let result = permissions.and_then(|permissions| match temp_name {
+            Some(name) => blobs.open_rw(name)?.set_permissions(permissions),
+            None => File::open(temp)?.set_permissions(permissions),
+        });
         if let Err(e) = result {
             tracing::warn!(
                 "could not set the permissions on the file `{}`: {e}; continuing without setting permissions",
-                file.display()
+                temp.display()
             );
         }
     }
@@ -550,33 +617,28 @@ fn check_etag(etag: &str) -> Result<Etag, WriteError> {
 }
 
 /// The permissions of a new file in `dir`: upstream's probe, a `tmp_<uuid4>` file created and removed.
-fn new_file_mode(dir: &Path) -> io::Result<fs::Permissions> {
-    let probe = dir.join(format!("tmp_{}", random_uuid()));
-    let result = File::create(&probe)
+fn new_file_mode(dir: &Dir) -> io::Result<fs::Permissions> {
+    let probe = format!("tmp_{}", random_uuid());
+    let result = dir
+        .create_new(&probe, 0o666)
         .and_then(|f| f.metadata())
         .map(|meta| meta.permissions());
-    let _ = fs::remove_file(&probe);
+    let _ = dir.remove_file(&probe);
     result
 }
 
-/// Renames `from` to `to` (replacing `to`), copying then removing `from` across devices.
-fn move_file(from: &Path, to: &Path) -> Result<(), WriteError> {
-    match fs::rename(from, to) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::CrossesDevices => {
-            let _ = fs::remove_file(to);
-            fs::copy(from, to).map_err(io_error("copy to", to))?;
-            fs::remove_file(from).map_err(io_error("remove", from))
-        }
-        Err(e) => Err(io_error("move into", to)(e)),
+/// `shutil.copyfile` into `name` in `dir`: contents only, the new file gets the default mode; a
+/// temporary file renamed over `name`, so a link there is replaced, never followed.
+fn copy_into(mut source: File, dir: &Dir, name: &str) -> Result<(), WriteError> {
+    let path = dir.join(name);
+    let (temp, mut dest) = dir
+        .create_unique("", "tmp", 0o666)
+        .map_err(io_error("create a file in", dir.path()))?;
+    let copied = io::copy(&mut source, &mut dest).and_then(|_| dir.rename(&temp, dir, name));
+    if let Err(e) = copied {
+        let _ = dir.remove_file(&temp);
+        return Err(io_error("copy to", &path)(e));
     }
-}
-
-/// `shutil.copyfile`: contents only, the new file gets the default mode.
-fn copy_contents(from: &Path, to: &Path) -> Result<(), WriteError> {
-    let mut source = File::open(from).map_err(io_error("open", from))?;
-    let mut dest = File::create(to).map_err(io_error("create", to))?;
-    io::copy(&mut source, &mut dest).map_err(io_error("copy to", to))?;
     Ok(())
 }
 

@@ -412,11 +412,19 @@ async fn dry_run_snapshot(
             .await
             .with_context(|| format!("cannot resolve {repo} at `{revision}`"))?
     };
-    let entries = remote
-        .list_tree(repo, &commit)
+    let filter = hub_sync::pattern::Filter::new(allow, ignore);
+    // The listing is filtered page by page as it arrives: only the selected entries are kept (a
+    // listing of a million entries with `--include` naming one file holds one entry).
+    let mut selected = Vec::new();
+    remote
+        .list_tree_pages(repo, &commit, &mut |page| {
+            selected.extend(
+                page.into_iter()
+                    .filter(|entry| entry.is_file() && filter.matches(&entry.path)),
+            );
+        })
         .await
         .with_context(|| format!("cannot list {repo} at `{commit}`"))?;
-    let filter = hub_sync::pattern::Filter::new(allow, ignore);
     let repo_dir = downloader.cache().repo(repo);
     // Opened only when it exists: a dry run creates nothing.
     let local = match local_dir {
@@ -427,10 +435,7 @@ async fn dry_run_snapshot(
         _ => None,
     };
     let mut files = Vec::new();
-    for entry in entries.iter().filter(|e| e.is_file()) {
-        if !filter.matches(&entry.path) {
-            continue;
-        }
+    for entry in selected {
         let cached = match local_dir {
             Some(_) => match (&local, hub_cache::RepoPath::parse(&entry.path)) {
                 (Some(local), Ok(path)) => {
@@ -447,8 +452,8 @@ async fn dry_run_snapshot(
             }
         };
         files.push(DryRunFile {
-            filename: entry.path.clone(),
             size: Some(entry.lfs.as_ref().map_or(entry.size, |lfs| lfs.size)),
+            filename: entry.path,
             will_download: force || !cached,
         });
     }

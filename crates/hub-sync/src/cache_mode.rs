@@ -19,15 +19,16 @@
 //! does not depend on the size, runs where it is (a task per step cost more than the step).
 
 use std::collections::HashSet;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use hub_cache::display::Escaped;
+use hub_cache::layout::BLOBS_DIR;
 use hub_cache::lock::{FileLock, Guard, LockError};
 use hub_cache::lookup::PointerCheck;
 use hub_cache::partial::PartialIndex;
-use hub_cache::write::{BlobOrigin, RepoWriter, WriteError, WriteOptions, claim_partial};
+use hub_cache::write::{BlobOrigin, RepoWriter, WriteError, WriteOptions, claim_partial_in};
 use hub_cache::{Cache, CommitHash, Etag, Repo, RepoPath};
 use hub_http::{DownloadRequest, Progress, Resolved};
 
@@ -114,11 +115,12 @@ impl RepoFiles {
         self.pointers.cached(commit, path)
     }
 
-    /// Creates `folder` (and its parents) unless this download already did; failures are ignored
-    /// (the write that needs the folder reports them).
-    fn ensure_folder(&self, folder: &Path) {
+    /// Creates the folder of `snapshots/<commit>/<name>` (and its parents, never through a link)
+    /// unless this download already did; failures are ignored (the write that needs the folder
+    /// reports them).
+    fn ensure_folder(&self, commit: &CommitHash, name: &str, folder: &Path) {
         let mut made = self.folders.lock().unwrap_or_else(PoisonError::into_inner);
-        if !made.contains(folder) && fs::create_dir_all(folder).is_ok() {
+        if !made.contains(folder) && self.writer.ensure_pointer_folder(commit, name).is_ok() {
             made.insert(folder.to_path_buf());
         }
     }
@@ -164,8 +166,8 @@ pub(crate) async fn blocking<T: Send + 'static>(
 
 /// Takes a file lock without blocking the async runtime: at once when it is free, else waiting on
 /// the blocking pool.
-pub(crate) async fn lock(path: PathBuf) -> Result<Guard, LockError> {
-    let lock = FileLock::new(path.clone());
+pub(crate) async fn lock(lock: FileLock) -> Result<Guard, LockError> {
+    let path = lock.path().to_path_buf();
     if let Some(guard) = lock.try_acquire()? {
         return Ok(guard);
     }
@@ -399,9 +401,9 @@ impl<R: Remote> Downloader<R> {
         // As Python, the pointer's folder exists before the download: the ref written above then
         // names a snapshot even if the download fails, and the cache scans clean.
         if let Some(parent) = pointer.parent() {
-            files.ensure_folder(parent);
+            files.ensure_folder(commit, name, parent);
         }
-        let guard = lock(cache.blob_lock_path(repo, etag))
+        let guard = lock(cache.blob_lock(repo, etag))
             .await
             .map_err(|source| Error::Lock {
                 repo: repo.clone(),
@@ -436,29 +438,33 @@ impl<R: Remote> Downloader<R> {
         let mut lost_races = 0;
         let mut restarted = false;
         loop {
-            if (!force || lost_races > 0) && blob.exists() {
+            // Only a regular file is a blob: a link, FIFO or folder planted at its name is
+            // replaced by a fresh download, never read.
+            let present = fs::symlink_metadata(&blob).is_ok_and(|meta| meta.is_file());
+            if (!force || lost_races > 0) && present {
                 let pointer = link(BlobOrigin::Existing).await.map_err(write_error)?;
                 drop(guard);
                 self.finished(name, &pointer.path, false);
                 return Ok(pointer.path);
             }
             let fresh = writer.incomplete_blob_path(etag).map_err(write_error)?;
+            let fresh_name = fresh
+                .file_name()
+                .and_then(|name| name.to_str())
+                .expect("a download file name is text");
+            let blobs = writer.folder(BLOBS_DIR, true).map_err(write_error)?;
             let claimed = if lost_races == 0 {
                 let prefix = format!("{etag}.");
                 match &files.partials {
                     Some(index) => index
-                        .get_or_init(|| PartialIndex::list(&dir.blobs_dir()))
-                        .claim(&dir.blobs_dir(), &prefix, &fresh, !force),
-                    None => claim_partial(&dir.blobs_dir(), &prefix, &fresh, !force),
+                        .get_or_init(|| PartialIndex::list(&blobs))
+                        .claim(&blobs, &prefix, fresh_name, !force),
+                    None => claim_partial_in(&blobs, &prefix, fresh_name, !force),
                 }
+                .map(|claimed| (claimed.file, claimed.resume_from))
             } else {
                 // After a lost race, a file of our own from byte 0: touch nobody else's.
-                OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .create_new(true)
-                    .open(&fresh)
-                    .map(|file| (file, 0))
+                blobs.create_new(fresh_name, 0o666).map(|file| (file, 0))
             };
             let (file, resume_from) = match claimed {
                 Ok(claimed) => claimed,

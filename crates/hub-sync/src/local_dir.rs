@@ -7,10 +7,14 @@
 //! grows with the file (hashing the existing file, copying a blob from the cache) run in blocking
 //! tasks, so a multi-gigabyte file does not stall the other downloads of a snapshot.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
+use hub_cache::fs::Dir;
 use hub_cache::hash::{HashKind, hash_reader};
 use hub_cache::local_dir::{LocalDir, LocalDirError};
+use hub_cache::partial::PartialIndex;
 use hub_cache::repo::is_commit_hash;
 use hub_cache::write::claim_partial_in;
 use hub_cache::{CommitHash, Repo, RepoPath};
@@ -31,9 +35,27 @@ async fn blocking<T: Send + 'static>(
         .map_err(|join| std::io::Error::other(join.to_string()))
 }
 
+/// The partial downloads of a local folder's download folders, each listed once for a whole
+/// snapshot (at its first claim) instead of once per file, which made a snapshot into a flat folder
+/// quadratic in its size. A partial file that appears after the listing waits for the next run.
+#[derive(Debug, Default)]
+pub(crate) struct LocalPartials(Mutex<HashMap<PathBuf, Arc<PartialIndex>>>);
+
+impl LocalPartials {
+    /// The index of `dir`, listed now if this snapshot has not listed it yet.
+    fn index(&self, dir: &Dir) -> Arc<PartialIndex> {
+        let mut known = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        known
+            .entry(dir.path().to_path_buf())
+            .or_insert_with(|| Arc::new(PartialIndex::list(dir)))
+            .clone()
+    }
+}
+
 impl<R: Remote> Downloader<R> {
     /// One file into `local_dir` with the decision of spec 5.3. `known` carries the commit and blob when
-    /// a snapshot listing already gave them (no `HEAD` then).
+    /// a snapshot listing already gave them (no `HEAD` then), and the snapshot's partial-download
+    /// indexes.
     pub(crate) async fn file_to_local_dir(
         &self,
         local_dir: &Path,
@@ -41,7 +63,7 @@ impl<R: Remote> Downloader<R> {
         revision: &str,
         repo_path: &RepoPath,
         force: bool,
-        known: Option<(CommitHash, BlobSource)>,
+        known: Option<(CommitHash, BlobSource, &LocalPartials)>,
     ) -> Result<PathBuf, Error> {
         let filename = repo_path.as_str();
         let path = repo_path.clone();
@@ -89,8 +111,9 @@ impl<R: Remote> Downloader<R> {
             return Ok(paths.file);
         }
         // 2-3. The metadata, or the existing file when the Hub cannot be asked.
+        let partials = known.as_ref().map(|(_, _, partials)| *partials);
         let (commit, source) = match known {
-            Some(known) => known,
+            Some((commit, source, _)) => (commit, source),
             None => {
                 let resolved = if self.offline {
                     Err(hub_http::Error::Offline {
@@ -137,7 +160,7 @@ impl<R: Remote> Downloader<R> {
             }
         };
         let etag = source.etag.clone();
-        let _guard = lock(paths.lock.clone())
+        let _guard = lock(hub_cache::lock::FileLock::new(paths.lock.clone()).beneath(local.path()))
             .await
             .map_err(|source| Error::Lock {
                 repo: repo.clone(),
@@ -209,16 +232,21 @@ impl<R: Remote> Downloader<R> {
             let download_dir = local.download_dir(&path, true).map_err(local_error)?;
             let fresh = format!("{prefix}{}.incomplete", hub_cache::fs::random_hex8());
             let fresh_path = download_dir.join(&fresh);
-            let claimed =
-                claim_partial_in(&download_dir, &prefix, &fresh, !force).map_err(|source| {
-                    Error::Io {
-                        repo: repo.clone(),
-                        filename: filename.to_owned(),
-                        action: "prepare the download file",
-                        path: fresh_path.clone(),
-                        source,
-                    }
-                })?;
+            let claimed = match partials {
+                Some(partials) => {
+                    partials
+                        .index(&download_dir)
+                        .claim(&download_dir, &prefix, &fresh, !force)
+                }
+                None => claim_partial_in(&download_dir, &prefix, &fresh, !force),
+            }
+            .map_err(|source| Error::Io {
+                repo: repo.clone(),
+                filename: filename.to_owned(),
+                action: "prepare the download file",
+                path: fresh_path.clone(),
+                source,
+            })?;
             local.remove_file(&path).map_err(local_error)?;
             match self
                 .fetch_into(

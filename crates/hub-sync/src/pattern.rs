@@ -88,7 +88,11 @@ impl Pattern {
 
     /// Whole-string, case-sensitive match (`fnmatchcase`).
     pub fn matches(&self, text: &str) -> bool {
-        let text: Vec<char> = text.chars().collect();
+        self.matches_chars(&text.chars().collect::<Vec<char>>())
+    }
+
+    /// [`Pattern::matches`] of a text already split into characters.
+    fn matches_chars(&self, text: &[char]) -> bool {
         let tokens = &self.tokens;
         let (mut t, mut p) = (0usize, 0usize);
         // Position after the last star and the text position it is currently made to cover up to.
@@ -251,14 +255,21 @@ impl Filter {
 
     /// Whether `path` (a repo path) is selected.
     pub fn matches(&self, path: &str) -> bool {
-        let path = path.replace('\\', "/");
+        if self.is_empty() {
+            return true;
+        }
+        // One allocation per path, whatever the number of patterns.
+        let path: Vec<char> = path
+            .chars()
+            .map(|c| if c == '\\' { '/' } else { c })
+            .collect();
         if let Some(allow) = &self.allow
-            && !allow.iter().any(|p| p.matches(&path))
+            && !allow.iter().any(|p| p.matches_chars(&path))
         {
             return false;
         }
         if let Some(ignore) = &self.ignore
-            && ignore.iter().any(|p| p.matches(&path))
+            && ignore.iter().any(|p| p.matches_chars(&path))
         {
             return false;
         }

@@ -23,6 +23,7 @@ use tokio::task::JoinSet;
 
 use crate::cache_mode::{BlobSource, RepoFiles, check_filename, check_size};
 use crate::listing::Listed;
+use crate::local_dir::LocalPartials;
 use crate::pattern::Filter;
 use crate::{Downloader, Error, Event, Remote, SnapshotRequest};
 
@@ -254,6 +255,9 @@ impl<R: Remote> Downloader<R> {
             }
             _ => None,
         };
+        let partials = local_dir
+            .as_ref()
+            .map(|_| Arc::new(LocalPartials::default()));
         // Files already cached are answered here, one `readlink` and one `stat` each, without a
         // task per file.
         let files = match &shared {
@@ -280,7 +284,7 @@ impl<R: Remote> Downloader<R> {
             );
             let (repo, local_dir, force, shared) = (
                 repo.clone(),
-                local_dir.clone(),
+                local_dir.clone().zip(partials.clone()),
                 request.force_download,
                 shared.clone(),
             );
@@ -314,7 +318,7 @@ impl<R: Remote> Downloader<R> {
         repo: &Repo,
         commit: &CommitHash,
         file: Planned,
-        local_dir: Option<PathBuf>,
+        local_dir: Option<(PathBuf, Arc<LocalPartials>)>,
         shared: Option<Arc<RepoFiles>>,
         force: bool,
     ) -> Result<PathBuf, Error> {
@@ -328,14 +332,14 @@ impl<R: Remote> Downloader<R> {
             resolve_url: url,
         };
         match (local_dir, shared) {
-            (Some(dir), _) => {
+            (Some((dir, partials)), _) => {
                 self.file_to_local_dir(
                     &dir,
                     repo,
                     commit.as_str(),
                     &file.path,
                     force,
-                    Some((commit.clone(), source)),
+                    Some((commit.clone(), source, &partials)),
                 )
                 .await
             }

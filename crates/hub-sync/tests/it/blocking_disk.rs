@@ -1,16 +1,18 @@
-//! Disk work whose cost grows with the file never runs on the async runtime (issue 16): on a
-//! current-thread runtime, a blob copy (the no-symlink fallback) that the disk holds up for as long
-//! as the test likes does not stop another download from streaming to its end.
+//! Disk work never blocks the async runtime on something a hostile cache planted (issues 16 and
+//! 11): on a current-thread runtime, a FIFO standing where a blob should be (`blobs/<etag>`, the
+//! no-symlink fallback would copy it) is not read (a read that could block forever, with no
+//! deadline); it is replaced by a fresh, verified download, and another download streams to its end
+//! meanwhile with one single GET.
 //!
-//! The slow disk is a FIFO standing in for the blob: the copy blocks reading it until the test
-//! writes the bytes, which it does only once the other download finished (or after a minute, when
-//! it never does: then the test fails). Nothing is timed: the stream's completion while the copy is
-//! held, and one single GET for it (no stall-timeout abandonment), are what is asserted.
+//! Until 2026-12-07 this test used the FIFO as a slow disk that the copy read once the stream had
+//! finished; since a blob must now be a regular file to be linked or copied, the FIFO is never
+//! opened, and the copy itself runs on the blocking pool as before (not shown by a test any more:
+//! no regular file can be held up the way a FIFO was).
 
 use std::fs;
 use std::io::Write as _;
 use std::net::TcpStream;
-use std::sync::mpsc;
+use std::os::unix::fs::FileTypeExt as _;
 use std::time::Duration;
 
 use hfhub_tests::hostile::{Hostile, Reply, answer};
@@ -18,7 +20,7 @@ use hub_cache::hash::{HashKind, hash_bytes};
 use hub_cache::write::{Symlinks, WriteOptions};
 use hub_cache::{Cache, Repo};
 use hub_http::{Client, Endpoint, RetryPolicy};
-use hub_sync::{Downloader, Event, FileRequest};
+use hub_sync::{Downloader, FileRequest};
 
 const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
 const CHUNK: usize = 16 * 1024;
@@ -65,13 +67,14 @@ fn server(copy_etag: String, copy: Vec<u8>) -> Hostile {
 }
 
 #[tokio::test(flavor = "current_thread")]
-async fn a_held_blob_copy_does_not_stall_a_download_on_a_current_thread_runtime() {
+async fn a_fifo_planted_as_a_blob_is_replaced_never_read_on_a_current_thread_runtime() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let copy = hfhub_tests::synthetic::seeded_bytes(22, 3 * CHUNK);
     let copy_etag = hash_bytes(HashKind::Sha256, &copy);
     let cache = tmp.path().join("hub");
     let repo = Repo::model("acme/slow-disk").expect("id");
-    // The blob is already in the cache, its pointer is not: with symlinks off, it is copied.
+    // A FIFO where the blob should be, its pointer absent: with symlinks off, a regular blob would
+    // be copied; a FIFO would block its reader until someone writes, and nobody does.
     let blobs = Cache::new(&cache).repo(&repo).blobs_dir();
     fs::create_dir_all(&blobs).expect("blobs");
     let fifo = blobs.join(&copy_etag);
@@ -87,64 +90,41 @@ async fn a_held_blob_copy_does_not_stall_a_download_on_a_current_thread_runtime(
         .with_retry(RetryPolicy::none())
         .build()
         .expect("client");
-    let (events, finished) = mpsc::channel::<String>();
-    let events = std::sync::Mutex::new(events);
     let downloader = Downloader::new(client, Cache::new(&cache))
         .with_write_options(WriteOptions::default().with_symlinks(Symlinks::Disabled))
-        .with_retry(RetryPolicy::none())
-        .with_events(move |event| {
-            if let Event::FileFinished { filename, .. } = event {
-                let _ = events.lock().expect("events").send(filename.clone());
-            }
-        });
-
-    // The disk: it lets the copy read only after the stream finished (or a minute passed).
-    let disk = std::thread::spawn(move || {
-        // Opening the write end waits for the copy to open the read end.
-        let mut writer = fs::OpenOptions::new()
-            .write(true)
-            .open(&fifo)
-            .expect("open the fifo");
-        let mut done_while_held = false;
-        while let Ok(name) = finished.recv_timeout(Duration::from_secs(60)) {
-            if name == "stream.bin" {
-                done_while_held = true;
-                break;
-            }
-        }
-        writer.write_all(&copy).expect("write the blob");
-        done_while_held
-    });
+        .with_retry(RetryPolicy::none());
 
     let (copy_request, stream_request) = (
         FileRequest::new(repo.clone(), "copy.bin"),
         FileRequest::new(repo.clone(), "stream.bin"),
     );
-    let copying = downloader.download_file(&copy_request);
-    let streaming = downloader.download_file(&stream_request);
-    let (copied, streamed) = tokio::join!(copying, streaming);
-    let copied = copied.expect("the copy");
-    let streamed = streamed.expect("the stream");
-    let done_while_held = tokio::task::spawn_blocking(move || disk.join().expect("disk"))
+    let both = async {
+        tokio::join!(
+            downloader.download_file(&copy_request),
+            downloader.download_file(&stream_request)
+        )
+    };
+    let (copied, streamed) = tokio::time::timeout(Duration::from_secs(60), both)
         .await
-        .expect("join");
-    assert!(
-        done_while_held,
-        "the stream did not finish while the blob copy was held: the copy blocks the runtime"
-    );
-    assert_eq!(
-        fs::read(&copied).expect("copied"),
-        hfhub_tests::synthetic::seeded_bytes(22, 3 * CHUNK)
-    );
+        .expect("a download blocked on the planted FIFO");
+    let copied = copied.expect("the planted blob is downloaded again");
+    let streamed = streamed.expect("the stream");
+    assert_eq!(fs::read(&copied).expect("copied"), copy);
     assert_eq!(fs::read(&streamed).expect("streamed"), stream_bytes());
-    let gets: Vec<_> = hub
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "GET" && r.path.ends_with("/stream.bin"))
-        .collect();
+    assert!(
+        !fs::symlink_metadata(&fifo).is_ok_and(|m| m.file_type().is_fifo()),
+        "the FIFO is still the blob"
+    );
+    let gets = |name: &str| {
+        hub.requests()
+            .into_iter()
+            .filter(|r| r.method == "GET" && r.path.ends_with(name))
+            .count()
+    };
+    assert_eq!(gets("/copy.bin"), 1, "the planted blob is fetched once");
     assert_eq!(
-        gets.len(),
+        gets("/stream.bin"),
         1,
-        "the stream was abandoned and asked again: {gets:?}"
+        "the stream was abandoned and asked again"
     );
 }

@@ -383,3 +383,86 @@ async fn large_files_arrive_intact_over_parallel_ranges() {
     assert!(ranged > 4, "several ranged requests: {ranged}");
     served.server.shutdown().await;
 }
+
+/// A snapshot into a `local_dir` lists each download folder once for all its files (a listing per
+/// file made a flat folder quadratic) and still resumes every file's partial download: three LFS
+/// files, two in one folder, each with half its bytes in a planted
+/// `<b64>.<etag>.<8hex>.incomplete`, are each asked from that byte, once.
+#[tokio::test]
+async fn a_local_dir_snapshot_resumes_every_partial_download_of_its_folders() {
+    use hfhub_tests::synthetic::{seeded_bytes, write_model};
+    use hub_cache::RepoPath;
+    use hub_cache::local_dir::LocalDir;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let names = ["sub/a.bin", "sub/b.bin", "c.bin"];
+    let files: Vec<_> = names
+        .iter()
+        .enumerate()
+        .map(|(seed, name)| {
+            (
+                (*name).to_owned(),
+                seeded_bytes(seed as u64 + 40, 96 * 1024),
+                true,
+            )
+        })
+        .collect();
+    let served = write_model(
+        &tmp.path().join("served"),
+        "acme/parts",
+        "p-1",
+        "main",
+        &files,
+    )
+    .expect("served repo");
+    let local = tmp.path().join("local");
+    fs::create_dir_all(&local).expect("local");
+    let folder = LocalDir::open(&local).expect("local dir");
+    for file in &served.files {
+        let path = RepoPath::parse(&file.path).expect("path");
+        let download = folder.download_dir(&path, true).expect("download folder");
+        let partial = format!(
+            "{}0badf00d.incomplete",
+            folder.incomplete_prefix(&path, &file.etag)
+        );
+        fs::write(
+            download.join(partial),
+            &file.content[..file.content.len() / 2],
+        )
+        .expect("plant a partial download");
+    }
+    let server = Server::builder(tmp.path().join("served"))
+        .start()
+        .await
+        .expect("server");
+    let client = Client::builder()
+        .with_endpoint(Endpoint::new(server.endpoint()))
+        .build()
+        .expect("client");
+    let downloader = Downloader::new(client, Cache::new(tmp.path().join("hub")));
+    let request = SnapshotRequest::new(Repo::model("acme/parts").expect("id"))
+        .with_local_dir(Some(local.clone()));
+    downloader.snapshot(&request).await.expect("snapshot");
+    let mut ranges: Vec<(String, Option<String>)> =
+        hfhub_tests::served::cdn_records(&server.request_log())
+            .into_iter()
+            .map(|record| (record.path.clone(), record.range.clone()))
+            .collect();
+    ranges.sort();
+    let half = 48 * 1024;
+    assert_eq!(ranges.len(), 3, "{ranges:?}");
+    for (_, range) in &ranges {
+        assert_eq!(
+            range.as_deref(),
+            Some(format!("bytes={half}-{}", 96 * 1024 - 1).as_str())
+        );
+    }
+    for file in &served.files {
+        assert_eq!(
+            fs::read(local.join(&file.path)).expect("file"),
+            file.content,
+            "{}",
+            file.path
+        );
+    }
+    server.shutdown().await;
+}

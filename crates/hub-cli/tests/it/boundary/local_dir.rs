@@ -18,15 +18,15 @@ use super::*;
 
 const REPO: &str = "acme/tiny";
 
-struct Setup {
+pub(super) struct Setup {
     tmp: tempfile::TempDir,
-    repo: SyntheticRepo,
-    canary: Canary,
+    pub(super) repo: SyntheticRepo,
+    pub(super) canary: Canary,
 }
 
 impl Setup {
     /// A served repo with an LFS file at the top and a small file in a sub-folder, and a canary.
-    fn new() -> Setup {
+    pub(super) fn new() -> Setup {
         let tmp = tempfile::tempdir().expect("tempdir");
         let repo = write_model(
             &tmp.path().join("served"),
@@ -47,7 +47,7 @@ impl Setup {
         Setup { tmp, repo, canary }
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    pub(super) fn path(&self, name: &str) -> PathBuf {
         self.tmp.path().join(name)
     }
 
@@ -59,7 +59,7 @@ impl Setup {
         self.local().join(".cache/huggingface")
     }
 
-    fn served(&self) -> BlockingServer {
+    pub(super) fn served(&self) -> BlockingServer {
         Server::builder(self.path("served"))
             .start_blocking()
             .expect("server")

@@ -6,6 +6,7 @@
 pub use super::reliability::{hfhub, stderr, stdout};
 
 mod cache_commands;
+mod cache_folders;
 mod cached_listing;
 mod etags;
 mod git_paths;
