@@ -632,7 +632,8 @@ fn scan_repo(
     };
     // Keyed by blob path, first stat wins (as upstream's `blob_stats`).
     // Blob paths are clean (listed names, lexically normalised or resolved paths).
-    let mut blob_stats: HashMap<CleanKey, BlobStat> = HashMap::new();
+    // With each stat, whether the fast path's `lstat` took it (the blob path is then not a link).
+    let mut blob_stats: HashMap<CleanKey, (BlobStat, bool)> = HashMap::new();
     let mut resolver = Resolver::default();
     let mut probe = Probe::default();
     let mut revisions = Vec::new();
@@ -652,7 +653,7 @@ fn scan_repo(
         let found = glob_recursive(&revision_path).map_err(ScanError::io(&revision_path))?;
         let root_real = !found.is_empty() && probe.is_real(&revision_path);
         for entry in found {
-            let fast = probe.fast(&entry, root_real, flavour);
+            let fast = probe.fast(&entry, root_real, flavour, &blob_stats);
             let file_path = entry.path;
             let (blob_path, known_stat) = match fast {
                 Fast::Folder => continue,
@@ -691,15 +692,15 @@ fn scan_repo(
                 }
             }
             let stat = match (blob_stats.get(CleanKey::bytes(&blob_path)), known_stat) {
-                (Some(stat), _) => *stat,
+                (Some((stat, _)), _) => *stat,
                 (None, Some(stat)) => {
-                    blob_stats.insert(CleanKey::new(&blob_path), stat);
+                    blob_stats.insert(CleanKey::new(&blob_path), (stat, true));
                     stat
                 }
                 (None, None) => match fs::metadata(&blob_path) {
                     Ok(metadata) => {
                         let stat = BlobStat::of(&metadata);
-                        blob_stats.insert(CleanKey::new(&blob_path), stat);
+                        blob_stats.insert(CleanKey::new(&blob_path), (stat, false));
                         stat
                     }
                     Err(error) if is_missing(&error) => {
@@ -780,8 +781,8 @@ fn scan_repo(
         let modified = metadata.modified().map_err(ScanError::io(repo_path))?;
         (accessed, modified)
     } else {
-        let accessed = blob_stats.values().map(|s| s.accessed).max();
-        let modified = blob_stats.values().map(|s| s.modified).max();
+        let accessed = blob_stats.values().map(|(s, _)| s.accessed).max();
+        let modified = blob_stats.values().map(|(s, _)| s.modified).max();
         (
             accessed.expect("blob_stats is not empty"),
             modified.expect("blob_stats is not empty"),
@@ -799,7 +800,7 @@ fn scan_repo(
     Ok(Ok(CachedRepo {
         repo,
         repo_path: repo_path.to_path_buf(),
-        size_on_disk: blob_stats.values().map(|s| s.size).sum(),
+        size_on_disk: blob_stats.values().map(|(s, _)| s.size).sum(),
         nb_files: blob_stats.len(),
         revisions,
         last_accessed,
@@ -939,7 +940,8 @@ struct Probe {
     /// Folder -> whether it is its own real path.
     real: HashMap<PathBuf, bool>,
     last_real: Last<bool>,
-    /// Blob path -> what its `lstat` found (`None`: it failed).
+    /// Blob path -> what its `lstat` found when it was not a file (`None`: it failed); files are
+    /// remembered by the caller's `blob_stats`.
     targets: HashMap<CleanKey, Option<Lstat>>,
     folders: BlobFolders,
 }
@@ -957,8 +959,14 @@ impl Default for Probe {
 
 impl Probe {
     /// `root_real`: the walked snapshot folder is its own real path (so is every folder below it the
-    /// walk entered).
-    fn fast(&mut self, found: &Found, root_real: bool, flavour: Flavour) -> Fast {
+    /// walk entered). `known`: the stats taken so far, each with whether this `lstat` took it.
+    fn fast(
+        &mut self,
+        found: &Found,
+        root_real: bool,
+        flavour: Flavour,
+        known: &HashMap<CleanKey, (BlobStat, bool)>,
+    ) -> Fast {
         let Some(kind) = found.kind else {
             return Fast::Slow;
         };
@@ -998,11 +1006,17 @@ impl Probe {
                 return Fast::Slow;
             }
         }
-        let found = match self.targets.get(CleanKey::bytes(&blob_path)) {
+        let key = CleanKey::bytes(&blob_path);
+        if let Some((stat, true)) = known.get(key) {
+            return Fast::Blob(blob_path, Some(*stat));
+        }
+        let found = match self.targets.get(key) {
             Some(found) => *found,
             None => {
                 let found = self.folders.lstat(&blob_path).ok();
-                self.targets.insert(CleanKey::new(&blob_path), found);
+                if !matches!(found, Some(Lstat::File(_))) {
+                    self.targets.insert(CleanKey::new(&blob_path), found);
+                }
                 found
             }
         };
