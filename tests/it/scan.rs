@@ -452,7 +452,8 @@ fn symlink_oddities_scan_as_upstream() {
 /// as upstream does, in both flavours: a snapshot folder that is itself a link, a `snapshots` folder
 /// that is a link to a folder at another depth (a pointer's `..` then goes up from the real folder,
 /// where a blob of another size waits), a `blobs` folder that is a link (0.2x reports the resolved
-/// path), a target with `..` after a name, an absolute target, and a pointer to a folder.
+/// path), a target with `..` after a name, an absolute target, a pointer to a folder, and more blob
+/// folders than the scan keeps handles open on.
 #[test]
 fn fast_path_fallbacks_scan_as_upstream() {
     let mut cache = Tree::temp();
@@ -489,10 +490,24 @@ fn fast_path_fallbacks_scan_as_upstream() {
         models--org--linked-blobs/refs/main = {c4}
         "
     ));
+    let many = hex40(15);
+    for folder in 0..40 {
+        cache.write(&format!(
+            "models--org--many-folders/blobs/d{folder}/{b1} ({size} bytes)
+             models--org--many-folders/snapshots/{many}/f{folder} -> ../../blobs/d{folder}/{b1}",
+            size = folder + 1
+        ));
+    }
     compare_all(HF_HUB_2X, Flavour::V2x, &[("fallbacks", cache.root())]);
     compare_all(HF_HUB_0X, Flavour::V0x, &[("fallbacks", cache.root())]);
     let report = hub_cache::scan(cache.root()).expect("scan");
-    assert_eq!(report.repos.len(), 3, "{:?}", report.warnings);
+    assert_eq!(report.repos.len(), 4, "{:?}", report.warnings);
+    let many = report
+        .repos
+        .iter()
+        .find(|repo| repo.repo.id.as_str() == "org/many-folders")
+        .expect("the repo");
+    assert_eq!((many.nb_files, many.size_on_disk), (40, 820));
 }
 
 /// The missing-commit warning quotes ref contents with Python's `repr()`: checked on every code point

@@ -140,7 +140,11 @@ pub(super) enum Lstat {
     Link,
 }
 
-/// `lstat` of blob paths, relative to one handle per distinct folder.
+/// Handles a [`BlobFolders`] keeps open at most (one per repo is the usual; each repo's scan has its
+/// own, dropped at its end).
+const MAX_HANDLES: usize = 16;
+
+/// `lstat` of blob paths, relative to one handle per distinct folder (the first [`MAX_HANDLES`]).
 pub(super) struct BlobFolders {
     /// Handles by folder (`None` when it could not be opened: then the full path is used).
     handles: Vec<Option<OwnedFd>>,
@@ -169,10 +173,14 @@ impl BlobFolders {
             *index
                 .entry(folder.to_path_buf())
                 .or_insert_with_key(|folder| {
-                    let flags = handle_flags();
-                    handles.push(
-                        rustix::fs::openat(rustix::fs::CWD, folder, flags, Mode::empty()).ok(),
-                    );
+                    // A hostile repo may name a folder per pointer: past a few handles, full paths.
+                    let open = || {
+                        rustix::fs::openat(rustix::fs::CWD, folder, handle_flags(), Mode::empty())
+                    };
+                    let handle = (handles.len() < MAX_HANDLES)
+                        .then(open)
+                        .and_then(Result::ok);
+                    handles.push(handle);
                     handles.len() - 1
                 })
         });
