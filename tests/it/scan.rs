@@ -446,6 +446,70 @@ fn symlink_oddities_scan_as_upstream() {
     );
 }
 
+/// The scan's fast path (entry types from directory listings, links read relative to their folder,
+/// blobs stat'ed relative to theirs, folders below a real snapshot folder taken as real) holds only
+/// where lexical resolution is exact. Each case here must fall back to the long way and still scan
+/// as upstream does, in both flavours: a snapshot folder that is itself a link, a `snapshots` folder
+/// that is a link to a folder at another depth (a pointer's `..` then goes up from the real folder,
+/// where a blob of another size waits), a `blobs` folder that is a link (0.2x reports the resolved
+/// path), a target with `..` after a name, an absolute target, a pointer to a folder, and more blob
+/// folders than the scan keeps handles open on.
+#[test]
+fn fast_path_fallbacks_scan_as_upstream() {
+    let mut cache = Tree::temp();
+    let root = cache.root().to_str().expect("UTF-8").to_owned();
+    let (b1, b2, b3, b4) = (hex40(1), hex40(2), hex40(3), hex40(4));
+    let (c1, c2, c3, c4) = (hex40(11), hex40(12), hex40(13), hex40(14));
+    cache.write(&format!(
+        "
+        # A snapshot folder that is a link to a sibling.
+        models--org--linked-rev/blobs/{b1} (11 bytes)
+        models--org--linked-rev/blobs/{b2} (22 bytes)
+        models--org--linked-rev/snapshots/{c1}/a.txt => {b1}
+        models--org--linked-rev/snapshots/{c1}/sub/b.txt => {b2}
+        models--org--linked-rev/snapshots/{c2} -> {c1}
+        models--org--linked-rev/refs/main = {c2}
+
+        # `snapshots` is a link two levels down: `../../blobs` means another folder physically.
+        models--org--linked-snaps/blobs/{b1} (13 bytes)
+        models--org--linked-snaps/store/deeper/blobs/{b1} (17 bytes)
+        models--org--linked-snaps/store/deeper/snaps/{c3}/x.bin -> ../../blobs/{b1}
+        models--org--linked-snaps/snapshots -> store/deeper/snaps
+        models--org--linked-snaps/refs/main = {c3}
+
+        # `blobs` is a link; odd targets beside plain ones.
+        models--org--linked-blobs/real-blobs/{b1} (31 bytes)
+        models--org--linked-blobs/real-blobs/{b2} (32 bytes)
+        models--org--linked-blobs/real-blobs/{b3} (33 bytes)
+        models--org--linked-blobs/real-blobs/{b4}/
+        models--org--linked-blobs/blobs -> real-blobs
+        models--org--linked-blobs/snapshots/{c4}/plain.bin => {b1}
+        models--org--linked-blobs/snapshots/{c4}/dir/dotdot.bin -> ../../../blobs/../blobs/{b2}
+        models--org--linked-blobs/snapshots/{c4}/absolute.bin -> {root}/models--org--linked-blobs/blobs/{b3}
+        models--org--linked-blobs/snapshots/{c4}/folder -> ../../blobs/{b4}
+        models--org--linked-blobs/refs/main = {c4}
+        "
+    ));
+    let many = hex40(15);
+    for folder in 0..40 {
+        cache.write(&format!(
+            "models--org--many-folders/blobs/d{folder}/{b1} ({size} bytes)
+             models--org--many-folders/snapshots/{many}/f{folder} -> ../../blobs/d{folder}/{b1}",
+            size = folder + 1
+        ));
+    }
+    compare_all(HF_HUB_2X, Flavour::V2x, &[("fallbacks", cache.root())]);
+    compare_all(HF_HUB_0X, Flavour::V0x, &[("fallbacks", cache.root())]);
+    let report = hub_cache::scan(cache.root()).expect("scan");
+    assert_eq!(report.repos.len(), 4, "{:?}", report.warnings);
+    let many = report
+        .repos
+        .iter()
+        .find(|repo| repo.repo.id.as_str() == "org/many-folders")
+        .expect("the repo");
+    assert_eq!((many.nb_files, many.size_on_disk), (40, 820));
+}
+
 /// The missing-commit warning quotes ref contents with Python's `repr()`: checked on every code point
 /// below U+3000 and a sample above, alone and mixed with both quote characters.
 #[test]

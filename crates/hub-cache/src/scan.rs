@@ -45,6 +45,12 @@ pub use crate::shared_store::{
     SHARED_BLOBS_DIR, SHARED_BLOBS_MARKER, is_shared_blobs_dir, shared_blob_target,
     shared_store_payloads,
 };
+use walk::{
+    BlobFolders, BlobStat, CleanKey, Found, Kind, Last, Lstat, clean_cmp, clean_cmp_bytes,
+    clean_starts_with, glob_recursive, split_clean,
+};
+
+mod walk;
 
 /// Behaviour switches of [`scan_with`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -585,7 +591,9 @@ fn scan_repo(
         if metadata.is_file() {
             return corrupted(CorruptedCache::RefsIsAFile { refs: refs_path });
         }
-        for (ref_path, _) in glob_recursive(&refs_path).map_err(ScanError::io(&refs_path))? {
+        for Found { path: ref_path, .. } in
+            glob_recursive(&refs_path).map_err(ScanError::io(&refs_path))?
+        {
             let name = file_name_lossy(&ref_path);
             if is_dir(&ref_path)
                 || (flavour == Flavour::V2x && OS_HELPER_FILES.contains(&name.as_str()))
@@ -623,7 +631,9 @@ fn scan_repo(
         Flavour::V0x => &[".DS_Store"],
     };
     // Keyed by blob path, first stat wins (as upstream's `blob_stats`).
-    let mut blob_stats: HashMap<PathBuf, BlobStat> = HashMap::new();
+    // Blob paths are clean (listed names, lexically normalised or resolved paths).
+    // With each stat, whether the fast path's `lstat` took it (the blob path is then not a link).
+    let mut blob_stats: HashMap<CleanKey, (BlobStat, bool)> = HashMap::new();
     let mut resolver = Resolver::default();
     let mut probe = Probe::default();
     let mut revisions = Vec::new();
@@ -640,10 +650,12 @@ fn scan_repo(
         }
 
         let mut files = Vec::new();
-        for (file_path, file_type) in
-            glob_recursive(&revision_path).map_err(ScanError::io(&revision_path))?
-        {
-            let (blob_path, known_stat) = match probe.fast(&file_path, file_type, flavour) {
+        let found = glob_recursive(&revision_path).map_err(ScanError::io(&revision_path))?;
+        let root_real = !found.is_empty() && probe.is_real(&revision_path);
+        for entry in found {
+            let fast = probe.fast(&entry, root_real, flavour, &blob_stats);
+            let file_path = entry.path;
+            let (blob_path, known_stat) = match fast {
                 Fast::Folder => continue,
                 Fast::Blob(blob_path, stat) => (blob_path, stat),
                 Fast::Slow => {
@@ -666,7 +678,8 @@ fn scan_repo(
             // A blob known not to be a link, inside the cache by name, is inside: the usual case
             // needs no further look.
             let known_inside = known_stat.is_some()
-                && (blob_path.starts_with(cache_dir) || blob_path.starts_with(repo_path));
+                && (clean_starts_with(&blob_path, cache_dir)
+                    || clean_starts_with(&blob_path, repo_path));
             if !known_inside
                 && let Some(target) = outside(cache_dir, repo_path, &file_path, &blob_path, flavour)
             {
@@ -678,16 +691,16 @@ fn scan_repo(
                     continue;
                 }
             }
-            let stat = match (blob_stats.get(&blob_path), known_stat) {
-                (Some(stat), _) => *stat,
+            let stat = match (blob_stats.get(CleanKey::bytes(&blob_path)), known_stat) {
+                (Some((stat, _)), _) => *stat,
                 (None, Some(stat)) => {
-                    blob_stats.insert(blob_path.clone(), stat);
+                    blob_stats.insert(CleanKey::new(&blob_path), (stat, true));
                     stat
                 }
                 (None, None) => match fs::metadata(&blob_path) {
                     Ok(metadata) => {
                         let stat = BlobStat::of(&metadata);
-                        blob_stats.insert(blob_path.clone(), stat);
+                        blob_stats.insert(CleanKey::new(&blob_path), (stat, false));
                         stat
                     }
                     Err(error) if is_missing(&error) => {
@@ -696,8 +709,12 @@ fn scan_repo(
                     Err(error) => return Err(ScanError::io(&blob_path)(error)),
                 },
             };
+            let file_name = match split_clean(&file_path) {
+                Some((_, name)) => name.to_string_lossy().into_owned(),
+                None => file_name_lossy(&file_path),
+            };
             files.push(CachedFile {
-                file_name: file_name_lossy(&file_path),
+                file_name,
                 file_path,
                 blob_path,
                 size_on_disk: stat.size,
@@ -705,7 +722,21 @@ fn scan_repo(
                 blob_last_modified: stat.modified,
             });
         }
-        files.sort_by(|a, b| a.file_path.cmp(&b.file_path));
+        // The paths are the walk's: clean, and all below `revision_path`, which needs no comparing.
+        let mut prefix = revision_path.as_os_str().as_encoded_bytes().to_vec();
+        prefix.push(b'/');
+        fn below<'a>(file: &'a CachedFile, prefix: &[u8]) -> &'a [u8] {
+            let bytes = file.file_path.as_os_str().as_encoded_bytes();
+            bytes.strip_prefix(prefix).unwrap_or(bytes)
+        }
+        if files
+            .iter()
+            .all(|file| below(file, &prefix).len() < file.file_path.as_os_str().len())
+        {
+            files.sort_unstable_by(|a, b| clean_cmp_bytes(below(a, &prefix), below(b, &prefix)));
+        } else {
+            files.sort_unstable_by(|a, b| clean_cmp(&a.file_path, &b.file_path));
+        }
 
         let last_modified = match files.iter().map(|file| file.blob_last_modified).max() {
             Some(latest) => latest,
@@ -713,10 +744,12 @@ fn scan_repo(
                 .and_then(|metadata| metadata.modified())
                 .map_err(ScanError::io(&revision_path))?,
         };
-        let distinct_blobs: BTreeMap<&Path, u64> = files
+        let mut distinct_blobs: Vec<(&Path, u64)> = files
             .iter()
             .map(|file| (file.blob_path.as_path(), file.size_on_disk))
             .collect();
+        distinct_blobs.sort_unstable_by(|a, b| clean_cmp(a.0, b.0));
+        distinct_blobs.dedup_by(|a, b| a.0 == b.0);
         let refs = match refs_by_hash
             .iter()
             .position(|(hash, _)| *hash == commit_hash)
@@ -725,7 +758,7 @@ fn scan_repo(
             None => BTreeSet::new(),
         };
         revisions.push(CachedRevision {
-            size_on_disk: distinct_blobs.values().sum(),
+            size_on_disk: distinct_blobs.iter().map(|(_, size)| size).sum(),
             commit_hash,
             snapshot_path: revision_path,
             files,
@@ -748,8 +781,8 @@ fn scan_repo(
         let modified = metadata.modified().map_err(ScanError::io(repo_path))?;
         (accessed, modified)
     } else {
-        let accessed = blob_stats.values().map(|s| s.accessed).max();
-        let modified = blob_stats.values().map(|s| s.modified).max();
+        let accessed = blob_stats.values().map(|(s, _)| s.accessed).max();
+        let modified = blob_stats.values().map(|(s, _)| s.modified).max();
         (
             accessed.expect("blob_stats is not empty"),
             modified.expect("blob_stats is not empty"),
@@ -767,31 +800,13 @@ fn scan_repo(
     Ok(Ok(CachedRepo {
         repo,
         repo_path: repo_path.to_path_buf(),
-        size_on_disk: blob_stats.values().map(|s| s.size).sum(),
+        size_on_disk: blob_stats.values().map(|(s, _)| s.size).sum(),
         nb_files: blob_stats.len(),
         revisions,
         last_accessed,
         last_modified,
         refs,
     }))
-}
-
-#[derive(Debug, Clone, Copy)]
-struct BlobStat {
-    size: u64,
-    accessed: SystemTime,
-    modified: SystemTime,
-}
-
-impl BlobStat {
-    fn of(metadata: &fs::Metadata) -> BlobStat {
-        // Both are available on every platform we build for; the epoch is a harmless fallback.
-        BlobStat {
-            size: metadata.len(),
-            accessed: metadata.accessed().unwrap_or(SystemTime::UNIX_EPOCH),
-            modified: metadata.modified().unwrap_or(SystemTime::UNIX_EPOCH),
-        }
-    }
 }
 
 /// 2.x `HFCacheInfo.size_on_disk`: distinct blob paths of all repos (shared-store links excluded when
@@ -898,37 +913,6 @@ fn file_name_lossy(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// `path.glob("**/*")` of Python 3.11 in its order: a directory's entries, then each real (not
-/// symlinked) subdirectory in turn, each with the type its directory entry gives (`None` when it
-/// could not be had). Nothing when `path` is not a directory; a directory that cannot be listed for
-/// lack of permission contributes nothing.
-fn glob_recursive(path: &Path) -> io::Result<Vec<(PathBuf, Option<fs::FileType>)>> {
-    let mut found = Vec::new();
-    if is_dir(path) {
-        glob_into(path, &mut found)?;
-    }
-    Ok(found)
-}
-
-fn glob_into(dir: &Path, found: &mut Vec<(PathBuf, Option<fs::FileType>)>) -> io::Result<()> {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries.collect::<io::Result<Vec<_>>>()?,
-        Err(error) if error.kind() == io::ErrorKind::PermissionDenied => return Ok(()),
-        Err(error) => return Err(error),
-    };
-    let first = found.len();
-    for entry in &entries {
-        found.push((entry.path(), entry.file_type().ok()));
-    }
-    for at in first..first + entries.len() {
-        if found[at].1.is_some_and(|t| t.is_dir()) {
-            let sub = found[at].0.clone();
-            glob_into(&sub, found)?;
-        }
-    }
-    Ok(())
-}
-
 /// What the fast path learnt about one snapshot entry.
 enum Fast {
     /// A real folder, or a link to one: not a file (as `is_dir()` says).
@@ -939,91 +923,141 @@ enum Fast {
     Slow,
 }
 
-/// What a pointer's target was, by `lstat`.
-#[derive(Clone, Copy)]
-enum Target {
-    /// Not a link, not a folder: its stat is the blob's.
-    File(BlobStat),
-    Folder,
-    /// A link, missing, unreadable: the long way decides.
-    Other,
-}
-
-/// The fast path of a repo's snapshot entries: one `readlink` per pointer and one `lstat` per
-/// distinct blob, the entry's type taken from its directory entry, and no other look at the file.
+/// The fast path of a repo's snapshot entries: one `readlink` per pointer (done by the walk, relative
+/// to the pointer's folder) and one `lstat` per distinct blob (relative to the blob's folder), the
+/// entry's type taken from its directory entry, and no other look at the file.
 ///
 /// It holds when it provably reaches what the long way (`is_dir()`, one hop or full resolution,
 /// `stat()`) would: the pointer's folder is its own real path (so the target's leading `..` go up
 /// exactly as the kernel goes), the target has no `..` after its first other component, and its
 /// last component is not a link; for 0.2x (which reports the fully resolved path) the blob's folder
 /// is its own real path as well. Anything else goes the long way.
-#[derive(Default)]
+///
+/// A pointer's folder is known real without asking the kernel: the walked snapshot folder is checked
+/// once (`realpath`), and every folder below it was entered as a directory entry typed "directory"
+/// (never a link), whose real path is its parent's real path joined with its name.
 struct Probe {
     /// Folder -> whether it is its own real path.
     real: HashMap<PathBuf, bool>,
-    /// Blob path -> what its `lstat` found.
-    targets: HashMap<PathBuf, Target>,
+    last_real: Last<bool>,
+    /// Blob path -> what its `lstat` found when it was not a file (`None`: it failed); files are
+    /// remembered by the caller's `blob_stats`.
+    targets: HashMap<CleanKey, Option<Lstat>>,
+    folders: BlobFolders,
+}
+
+impl Default for Probe {
+    fn default() -> Self {
+        Probe {
+            real: HashMap::new(),
+            last_real: Last::new(),
+            targets: HashMap::new(),
+            folders: BlobFolders::default(),
+        }
+    }
 }
 
 impl Probe {
+    /// `root_real`: the walked snapshot folder is its own real path (so is every folder below it the
+    /// walk entered). `known`: the stats taken so far, each with whether this `lstat` took it.
     fn fast(
         &mut self,
-        file_path: &Path,
-        file_type: Option<fs::FileType>,
+        found: &Found,
+        root_real: bool,
         flavour: Flavour,
+        known: &HashMap<CleanKey, (BlobStat, bool)>,
     ) -> Fast {
-        let Some(file_type) = file_type else {
+        let Some(kind) = found.kind else {
             return Fast::Slow;
         };
-        if file_type.is_dir() {
+        if kind == Kind::Dir {
             return Fast::Folder;
         }
-        let Some(parent) = file_path.parent() else {
+        let file_path = found.path.as_path();
+        let Some((parent, _)) = split_clean(file_path) else {
             return Fast::Slow;
         };
-        if !self.is_real(parent) {
+        if !root_real {
             return Fast::Slow;
         }
-        if file_type.is_file() {
+        match kind {
             // Not a link: both flavours report the entry itself (its folder being real).
-            return Fast::Blob(file_path.to_path_buf(), None);
+            Kind::File => return Fast::Blob(file_path.to_path_buf(), None),
+            Kind::Link => {}
+            Kind::Dir | Kind::Other => return Fast::Slow,
         }
-        if !file_type.is_symlink() {
-            return Fast::Slow;
-        }
-        let Ok(target) = fs::read_link(file_path) else {
+        let Some(target) = &found.target else {
             return Fast::Slow;
         };
-        if !plain_target(&target) {
+        if !plain_target(target) {
             return Fast::Slow;
         }
-        let blob_path = absolute_normalized(&parent.join(&target));
-        if flavour == Flavour::V0x && !blob_path.parent().is_some_and(|dir| self.is_real(dir)) {
-            return Fast::Slow;
-        }
-        let found = *self
-            .targets
-            .entry(blob_path.clone())
-            .or_insert_with_key(|path| match fs::symlink_metadata(path) {
-                Ok(meta) if meta.is_dir() => Target::Folder,
-                Ok(meta) if !meta.file_type().is_symlink() => Target::File(BlobStat::of(&meta)),
-                _ => Target::Other,
+        let blob_path = lexical_join(parent, target);
+        if flavour == Flavour::V0x {
+            let real = &mut self.real;
+            let blob_folder_real = split_clean(&blob_path).is_some_and(|(dir, _)| {
+                self.last_real.get_or(dir, |dir| {
+                    *real
+                        .entry(dir.to_path_buf())
+                        .or_insert_with_key(|dir| is_real(dir))
+                })
             });
+            if !blob_folder_real {
+                return Fast::Slow;
+            }
+        }
+        let key = CleanKey::bytes(&blob_path);
+        if let Some((stat, true)) = known.get(key) {
+            return Fast::Blob(blob_path, Some(*stat));
+        }
+        let found = match self.targets.get(key) {
+            Some(found) => *found,
+            None => {
+                let found = self.folders.lstat(&blob_path).ok();
+                if !matches!(found, Some(Lstat::File(_))) {
+                    self.targets.insert(CleanKey::new(&blob_path), found);
+                }
+                found
+            }
+        };
         match found {
-            Target::File(stat) => Fast::Blob(blob_path, Some(stat)),
-            Target::Folder => Fast::Folder,
-            Target::Other => Fast::Slow,
+            Some(Lstat::File(stat)) => Fast::Blob(blob_path, Some(stat)),
+            Some(Lstat::Folder) => Fast::Folder,
+            Some(Lstat::Link) | None => Fast::Slow,
         }
     }
 
     fn is_real(&mut self, folder: &Path) -> bool {
-        if let Some(known) = self.real.get(folder) {
-            return *known;
-        }
-        let real = fs::canonicalize(folder).is_ok_and(|real| real == folder);
-        self.real.insert(folder.to_path_buf(), real);
-        real
+        *self
+            .real
+            .entry(folder.to_path_buf())
+            .or_insert_with_key(|folder| is_real(folder))
     }
+}
+
+/// Whether `folder` is its own real path.
+fn is_real(folder: &Path) -> bool {
+    fs::canonicalize(folder).is_ok_and(|real| real == folder)
+}
+
+/// `abspath(parent / target)` for an absolute, clean `parent` and a [`plain_target`]: clean too.
+fn lexical_join(parent: &Path, target: &Path) -> PathBuf {
+    if target.is_absolute() {
+        return absolute_normalized(target);
+    }
+    let mut base = parent;
+    let mut names = target.components();
+    while names.clone().next() == Some(Component::ParentDir) {
+        names.next();
+        // `..` at the root stays at the root.
+        base = split_clean(base).map_or(base, |(parent, _)| parent);
+    }
+    let mut joined = PathBuf::with_capacity(base.as_os_str().len() + target.as_os_str().len() + 1);
+    joined.push(base);
+    for name in names {
+        joined.push(name);
+    }
+    joined
 }
 
 /// A link target whose lexical normalisation is exact: leading `..` only (or absolute with none),

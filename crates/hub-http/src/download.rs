@@ -1,18 +1,22 @@
 //! Downloading one file's bytes into a caller's file: resume from an offset, several ranged
 //! connections for large files, size and content hash verified before the caller may publish.
 //!
-//! Writers put each range at its offset (`pwrite`); a tracker knows the contiguous prefix that is
-//! complete and keeps the buffers just written (up to `HELD_BYTES`) for a hasher thread that
-//! follows that prefix on a second core: bytes are hashed from memory as the prefix reaches them,
-//! and read back from the file only when they did not fit (or were on disk before: a resume).
-//! The hash is ready moments after the last byte arrives, and memory stays bounded.
+//! Each connection gathers the body's frames as they came off the socket (no copy) and writes a
+//! batch at its offset with one `pwritev`; a tracker knows the contiguous prefix that is complete
+//! and keeps the batches just written (up to `HELD_BYTES`) for a hasher thread that follows that
+//! prefix on a second core: bytes are hashed from memory as the prefix reaches them, and read back
+//! from the file only when they did not fit (or were on disk before: a resume). The hash is ready
+//! moments after the last byte arrives, and memory stays bounded.
 
 use std::collections::BTreeMap;
 use std::fs::File;
+use std::io::IoSlice;
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
+use bytes::Bytes;
 use hub_cache::etag::Etag;
 use hub_cache::hash::{HashKind, Hasher};
 use hyper::header::{self, HeaderMap, HeaderValue};
@@ -23,10 +27,13 @@ use crate::transport::{Redirects, Transport};
 
 /// Bytes gathered before one positional write.
 const WRITE_BUFFER: usize = 1 << 20;
+/// Frames gathered before one positional write at most (a trickling server sends many small
+/// ones; `pwritev` takes at most `IOV_MAX`, 1024, slices at once).
+const BATCH_FRAMES: usize = 256;
 /// Completed bytes kept in memory for the hasher at most (beyond it, they are read back).
 const HELD_BYTES: usize = 8 << 20;
-/// Emptied buffers kept for reuse at most.
-const SPARE_BUFFERS: usize = 4;
+/// Bytes read back from the file at once by the hasher.
+const READ_BACK: usize = 1 << 20;
 /// Files at most this large are hashed on the task that downloaded them, after the last byte,
 /// from the page cache: a hasher thread per file costs more than hashing it (a 16 KiB file is
 /// tens of microseconds of SHA-256, a thread start and join are a `clone3` and a dozen futex
@@ -36,7 +43,7 @@ const INLINE_HASH_LIMIT: u64 = 128 * 1024;
 /// `pwrite` of a few pages into the page cache is cheaper than the hand-off).
 const INLINE_WRITE_LIMIT: usize = 64 * 1024;
 /// While bytes keep arriving, the buffer is written (and progress reported) at least this often.
-const PROGRESS_INTERVAL: std::time::Duration = std::time::Duration::from_millis(200);
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(200);
 
 /// When and how a file is fetched over several ranged connections.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +54,13 @@ pub struct ParallelOptions {
     pub chunk_size: u64,
     /// Connections at once for one file.
     pub connections: usize,
+    /// The first range is fetched alone; when it arrives at least this fast (bytes per second:
+    /// within `chunk_size / solo_speed` seconds), the rest of the file follows on that one
+    /// connection in one request; else, from that moment, the other connections fetch the
+    /// following ranges beside it (a slow link loses that fraction of a second, once). On a fast link, more connections only compete for the cores with the hash
+    /// and the writes (and arrive out of order, to be read back for the hash); they pay off when
+    /// each connection is slow (latency, a per-connection cap). `u64::MAX`: always split.
+    pub solo_speed: u64,
 }
 
 impl Default for ParallelOptions {
@@ -55,6 +69,7 @@ impl Default for ParallelOptions {
             threshold: 64 * 1024 * 1024,
             chunk_size: 16 * 1024 * 1024,
             connections: 4,
+            solo_speed: 256 * 1024 * 1024,
         }
     }
 }
@@ -109,19 +124,73 @@ struct TrackerState {
     /// Completed intervals beyond the watermark, start → end.
     pending: BTreeMap<u64, u64>,
     watermark: u64,
-    /// Copies of completed ranges at or beyond the hashed position, start → bytes; at most
-    /// [`HELD_BYTES`] in all (a range that does not fit is read back from the file instead).
-    held: BTreeMap<u64, Vec<u8>>,
+    /// Completed batches at or beyond the hashed position, start → frames; at most
+    /// [`HELD_BYTES`] in all (a batch that does not fit is read back from the file instead).
+    held: BTreeMap<u64, Batch>,
     held_bytes: usize,
-    /// Emptied buffers the hasher hands back, for the connections to fill again.
-    spare: Vec<Vec<u8>>,
     cancelled: bool,
+}
+
+/// Frames of one body, in order, as they came off the connection (not copied), written at once.
+#[derive(Default)]
+struct Batch {
+    frames: Vec<Bytes>,
+    len: usize,
+}
+
+impl Batch {
+    fn push(&mut self, frame: Bytes) {
+        self.len += frame.len();
+        self.frames.push(frame);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Writes every byte at `offset` (one `pwritev` per [`BATCH_FRAMES`] frames when the file
+    /// takes it all at once, as regular files do).
+    fn write_all_at(&self, file: &File, mut offset: u64) -> std::io::Result<()> {
+        // The first frame not fully written, and how much of it was.
+        let (mut first, mut skip) = (0, 0);
+        loop {
+            while first < self.frames.len() && self.frames[first].len() == skip {
+                (first, skip) = (first + 1, 0);
+            }
+            let Some(head) = self.frames.get(first) else {
+                break;
+            };
+            let slices: Vec<IoSlice<'_>> = std::iter::once(&head[skip..])
+                .chain(self.frames[first + 1..].iter().map(|f| &f[..]))
+                .filter(|slice| !slice.is_empty())
+                .take(BATCH_FRAMES)
+                .map(IoSlice::new)
+                .collect();
+            let mut written = match rustix::io::pwritev(file, &slices, offset) {
+                Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+                Ok(written) => written,
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(errno) => return Err(errno.into()),
+            };
+            offset += written as u64;
+            while written > 0 {
+                let left = self.frames[first].len() - skip;
+                if written < left {
+                    skip += written;
+                    break;
+                }
+                written -= left;
+                (first, skip) = (first + 1, 0);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// What the hasher does next.
 enum Step {
-    /// Hash these bytes (the next ones, in memory) and hand the buffer back.
-    Memory(Vec<u8>),
+    /// Hash these bytes (the next ones, in memory).
+    Memory(Batch),
     /// Read the next bytes back from the file, up to this offset.
     Disk(u64),
 }
@@ -134,7 +203,6 @@ impl Tracker {
                 watermark,
                 held: BTreeMap::new(),
                 held_bytes: 0,
-                spare: Vec::new(),
                 cancelled: false,
             }),
             changed: Condvar::new(),
@@ -146,19 +214,17 @@ impl Tracker {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Marks `data`, written at `start`, complete. The hasher may keep the bytes (they are then
-    /// not read back from the file); returns an empty buffer for the caller's next bytes.
-    fn complete(&self, start: u64, mut data: Vec<u8>) -> Vec<u8> {
-        let end = start + data.len() as u64;
+    /// Marks `batch`, written at `start`, complete. The hasher may keep the bytes (they are then
+    /// not read back from the file).
+    fn complete(&self, start: u64, batch: Batch) {
+        let end = start + batch.len as u64;
         let mut state = self.lock();
         // Bytes below the watermark were complete already (and may be hashed): never again.
         if start >= state.watermark && end > start {
             state.pending.insert(start, end);
-            if self.hashing && state.held_bytes + data.len() <= HELD_BYTES {
-                state.held_bytes += data.len();
-                let fresh = state.spare.pop();
-                state.held.insert(start, std::mem::take(&mut data));
-                data = fresh.unwrap_or_else(|| Vec::with_capacity(WRITE_BUFFER));
+            if self.hashing && state.held_bytes + batch.len <= HELD_BYTES {
+                state.held_bytes += batch.len;
+                state.held.insert(start, batch);
             }
             while let Some(end) = {
                 let w = state.watermark;
@@ -168,8 +234,6 @@ impl Tracker {
             }
             self.changed.notify_all();
         }
-        data.clear();
-        data
     }
 
     fn cancel(&self) {
@@ -186,9 +250,9 @@ impl Tracker {
                 return None;
             }
             if state.watermark > hashed {
-                if let Some(data) = state.held.remove(&hashed) {
-                    state.held_bytes -= data.len();
-                    return Some(Step::Memory(data));
+                if let Some(batch) = state.held.remove(&hashed) {
+                    state.held_bytes -= batch.len;
+                    return Some(Step::Memory(batch));
                 }
                 let next_held = state
                     .held
@@ -198,23 +262,6 @@ impl Tracker {
                 return Some(Step::Disk(state.watermark.min(next_held)));
             }
             state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
-        }
-    }
-
-    /// An empty buffer for a connection: a spare one, else a new one.
-    fn buffer(&self) -> Vec<u8> {
-        self.lock()
-            .spare
-            .pop()
-            .unwrap_or_else(|| Vec::with_capacity(WRITE_BUFFER))
-    }
-
-    /// Hands a buffer back for reuse.
-    fn recycle(&self, mut buffer: Vec<u8>) {
-        buffer.clear();
-        let mut state = self.lock();
-        if state.spare.len() < SPARE_BUFFERS && buffer.capacity() <= 2 * WRITE_BUFFER {
-            state.spare.push(buffer);
         }
     }
 }
@@ -232,6 +279,23 @@ impl From<Error> for RangeFailure {
             error,
             range_ignored: false,
         }
+    }
+}
+
+/// The ranges of `[start, total)`, `chunk` bytes each, taken in order by the connections.
+struct Ranges {
+    /// The index of the next range to take.
+    next: AtomicU64,
+    /// Set when a connection gave up: the others take no new range.
+    failed: AtomicBool,
+    start: u64,
+    total: u64,
+    chunk: u64,
+}
+
+impl Ranges {
+    fn count(&self) -> u64 {
+        (self.total - self.start).div_ceil(self.chunk)
     }
 }
 
@@ -419,41 +483,80 @@ impl Transfer {
         if parallel.connections <= 1 || remaining < parallel.threshold || parallel.chunk_size == 0 {
             return self.fetch_range_with_retries(start, total, false).await;
         }
+        // The first range alone: when it completes within the time `solo_speed` allows, its
+        // connection takes the rest in one request; else the other connections start on the
+        // following ranges, and the first joins them when its range is done.
+        let chunk = parallel.chunk_size;
+        let probe_end = start.saturating_add(chunk).min(total);
+        let probe = self.fetch_range_with_retries(start, probe_end, true);
+        tokio::pin!(probe);
+        let budget = (parallel.solo_speed > 0).then(|| {
+            Duration::try_from_secs_f64((probe_end - start) as f64 / parallel.solo_speed as f64)
+                .unwrap_or(Duration::MAX)
+        });
+        let fast = match budget {
+            None => Some(probe.as_mut().await),
+            Some(budget) => tokio::time::timeout(budget, probe.as_mut()).await.ok(),
+        };
+        match fast {
+            Some(Err(error)) => return Err(error),
+            Some(Ok(())) if probe_end == total => return Ok(()),
+            Some(Ok(())) => return self.fetch_range_with_retries(probe_end, total, true).await,
+            None => {}
+        }
         // Ranges are computed as they are taken, never listed up front: the size comes from a
         // header, and must not size an allocation.
-        let chunk = parallel.chunk_size;
-        let count = remaining.div_ceil(chunk);
-        let next = Arc::new(AtomicU64::new(0));
-        let failed = Arc::new(AtomicBool::new(false));
+        let ranges = Arc::new(Ranges {
+            next: AtomicU64::new(0),
+            failed: AtomicBool::new(false),
+            start: probe_end,
+            total,
+            chunk,
+        });
         let mut workers = tokio::task::JoinSet::new();
-        let connections = u64::try_from(parallel.connections).unwrap_or(u64::MAX);
-        for _ in 0..connections.min(count) {
-            let (transfer, next, failed) = (self.clone(), next.clone(), failed.clone());
-            workers.spawn(async move {
-                while !failed.load(Ordering::Relaxed) {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    if index >= count {
-                        break;
-                    }
-                    let from = start + index * chunk;
-                    let to = from.saturating_add(chunk).min(total);
-                    if let Err(error) = transfer.fetch_range_with_retries(from, to, true).await {
-                        failed.store(true, Ordering::Relaxed);
-                        return Err(error);
-                    }
-                }
-                Ok(())
-            });
+        let others = u64::try_from(parallel.connections - 1).unwrap_or(u64::MAX);
+        for _ in 0..others.min(ranges.count()) {
+            let (transfer, ranges) = (self.clone(), ranges.clone());
+            workers.spawn(async move { transfer.take_ranges(&ranges).await });
         }
-        let mut first_error = None;
-        while let Some(joined) = workers.join_next().await {
-            let result = joined
-                .unwrap_or_else(|join| Err(self.io_error(std::io::Error::other(join.to_string()))));
-            if let Err(error) = result {
-                first_error.get_or_insert(error);
+        let first = async {
+            if let Err(error) = probe.await {
+                ranges.failed.store(true, Ordering::Relaxed);
+                return Err(error);
+            }
+            self.take_ranges(&ranges).await
+        };
+        let rest = async {
+            let mut first_error = None;
+            while let Some(joined) = workers.join_next().await {
+                let result = joined.unwrap_or_else(|join| {
+                    Err(self.io_error(std::io::Error::other(join.to_string())))
+                });
+                if let Err(error) = result {
+                    first_error.get_or_insert(error);
+                }
+            }
+            first_error.map_or(Ok(()), Err)
+        };
+        let (first, rest) = tokio::join!(first, rest);
+        first.and(rest)
+    }
+
+    /// Fetches the next range not taken yet, until none is left or a connection failed.
+    async fn take_ranges(&self, ranges: &Ranges) -> Result<(), Error> {
+        while !ranges.failed.load(Ordering::Relaxed) {
+            let index = ranges.next.fetch_add(1, Ordering::Relaxed);
+            if index >= ranges.count() {
+                break;
+            }
+            let from = ranges.start + index * ranges.chunk;
+            let to = from.saturating_add(ranges.chunk).min(ranges.total);
+            if let Err(error) = self.fetch_range_with_retries(from, to, true).await {
+                ranges.failed.store(true, Ordering::Relaxed);
+                return Err(error);
             }
         }
-        first_error.map_or(Ok(()), Err)
+        Ok(())
     }
 
     /// Fetches `[from, to)` with retries, resuming inside the range after each failure.
@@ -594,7 +697,7 @@ impl Transfer {
             .into());
         }
         let mut body = self.transport.download_body(answer);
-        let mut buffer = self.tracker.buffer();
+        let mut buffer = Batch::default();
         // On a slow link the buffer also goes to disk every PROGRESS_INTERVAL, so progress (and a
         // resumable partial file) advances steadily rather than once per WRITE_BUFFER.
         let mut last_flush = tokio::time::Instant::now();
@@ -629,26 +732,26 @@ impl Transfer {
                 }
                 Some(Ok(chunk)) => chunk,
             };
-            if position.saturating_add((buffer.len() + chunk.len()) as u64) > to {
+            if position.saturating_add((buffer.len + chunk.len()) as u64) > to {
                 return Err(Error::BadResponse {
                     url,
                     reason: format!("more than the {expected_len} bytes expected"),
                 }
                 .into());
             }
-            // A buffer never grows past its capacity (it may be kept for the hasher).
-            if buffer.len() + chunk.len() > WRITE_BUFFER && !buffer.is_empty() {
-                self.flush(&mut buffer, position, &url).await?;
-                last_flush = tokio::time::Instant::now();
+            if chunk.is_empty() {
+                continue;
             }
-            buffer.extend_from_slice(&chunk);
-            if buffer.len() >= WRITE_BUFFER || last_flush.elapsed() >= PROGRESS_INTERVAL {
+            buffer.push(chunk);
+            if buffer.len >= WRITE_BUFFER
+                || buffer.frames.len() >= BATCH_FRAMES
+                || last_flush.elapsed() >= PROGRESS_INTERVAL
+            {
                 self.flush(&mut buffer, position, &url).await?;
                 last_flush = tokio::time::Instant::now();
             }
         }
         self.flush(&mut buffer, position, &url).await?;
-        self.tracker.recycle(buffer);
         if to != u64::MAX && *position < to {
             let received = *position - body_start - skip;
             return Err(Error::Transport {
@@ -661,24 +764,19 @@ impl Transfer {
     }
 
     /// Writes `buffer` at `*position`, marks it complete and reports progress; empties the buffer
-    /// (keeping its allocation) and advances `*position`.
-    async fn flush(
-        &self,
-        buffer: &mut Vec<u8>,
-        position: &mut u64,
-        url: &str,
-    ) -> Result<(), Error> {
+    /// and advances `*position`.
+    async fn flush(&self, buffer: &mut Batch, position: &mut u64, url: &str) -> Result<(), Error> {
         if buffer.is_empty() {
             return Ok(());
         }
         let data = std::mem::take(buffer);
         let offset = *position;
-        let (result, data) = if data.len() <= INLINE_WRITE_LIMIT {
-            (self.file.write_all_at(&data, offset), data)
+        let (result, data) = if data.len <= INLINE_WRITE_LIMIT {
+            (data.write_all_at(&self.file, offset), data)
         } else {
             let writer = self.file.clone();
             tokio::task::spawn_blocking(move || {
-                let result = writer.write_all_at(&data, offset);
+                let result = data.write_all_at(&writer, offset);
                 (result, data)
             })
             .await
@@ -691,8 +789,8 @@ impl Transfer {
             url: url.to_owned(),
             source,
         })?;
-        let len = data.len() as u64;
-        *buffer = self.tracker.complete(offset, data);
+        let len = data.len as u64;
+        self.tracker.complete(offset, data);
         *position = offset + len;
         let done = self.done.fetch_add(len, Ordering::Relaxed) + len;
         (self.on_progress)(Progress {
@@ -717,14 +815,15 @@ fn spawn_hasher(
         let mut buffer = Vec::new();
         while hashed < total {
             match tracker.next_step(hashed)? {
-                Step::Memory(data) => {
-                    hasher.update(&data);
-                    hashed += data.len() as u64;
-                    tracker.recycle(data);
+                Step::Memory(batch) => {
+                    for frame in &batch.frames {
+                        hasher.update(frame);
+                    }
+                    hashed += batch.len as u64;
                 }
                 Step::Disk(end) => {
                     if buffer.is_empty() {
-                        buffer = vec![0u8; WRITE_BUFFER];
+                        buffer = vec![0u8; READ_BACK];
                     }
                     while hashed < end {
                         let n = ((end - hashed) as usize).min(buffer.len());
@@ -756,5 +855,40 @@ impl std::io::Read for ReadAt<'_> {
         let n = self.file.read_at(buf, self.position)?;
         self.position += n as u64;
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_of_many_odd_frames_is_written_whole_at_its_offset() {
+        // More frames than one `pwritev` takes, of odd sizes, some empty, and a long run of empty ones.
+        let mut batch = Batch::default();
+        let mut expected = vec![0xAAu8; 5];
+        for i in 0..(3 * BATCH_FRAMES + 7) {
+            let frame: Vec<u8> = (0..(i * 7) % 13).map(|j| (i + j) as u8).collect();
+            expected.extend_from_slice(&frame);
+            batch.frames.push(Bytes::from(frame));
+            if i == BATCH_FRAMES {
+                // A run of empty frames longer than one `pwritev`.
+                batch
+                    .frames
+                    .extend(std::iter::repeat_n(Bytes::new(), BATCH_FRAMES + 1));
+            }
+        }
+        batch.len = expected.len() - 5;
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let path = dir.path().join("out");
+        let file = File::options()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .expect("create");
+        file.write_all_at(&[0xAA; 5], 0).expect("prefix");
+        batch.write_all_at(&file, 5).expect("written");
+        assert_eq!(std::fs::read(&path).expect("read"), expected);
     }
 }

@@ -68,6 +68,7 @@ async fn large_files_use_parallel_ranges_written_in_place() {
             threshold: 64 * 1024,
             chunk_size: 100 * 1024,
             connections: 4,
+            solo_speed: u64::MAX,
         })
         .build()
         .unwrap();

@@ -171,6 +171,7 @@ async fn expired_and_single_range_cdn_links_are_resolved_again() {
                 threshold: 64 * 1024,
                 chunk_size: 256 * 1024,
                 connections: 2,
+                solo_speed: u64::MAX,
             })
             .build()
             .unwrap();

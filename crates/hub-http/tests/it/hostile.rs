@@ -457,6 +457,7 @@ async fn lazily_computed_ranges_cover_a_file_exactly() {
             threshold: 1,
             chunk_size: 7_777,
             connections: 3,
+            solo_speed: u64::MAX,
         })
         .build()
         .unwrap();

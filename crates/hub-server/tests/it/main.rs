@@ -2,6 +2,7 @@
 //! `support::build_cache` in a temp dir and a server on 127.0.0.1 port 0.
 
 mod api;
+mod bodies;
 mod faults;
 mod limits;
 mod oracle;

@@ -2,6 +2,7 @@
 //! and a minimal HTTP client.
 
 use std::path::Path;
+use std::time::Duration;
 
 use bytes::Bytes;
 use hfhub_tests::tree::Tree;
@@ -175,4 +176,62 @@ pub fn split_url(url: &str) -> (&str, &str) {
         Some(at) => (&rest[..at], &rest[at..]),
         None => (rest, "/"),
     }
+}
+
+/// A raw HTTP/1 `GET` on the CDN listener for the LFS file at `hub_path` of the server at `hub`
+/// (whose `HEAD` gives the signed location): the connection, with `read_timeout` on its reads.
+pub fn raw_cdn_get(
+    hub: std::net::SocketAddr,
+    hub_path: &str,
+    read_timeout: Duration,
+) -> std::net::TcpStream {
+    use std::io::{Read as _, Write as _};
+    let mut hub = std::net::TcpStream::connect(hub).expect("connect");
+    hub.write_all(format!("HEAD {hub_path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+        .expect("send");
+    let mut head = vec![0u8; 4096];
+    let read = hub.read(&mut head).expect("head");
+    let head = String::from_utf8_lossy(&head[..read]).into_owned();
+    let location = head
+        .lines()
+        .find_map(|line| line.strip_prefix("location: "))
+        .expect("a location")
+        .trim()
+        .to_owned();
+    let (authority, target) = split_url(&location);
+    let mut cdn = std::net::TcpStream::connect(authority).expect("connect");
+    cdn.set_read_timeout(Some(read_timeout))
+        .expect("read timeout");
+    cdn.write_all(format!("GET {target} HTTP/1.1\r\nHost: {authority}\r\n\r\n").as_bytes())
+        .expect("send");
+    cdn
+}
+
+/// Everything `stream` receives until the server closes it; panics when the server keeps it open
+/// past the stream's read timeout or `limit` in all.
+pub fn read_until_closed(stream: &mut std::net::TcpStream, limit: Duration) -> Vec<u8> {
+    use std::io::Read as _;
+    let started = std::time::Instant::now();
+    let mut received = Vec::new();
+    let mut buffer = vec![0u8; 1 << 16];
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(read) => received.extend_from_slice(&buffer[..read]),
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                panic!(
+                    "the server kept the connection open ({} bytes came)",
+                    received.len()
+                )
+            }
+            Err(_reset) => break,
+        }
+        assert!(started.elapsed() < limit, "still open");
+    }
+    received
 }

@@ -353,6 +353,7 @@ async fn large_files_arrive_intact_over_parallel_ranges() {
             threshold: 100_000,
             chunk_size: 128 * 1024,
             connections: 4,
+            solo_speed: u64::MAX,
         })
         .build()
         .expect("client");
