@@ -1,7 +1,9 @@
 //! Peak memory of a download does not grow with the file size.
 //!
 //! Its own test binary (an exception to one-binary-per-crate) because it installs a counting global
-//! allocator and measures the whole process: nothing else may run beside it.
+//! allocator and measures the whole process: nothing else may run beside it. The origin
+//! (hub-server, in the same process) runs on a runtime of its own whose threads are not counted:
+//! its read-ahead blocks are the server's memory, not the download's.
 
 #![allow(clippy::unwrap_used)]
 
@@ -20,17 +22,30 @@ struct Counting;
 static CURRENT: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
 
+std::thread_local! {
+    /// Set on the origin's threads: what they allocate and free is not counted.
+    static UNCOUNTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn counted() -> bool {
+    !UNCOUNTED.try_with(std::cell::Cell::get).unwrap_or(false)
+}
+
 #[allow(unsafe_code)]
 // SAFETY: every call is forwarded to the system allocator unchanged; only counters are added.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-        PEAK.fetch_max(now, Ordering::Relaxed);
+        if counted() {
+            let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
         // SAFETY: same layout contract as the caller's.
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
+        if counted() {
+            CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
+        }
         // SAFETY: `ptr` came from `alloc` with this layout.
         unsafe { System.dealloc(ptr, layout) }
     }
@@ -81,10 +96,23 @@ async fn peak_memory_does_not_grow_with_file_size() {
     for (i, size) in sizes.iter().enumerate() {
         plant(&cache, &repo, &format!("weights-{i}.bin"), *size, i as u64);
     }
-    let server = hub_server::Server::builder(cache.root())
-        .start()
-        .await
-        .unwrap();
+    // The origin on its own uncounted runtime, started from an uncounted thread.
+    let root = cache.root().to_path_buf();
+    let (origin, server) = std::thread::spawn(move || {
+        UNCOUNTED.with(|flag| flag.set(true));
+        let origin = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .on_thread_start(|| UNCOUNTED.with(|flag| flag.set(true)))
+            .build()
+            .unwrap();
+        let server = origin
+            .block_on(hub_server::Server::builder(root).start())
+            .unwrap();
+        (origin, server)
+    })
+    .join()
+    .unwrap();
     // Split over four connections (ranges held or read back out of order), then one connection
     // after the first range (every frame in order).
     for solo_speed in [u64::MAX, 0] {
@@ -136,9 +164,14 @@ async fn peak_memory_does_not_grow_with_file_size() {
             "peak {} bytes for a 160 MiB file (solo_speed {solo_speed})",
             peaks[1]
         );
+        // The hasher's held window (8 MiB) fills or not with how far the hasher lags, which the
+        // machine's load decides: either file may or may not reach it. Growing with the file
+        // would be about 128 MiB more here.
         assert!(
-            peaks[1] < peaks[0] + 4 * MIB,
+            peaks[1] < peaks[0] + 8 * MIB,
             "peak grew with the file size: {peaks:?} for sizes {sizes:?} (solo_speed {solo_speed})"
         );
     }
+    drop(server);
+    origin.shutdown_background();
 }
