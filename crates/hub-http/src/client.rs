@@ -193,14 +193,23 @@ impl ClientBuilder {
         Ok(self)
     }
 
-    /// The client. Loads the TLS roots (the platform's, or the `SSL_CERT_FILE`-style bundles the
-    /// environment named, plus [`ClientBuilder::with_root_certificates_pem`]'s).
+    /// The client. The TLS roots (the platform's, or the `SSL_CERT_FILE`-style bundles the
+    /// environment named, plus [`ClientBuilder::with_root_certificates_pem`]'s) are loaded at its
+    /// first `https://` connection; the roots given here are checked now.
     ///
     /// # Errors
     /// [`Error::Setup`]: a root certificate rustls refuses, or a `HF_HUB_USER_AGENT_ORIGIN` that is
     /// not a valid header value. (A CA file with no readable certificate is only a warning.)
     pub fn build(self) -> Result<Client, Error> {
-        let tls = crate::tls::config(&self.ca_sources, &self.extra_roots, !self.offline)?;
+        // The given roots are checked now, without loading anything; the full settings are made at
+        // the first https connection (never for an offline client, which opens no socket).
+        crate::tls::config(&self.ca_sources, &self.extra_roots, false)?;
+        let (sources, extra, load) = (
+            self.ca_sources.clone(),
+            self.extra_roots.clone(),
+            !self.offline,
+        );
+        let tls = crate::connect::LazyTls::new(move || crate::tls::config(&sources, &extra, load));
         let mut user_agent = format!("hfhub/{}; rust", env!("CARGO_PKG_VERSION"));
         if let Some(origin) = &self.user_agent_origin {
             user_agent.push_str("; origin/");

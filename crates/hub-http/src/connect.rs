@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -37,8 +37,77 @@ use crate::url::shown;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The connector every request uses: TLS (when the target is https) over [`ProxyConnector`].
-pub(crate) type Connector = hyper_rustls::HttpsConnector<ProxyConnector>;
+/// The connector every request uses: TLS (when the target is https) over [`ProxyConnector`]. The
+/// TLS side is built at the first `https://` connection: loading the system's certificate store
+/// costs about 160 file opens and most of a millisecond, which a run against an `http://` endpoint
+/// (a mirror on a private network, `hfhub serve`) that never leaves it does not pay. An `http://`
+/// endpoint that redirects to an `https://` CDN loads it then.
+#[derive(Clone)]
+pub(crate) struct Connector {
+    plain: ProxyConnector,
+    https: Arc<OnceLock<Result<hyper_rustls::HttpsConnector<ProxyConnector>, String>>>,
+    tls: Arc<LazyTls>,
+}
+
+/// The TLS settings of a client, made once, at the first `https://` connection of any of its
+/// connectors.
+pub(crate) struct LazyTls {
+    made: OnceLock<Result<Arc<rustls::ClientConfig>, String>>,
+    make: Box<dyn Fn() -> Result<rustls::ClientConfig, Error> + Send + Sync>,
+}
+
+impl LazyTls {
+    /// Settings that `make` builds when first needed.
+    pub(crate) fn new(
+        make: impl Fn() -> Result<rustls::ClientConfig, Error> + Send + Sync + 'static,
+    ) -> LazyTls {
+        LazyTls {
+            made: OnceLock::new(),
+            make: Box::new(make),
+        }
+    }
+
+    fn config(&self) -> Result<Arc<rustls::ClientConfig>, String> {
+        self.made
+            .get_or_init(|| (self.make)().map(Arc::new).map_err(|e| e.to_string()))
+            .clone()
+    }
+}
+
+impl Service<Uri> for Connector {
+    type Response = hyper_rustls::MaybeHttpsStream<Stream>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.plain.poll_ready(cx)
+    }
+
+    fn call(&mut self, dst: Uri) -> Self::Future {
+        if dst.scheme_str() != Some("https") {
+            let mut plain = self.plain.clone();
+            return Box::pin(async move {
+                Ok(hyper_rustls::MaybeHttpsStream::Http(plain.call(dst).await?))
+            });
+        }
+        let https = self.https.get_or_init(|| {
+            let config = self.tls.config()?;
+            Ok(hyper_rustls::HttpsConnectorBuilder::new()
+                .with_tls_config((*config).clone())
+                .https_or_http()
+                .enable_http1()
+                .enable_http2()
+                .wrap_connector(self.plain.clone()))
+        });
+        match https {
+            Ok(https) => https.clone().call(dst),
+            Err(reason) => {
+                let reason = reason.clone();
+                Box::pin(async move { Err(BoxError::from(reason)) })
+            }
+        }
+    }
+}
 
 /// The proxies in effect, from the environment.
 #[derive(Clone)]
@@ -180,15 +249,15 @@ pub(crate) fn mask(proxy: &str) -> String {
     }
 }
 
-/// The network settings of a client: TLS trust and proxies.
+/// The network settings of a client: TLS trust (made when first needed) and proxies.
 #[derive(Clone)]
 pub(crate) struct Network {
-    tls: Arc<rustls::ClientConfig>,
+    tls: Arc<LazyTls>,
     proxies: Option<Proxies>,
 }
 
 impl Network {
-    pub(crate) fn new(tls: rustls::ClientConfig, proxies: Option<Proxies>) -> Network {
+    pub(crate) fn new(tls: LazyTls, proxies: Option<Proxies>) -> Network {
         Network {
             tls: Arc::new(tls),
             proxies,
@@ -211,12 +280,11 @@ impl Network {
             proxies: self.proxies.clone(),
             tunnel_plain_http,
         };
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config((*self.tls).clone())
-            .https_or_http()
-            .enable_http1()
-            .enable_http2()
-            .wrap_connector(inner);
+        let connector = Connector {
+            plain: inner,
+            https: Arc::default(),
+            tls: self.tls.clone(),
+        };
         HyperClient::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .build(connector)
