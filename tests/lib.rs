@@ -5,6 +5,7 @@
 //! of a test server ([`served`]), the hostile server and canary of the security tests, and nginx
 //! (installed when missing, [`nginx`]).
 
+pub mod counting;
 pub mod fixtures;
 pub mod hash;
 pub mod hostile;

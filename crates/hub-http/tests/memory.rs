@@ -7,49 +7,14 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::Write;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use hfhub_tests::counting::{Counting, peak_since, reset_peak, uncounted_runtime};
 use hub_cache::hash::{HashKind, Hasher};
 use hub_cache::write::{BlobOrigin, WriteOptions};
 use hub_cache::{Cache, CommitHash, Repo, RepoId, RepoType};
 use hub_http::{Client, DownloadRequest, Endpoint, ParallelOptions};
-
-struct Counting;
-
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-std::thread_local! {
-    /// Set on the origin's threads: what they allocate and free is not counted.
-    static UNCOUNTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-fn counted() -> bool {
-    !UNCOUNTED.try_with(std::cell::Cell::get).unwrap_or(false)
-}
-
-#[allow(unsafe_code)]
-// SAFETY: every call is forwarded to the system allocator unchanged; only counters are added.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if counted() {
-            let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        // SAFETY: same layout contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if counted() {
-            CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
-        }
-        // SAFETY: `ptr` came from `alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
@@ -96,23 +61,13 @@ async fn peak_memory_does_not_grow_with_file_size() {
     for (i, size) in sizes.iter().enumerate() {
         plant(&cache, &repo, &format!("weights-{i}.bin"), *size, i as u64);
     }
-    // The origin on its own uncounted runtime, started from an uncounted thread.
-    let root = cache.root().to_path_buf();
-    let (origin, server) = std::thread::spawn(move || {
-        UNCOUNTED.with(|flag| flag.set(true));
-        let origin = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .on_thread_start(|| UNCOUNTED.with(|flag| flag.set(true)))
-            .build()
-            .unwrap();
-        let server = origin
-            .block_on(hub_server::Server::builder(root).start())
-            .unwrap();
-        (origin, server)
-    })
-    .join()
-    .unwrap();
+    // The origin on its own uncounted runtime.
+    let origin = uncounted_runtime();
+    let server = origin
+        .spawn(hub_server::Server::builder(cache.root().to_path_buf()).start())
+        .await
+        .unwrap()
+        .unwrap();
     // Split over four connections (ranges held or read back out of order), then one connection
     // after the first range (every frame in order).
     for solo_speed in [u64::MAX, 0] {
@@ -146,10 +101,9 @@ async fn peak_memory_does_not_grow_with_file_size() {
                 .truncate(true)
                 .open(&target)
                 .unwrap();
-            let baseline = CURRENT.load(Ordering::Relaxed);
-            PEAK.store(baseline, Ordering::Relaxed);
+            let baseline = reset_peak();
             let done = client.download(&request, file, |_| {}).await.unwrap();
-            let peak = PEAK.load(Ordering::Relaxed) - baseline;
+            let peak = peak_since(baseline);
             assert_eq!(done.size, *size as u64);
             assert_eq!(std::fs::metadata(&target).unwrap().len(), *size as u64);
             eprintln!(

@@ -273,15 +273,39 @@ impl<R: Remote> Downloader<R> {
                 .collect(),
             _ => files,
         };
+        // A task exists only for a file being fetched: its permit is taken before it is spawned,
+        // so memory holds `max_workers` downloads in flight, not one future per file of the
+        // snapshot (a future per file was 7 KiB each: 140 MiB at 20,000 files).
         let semaphore = Arc::new(Semaphore::new(self.max_workers));
         let mut tasks = JoinSet::new();
+        let settle = |joined: Result<Result<PathBuf, Error>, tokio::task::JoinError>| {
+            joined
+                .map_err(|e| Error::Task {
+                    repo: repo.clone(),
+                    reason: e.to_string(),
+                })
+                .and_then(|result| result)
+                .map(drop)
+        };
         for file in files {
-            let (this, cache, commit, semaphore) = (
-                self.clone(),
-                cache.clone(),
-                commit.clone(),
-                semaphore.clone(),
-            );
+            let permit = match semaphore.clone().acquire_owned().await {
+                Ok(permit) => permit,
+                Err(closed) => {
+                    return Err(Error::Task {
+                        repo: repo.clone(),
+                        reason: closed.to_string(),
+                    });
+                }
+            };
+            // Finished downloads are settled as they end: the first error stops the snapshot.
+            while let Some(joined) = tasks.try_join_next() {
+                if let Err(error) = settle(joined) {
+                    tasks.abort_all();
+                    while tasks.join_next().await.is_some() {}
+                    return Err(error);
+                }
+            }
+            let (this, cache, commit) = (self.clone(), cache.clone(), commit.clone());
             let (repo, local_dir, force, shared) = (
                 repo.clone(),
                 local_dir.clone().zip(partials.clone()),
@@ -289,17 +313,13 @@ impl<R: Remote> Downloader<R> {
                 shared.clone(),
             );
             tasks.spawn(async move {
-                let _permit = semaphore.acquire_owned().await;
+                let _permit = permit;
                 this.snapshot_file(&cache, &repo, &commit, file, local_dir, shared, force)
                     .await
             });
         }
         while let Some(joined) = tasks.join_next().await {
-            let result = joined.map_err(|e| Error::Task {
-                repo: repo.clone(),
-                reason: e.to_string(),
-            });
-            if let Err(error) = result.and_then(|r| r) {
+            if let Err(error) = settle(joined) {
                 tasks.abort_all();
                 while tasks.join_next().await.is_some() {}
                 return Err(error);
