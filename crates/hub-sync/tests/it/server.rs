@@ -435,11 +435,7 @@ async fn a_local_dir_snapshot_resumes_every_partial_download_of_its_folders() {
         .start()
         .await
         .expect("server");
-    let client = Client::builder()
-        .with_endpoint(Endpoint::new(server.endpoint()))
-        .build()
-        .expect("client");
-    let downloader = Downloader::new(client, Cache::new(tmp.path().join("hub")));
+    let downloader = Downloader::new(client(&server), Cache::new(tmp.path().join("hub")));
     let request = SnapshotRequest::new(Repo::model("acme/parts").expect("id"))
         .with_local_dir(Some(local.clone()));
     downloader.snapshot(&request).await.expect("snapshot");
