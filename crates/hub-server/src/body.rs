@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::future::Future as _;
 use std::os::unix::fs::FileExt as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -143,6 +143,32 @@ impl Body {
             ending: End::Running,
             spare: Arc::new(Mutex::new(Vec::new())),
         }))
+    }
+}
+
+/// A file body that no fault touches, for a connection that sends it itself (`sendfile(2)`):
+/// the file, the offset of its first byte, the bytes promised, and the request's sent counter.
+#[derive(Debug)]
+pub(crate) struct PlainFile<'a> {
+    pub path: &'a Path,
+    pub start: u64,
+    pub length: u64,
+    pub sent: &'a Arc<AtomicU64>,
+}
+
+impl Body {
+    /// This body as a [`PlainFile`]; `None` for bytes in memory and for a file with body faults
+    /// (those are sent frame by frame, so that the faults apply).
+    pub(crate) fn plain_file(&self) -> Option<PlainFile<'_>> {
+        match self {
+            Body::Stream(stream) if stream.faults == BodyFaults::default() => Some(PlainFile {
+                path: stream.path.as_ref(),
+                start: stream.start,
+                length: stream.length,
+                sent: &stream.sent,
+            }),
+            _ => None,
+        }
     }
 }
 

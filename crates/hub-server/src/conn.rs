@@ -184,7 +184,8 @@ impl Tracked {
         u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    fn progress(&self) {
+    /// The connection made progress (a request started, body bytes went out).
+    pub(crate) fn progress(&self) {
         self.last_progress.store(self.now_ms(), Ordering::Relaxed);
     }
 

@@ -23,6 +23,7 @@ mod body;
 mod conn;
 mod evict;
 pub mod fault;
+mod h1;
 pub mod log;
 mod metrics;
 mod mirror;

@@ -1,5 +1,5 @@
 //! Counters for `/metrics`, in the Prometheus text format (version 0.0.4): requests per listener,
-//! body bytes answered, and for a mirror file hits and misses, upstream bytes and evictions.
+//! body bytes answered and those sent by `sendfile(2)`, and for a mirror file hits and misses, upstream bytes and evictions.
 //!
 //! Counters only grow (a fixed set of atomics: no state grows with the requests served).
 
@@ -14,6 +14,7 @@ pub(crate) struct Metrics {
     hub_requests: AtomicU64,
     cdn_requests: AtomicU64,
     served_bytes: AtomicU64,
+    sendfile_bytes: AtomicU64,
     hits: AtomicU64,
     misses: AtomicU64,
     upstream_bytes: AtomicU64,
@@ -30,6 +31,11 @@ impl Metrics {
         };
         requests.fetch_add(1, Ordering::Relaxed);
         self.served_bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// Body bytes the CDN listener sent with `sendfile(2)` (no copy through the server's memory).
+    pub(crate) fn sent_by_sendfile(&self, bytes: u64) {
+        self.sendfile_bytes.fetch_add(bytes, Ordering::Relaxed);
     }
 
     /// A file a mirror found in its cache.
@@ -72,6 +78,11 @@ impl Metrics {
             "hfhub_served_bytes_total",
             "Body bytes answered (declared lengths).",
             &[("", get(&self.served_bytes))],
+        );
+        counter(
+            "hfhub_sendfile_bytes_total",
+            "Body bytes the CDN listener sent with sendfile(2).",
+            &[("", get(&self.sendfile_bytes))],
         );
         counter(
             "hfhub_mirror_hits_total",

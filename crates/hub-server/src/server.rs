@@ -13,6 +13,7 @@ use bytes::Bytes;
 use hub_cache::{Repo, RepoId, RepoType};
 use hyper::body::Incoming;
 use hyper::header::{HeaderName, HeaderValue};
+use hyper::http::request::Parts;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -24,7 +25,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use crate::Error;
 use crate::access::Access;
 use crate::body::Body;
-use crate::conn::{Admitted, Limits, Registry, Tracked, TrackedBody, Verdict, fitting_cap};
+use crate::conn::{Active, Admitted, Limits, Registry, Tracked, TrackedBody, Verdict, fitting_cap};
 use crate::fault::{CdnLinks, Fault, Faults};
 use crate::log::{self, Origin, RequestLog, RequestRecord};
 use crate::metrics::Metrics;
@@ -522,32 +523,79 @@ async fn serve_connection(
     let bases = Arc::new(shared.bases(stream.local_addr().ok()));
     let limits = shared.limits;
     let tracked = admitted.tracked.clone();
-    let service = {
-        let tracked = tracked.clone();
-        service_fn(move |request| {
-            handle(
-                shared.clone(),
-                origin,
-                bases.clone(),
-                tracked.clone(),
-                request,
-            )
-        })
+    let respond = {
+        let (shared, tracked) = (shared.clone(), tracked.clone());
+        move |request: Parts| {
+            let (shared, bases, tracked) = (shared.clone(), bases.clone(), tracked.clone());
+            async move { respond(&shared, origin, &bases, &tracked, &request).await }
+        }
     };
+    // The CDN listener sends blobs itself (sendfile), unless the client speaks HTTP/2.
+    let http2 = origin == Origin::Hub || {
+        let sniff = crate::h1::is_http2(&stream);
+        tokio::pin!(sniff);
+        match supervise(sniff, &tracked, &limits, &mut stopped, |_| true).await {
+            Some(http2) => http2,
+            None => return,
+        }
+    };
+    if !http2 {
+        let connection = crate::h1::serve(
+            stream,
+            crate::h1::Connection {
+                tracked: tracked.clone(),
+                metrics: shared.metrics.clone(),
+                header_timeout: limits.header_timeout,
+                stopped: stopped.clone(),
+            },
+            respond,
+        );
+        tokio::pin!(connection);
+        supervise(connection, &tracked, &limits, &mut stopped, |_| false).await;
+        drop(admitted);
+        return;
+    }
+    let service = service_fn(move |request: Request<Incoming>| {
+        let (parts, incoming) = request.into_parts();
+        let answered = respond(parts);
+        async move {
+            let (response, active) = answered.await;
+            drop(incoming);
+            Ok::<_, Infallible>(response.map(|body| TrackedBody::new(body, active)))
+        }
+    });
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
-        .max_buf_size(64 * 1024);
+        .max_buf_size(crate::h1::MAX_HEAD);
     builder
         .http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(limits.max_streams)
         .max_send_buf_size(256 * 1024)
-        .max_header_list_size(64 * 1024);
+        .max_header_list_size(crate::h1::MAX_HEAD as u32);
     let connection = builder.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(connection);
+    supervise(connection, &tracked, &limits, &mut stopped, |connection| {
+        connection.graceful_shutdown();
+        false
+    })
+    .await;
+    drop(admitted);
+}
+
+/// Drives `connection` under the limits: closed (dropped) when idle or stalled past its timeout,
+/// or when the registry sheds it while idle. On a stop, `on_stop` asks it to finish (`false`: keep
+/// driving it) or closes it at once (`true`). `None` when it was closed before it ended.
+async fn supervise<F: std::future::Future>(
+    mut connection: std::pin::Pin<&mut F>,
+    tracked: &Tracked,
+    limits: &Limits,
+    stopped: &mut watch::Receiver<Option<Duration>>,
+    mut on_stop: impl FnMut(std::pin::Pin<&mut F>) -> bool,
+) -> Option<F::Output> {
     let tick = limits
         .idle_timeout
         .min(limits.body_timeout)
@@ -557,25 +605,26 @@ async fn serve_connection(
     let mut stopping = false;
     loop {
         tokio::select! {
-            _ = connection.as_mut() => break,
-            _ = wait_stop(&mut stopped), if !stopping => {
+            output = connection.as_mut() => return Some(output),
+            _ = wait_stop(stopped), if !stopping => {
                 stopping = true;
-                connection.as_mut().graceful_shutdown();
+                if on_stop(connection.as_mut()) {
+                    return None;
+                }
             }
             () = tracked.shed_requested() => {
                 if tracked.shed_now() {
-                    break;
+                    return None;
                 }
             }
-            () = tokio::time::sleep(tick) => match tracked.verdict(&limits) {
+            () = tokio::time::sleep(tick) => match tracked.verdict(limits) {
                 Verdict::Keep => {}
                 // Idle, or neither reading nor finishing: drop it (an HTTP/1 connection in the
                 // middle of a request head counts as idle).
-                Verdict::Idle | Verdict::Stalled => break,
+                Verdict::Idle | Verdict::Stalled => return None,
             },
         }
     }
-    drop(admitted);
 }
 
 async fn wait_stop(stopped: &mut watch::Receiver<Option<Duration>>) -> Duration {
@@ -660,26 +709,29 @@ struct Asked {
     listing: Option<Arc<Snapshot>>,
 }
 
-async fn handle(
-    shared: Arc<Shared>,
+/// The answer to a request on either listener and either connection loop (hyper's, or the CDN
+/// listener's own HTTP/1.1 one): faults, the mirror, the reply, `Cache-Control`, metrics and the
+/// request log; with the guard of the request in flight, to drop once its body is sent.
+async fn respond(
+    shared: &Arc<Shared>,
     origin: Origin,
-    bases: Arc<Bases>,
-    tracked: Arc<Tracked>,
-    request: Request<Incoming>,
-) -> Result<Response<TrackedBody>, Infallible> {
+    bases: &Arc<Bases>,
+    tracked: &Arc<Tracked>,
+    request: &Parts,
+) -> (Response<Body>, Active) {
     let active = tracked.start();
     let cancel = CancelOnDrop(Arc::new(AtomicBool::new(false)));
     let header = |name: &str| {
         request
-            .headers()
+            .headers
             .get(name)
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned)
     };
     let asked = Asked {
-        method: request.method().as_str().to_owned(),
-        path: request.uri().path().to_owned(),
-        query: request.uri().query().unwrap_or_default().to_owned(),
+        method: request.method.as_str().to_owned(),
+        path: request.uri.path().to_owned(),
+        query: request.uri.query().unwrap_or_default().to_owned(),
         token: header("authorization")
             .and_then(|value| value.strip_prefix("Bearer ").map(|t| t.trim().to_owned())),
         range: header("range"),
@@ -687,7 +739,7 @@ async fn handle(
         listing: None,
     };
     let path_and_query = request
-        .uri()
+        .uri
         .path_and_query()
         .map_or_else(|| asked.path.clone(), |pq| pq.as_str().to_owned());
     let chosen = shared.faults.choose(origin, &asked.method, &path_and_query);
@@ -711,8 +763,7 @@ async fn handle(
         let prepared = match (origin, &shared.mirror) {
             (_, Some(_)) if !readable => Prepared::Cache,
             (Origin::Hub, Some(mirror)) => {
-                let deny =
-                    |target: &Target, access| refuse(&shared, &bases, &asked, target, access);
+                let deny = |target: &Target, access| refuse(shared, bases, &asked, target, access);
                 let cached = async || {
                     answer(shared.clone(), origin, bases.clone(), asked.clone(), false)
                         .await
@@ -743,7 +794,7 @@ async fn handle(
             }
         }
     };
-    let reply = cache_control(&shared, origin, &asked, reply);
+    let reply = cache_control(shared, origin, &asked, reply);
     shared.metrics.answered(
         origin,
         match &reply.body {
@@ -757,7 +808,7 @@ async fn handle(
         origin,
         method: asked.method.clone(),
         path: path_and_query,
-        authorization: request.headers().contains_key("authorization"),
+        authorization: request.headers.contains_key("authorization"),
         range: asked.range.clone(),
         user_agent: header("user-agent"),
         status: reply.status.as_u16(),
@@ -811,7 +862,7 @@ async fn handle(
     let response = response
         .body(body)
         .unwrap_or_else(|_| Response::new(Body::bytes("invalid response")));
-    Ok(response.map(|body| TrackedBody::new(body, active)))
+    (response, active)
 }
 
 /// The answer from the cache (or a mirror's listing), computed off the runtime.

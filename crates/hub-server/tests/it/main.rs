@@ -3,6 +3,7 @@
 
 mod api;
 mod bodies;
+mod cdn_loop;
 mod faults;
 mod limits;
 mod oracle;
