@@ -162,6 +162,7 @@ async fn keep_alive_pipelining_head_and_ranges_on_one_connection() {
         let get = format!("GET {target} HTTP/1.1\r\nHost: {authority}\r\n\r\n");
         let (head, body) = exchange(&mut stream, &mut carry, &get, false);
         assert!(head.starts_with("http/1.1 200 ok\r\n"), "{head}");
+        assert!(head.contains("\r\ndate: "), "{head}");
         assert!(body == content, "first body differs");
         // A second request on the same connection.
         let (head, body) = exchange(&mut stream, &mut carry, &get, false);
