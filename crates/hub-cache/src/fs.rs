@@ -523,6 +523,12 @@ impl Dir {
         self.walk(components(), create)
     }
 
+    /// Whether this folder was removed since it was opened (no name links to it any more: a
+    /// folder made in it now fails, a file made in it is lost). One `fstat`.
+    pub fn is_removed(&self) -> io::Result<bool> {
+        Ok(rustix::fs::fstat(&self.fd)?.st_nlink == 0)
+    }
+
     /// A second handle on the same folder.
     pub fn try_clone(&self) -> io::Result<Dir> {
         Ok(Dir {

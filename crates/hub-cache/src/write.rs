@@ -268,8 +268,8 @@ struct Probed {
     symlinks: OnceLock<bool>,
     /// The permissions a new file gets in a folder (upstream's `tmp_<uuid>` probe), by folder.
     file_mode: Mutex<HashMap<PathBuf, fs::Permissions>>,
-    /// The repository folder, once opened.
-    repo_folder: OnceLock<Dir>,
+    /// The repository folder, once opened (opened again when it was removed meanwhile).
+    repo_folder: Mutex<Option<Arc<Dir>>>,
 }
 
 impl RepoWriter {
@@ -285,10 +285,19 @@ impl RepoWriter {
 
     /// The repository folder, opened once per writer (and its clones) and created if absent. Its
     /// path is trusted, as the cache root is (a user may keep a repository on another disk through
-    /// a link); nothing below it is reached through a link (see [`RepoWriter::folder`]).
-    fn repo_folder(&self) -> Result<&Dir, WriteError> {
-        if let Some(dir) = self.probed.repo_folder.get() {
-            return Ok(dir);
+    /// a link); nothing below it is reached through a link (see [`RepoWriter::folder`]). A folder
+    /// removed meanwhile (`hfhub delete`, `rm -rf` in another terminal during a snapshot) is made
+    /// and opened again, as upstream's writes by path would: one `fstat` per call tells.
+    fn repo_folder(&self) -> Result<Arc<Dir>, WriteError> {
+        let mut cached = self
+            .probed
+            .repo_folder
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(dir) = cached.as_ref()
+            && !dir.is_removed().unwrap_or(true)
+        {
+            return Ok(dir.clone());
         }
         let path = self.dir.path();
         let opened = match Dir::open(path) {
@@ -299,7 +308,9 @@ impl RepoWriter {
             opened => opened,
         }
         .map_err(io_error("open the folder", path))?;
-        Ok(self.probed.repo_folder.get_or_init(|| opened))
+        let opened = Arc::new(opened);
+        *cached = Some(opened.clone());
+        Ok(opened)
     }
 
     /// The folder `relative` below the repository folder (`blobs`, `snapshots/<commit>/<dirs>`...),
@@ -803,6 +814,33 @@ mod tests {
             assert!(writer.publish_blob(&blob.path, bad_etag).is_err());
         }
         assert!(!tmp.path().join("x").exists());
+    }
+
+    #[test]
+    fn a_repository_folder_removed_between_two_files_is_made_again() {
+        let (_tmp, writer, commit) = setup();
+        let clone = writer.clone();
+        let write = |writer: &RepoWriter, etag: &str, name: &str| {
+            let blob = writer.create_incomplete_blob(etag).unwrap();
+            fs::write(&blob.path, etag).unwrap();
+            writer.publish_blob(&blob.path, etag).unwrap();
+            writer
+                .link_pointer(&commit, name, etag, BlobOrigin::Downloaded)
+                .unwrap();
+            writer.write_ref("main", &commit).unwrap();
+        };
+        write(&writer, "e1", "a.txt");
+        // Deleted in another terminal while the snapshot runs: the next file recreates the tree
+        // (the cached folder handle would name a removed folder, where nothing can be made).
+        fs::remove_dir_all(writer.dir().path()).unwrap();
+        write(&clone, "e2", "d/b.txt");
+        let pointer = writer.dir().pointer_path(commit.as_str(), "d/b.txt");
+        assert_eq!(fs::read_to_string(&pointer).unwrap(), "e2");
+        assert_eq!(
+            writer.dir().read_ref("main").unwrap().as_deref(),
+            Some(commit.as_str())
+        );
+        assert!(!writer.dir().pointer_path(commit.as_str(), "a.txt").exists());
     }
 
     #[test]

@@ -14,6 +14,7 @@
 //! - `report`: the Markdown page (`docs/benchmarks.md`, or `target/bench/smoke.md` for `--smoke`).
 
 mod data;
+mod floor;
 mod mirror;
 mod nginx;
 mod origin;
@@ -306,6 +307,13 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     };
     drop(nginx);
     drop(server);
+    // With the servers gone: the hash's cost, for scenario 1's floor (a smaller sample in a smoke
+    // run, which runs a debug build).
+    let hash_per_gib = (options.wants("1a") || options.wants("1b"))
+        .then(|| floor::hash_seconds_per_gib(if smoke { 1.0 / 16.0 } else { 1.0 }));
+    if let Some(seconds) = hash_per_gib {
+        eprintln!("xtask bench: SHA-256 takes {seconds:.3} s of one core per GiB here");
+    }
     fs::remove_dir_all(&work).with_context(|| format!("cannot remove `{}`", work.display()))?;
 
     let machine = report::Machine::probe(load_before);
@@ -324,6 +332,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         scenarios: &results,
         repo_info: repo_info.as_ref(),
         mirror: mirror.as_ref(),
+        hash_per_gib,
     });
     let out = if smoke {
         bench_dir.join("smoke.md")

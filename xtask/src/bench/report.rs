@@ -146,6 +146,8 @@ pub struct Inputs<'a> {
     pub repo_info: Option<&'a RepoInfo>,
     /// Scenario 9.
     pub mirror: Option<&'a MirrorRun>,
+    /// Seconds of one core SHA-256 of 1 GiB takes here (see [`super::floor`]), when scenario 1 ran.
+    pub hash_per_gib: Option<f64>,
 }
 
 /// The line after which `docs/benchmarks.md` holds hand-written notes that a new run keeps.
@@ -231,6 +233,14 @@ pub fn render(inputs: &Inputs) -> String {
     write_server(&mut out, inputs.scenarios, inputs.repo_info);
     write_mirror(&mut out, inputs.mirror);
     write_targets(&mut out, inputs.scenarios, inputs.repo_info);
+    if let Some(hash_per_gib) = inputs.hash_per_gib {
+        write_floor(
+            &mut out,
+            inputs.scenarios,
+            hash_per_gib,
+            inputs.machine.cores,
+        );
+    }
     out
 }
 
@@ -677,6 +687,74 @@ fn write_targets(out: &mut String, scenarios: &[Scenario], repo_info: Option<&Re
     let _ = writeln!(out);
 }
 
+/// A floor of hfhub's time in a scenario against a tool that does not hash: the tool's client CPU,
+/// plus the hash of the bytes, plus the origin's CPU during the tool's runs, over every core with
+/// nothing idle (medians, in seconds).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Floor {
+    peer_seconds: f64,
+    peer_cpu: f64,
+    server_cpu: f64,
+    hash: f64,
+    seconds: f64,
+}
+
+fn floor(scenario: &Scenario, peer: Tool, hash_per_gib: f64, cores: usize) -> Option<Floor> {
+    let row = scenario.row(peer)?;
+    let peer_cpu = median(&row.cpu)?;
+    let server_cpu = median(&row.server_cpu)?;
+    let hash = hash_per_gib * scenario.bytes as f64 / f64::from(1 << 30);
+    Some(Floor {
+        peer_seconds: median(&row.seconds)?,
+        peer_cpu,
+        server_cpu,
+        hash,
+        seconds: (peer_cpu + hash + server_cpu) / cores.max(1) as f64,
+    })
+}
+
+/// Scenario 1's floors against the tools its time targets compare hfhub with.
+fn write_floor(out: &mut String, scenarios: &[Scenario], hash_per_gib: f64, cores: usize) {
+    let Some(large) = find(scenarios, "large-nginx").or_else(|| find(scenarios, "large-serve"))
+    else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "### The hash's floor in scenario 1
+"
+    );
+    let _ = writeln!(
+        out,
+        "hfhub verifies the SHA-256 of every byte, which the tools below do not; SHA-256 of 1 GiB \
+         takes {} of one core here (`hub_cache::hash`, from memory, fastest of three passes). Doing \
+         what the tool does plus the hash, with the origin's share, on {cores} cores kept fully \
+         busy, hfhub could not finish sooner than:\n",
+        seconds(hash_per_gib)
+    );
+    let _ = writeln!(
+        out,
+        "| Against | its CPU | hash | origin CPU | floor | its time | floor / its time | target |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    );
+    for (tool, target) in [(Tool::HfHubCrate, 1.0), (Tool::CurlFile, 0.9)] {
+        if let Some(f) = floor(large, tool, hash_per_gib, cores) {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {:.2}x | ≤ {target:.1}x |",
+                tool.label(),
+                seconds(f.peer_cpu),
+                seconds(f.hash),
+                seconds(f.server_cpu),
+                seconds(f.seconds),
+                seconds(f.peer_seconds),
+                f.seconds / f.peer_seconds,
+            );
+        }
+    }
+    let _ = writeln!(out);
+}
+
 fn find<'a>(scenarios: &'a [Scenario], key: &str) -> Option<&'a Scenario> {
     scenarios.iter().find(|s| s.key == key)
 }
@@ -779,6 +857,36 @@ mod tests {
             bytes,
             rows,
         }
+    }
+
+    #[test]
+    fn the_floor_adds_the_hash_to_the_tools_work_and_spreads_it_over_the_cores() {
+        // hf-hub: median 1.2 s, so CPU 0.6 s and origin CPU 0.3 s (see `row`); 2 GiB hashed at
+        // 0.5 s per GiB: (0.6 + 1.0 + 0.3) / 2 cores = 0.95 s.
+        let large = scenario(
+            "large-nginx",
+            Kind::Nginx,
+            1,
+            2 << 30,
+            vec![
+                row(Tool::Hfhub, &[2.0], 8 << 20),
+                row(Tool::HfHubCrate, &[1.1, 1.2, 1.3], 8 << 20),
+            ],
+        );
+        let found = floor(&large, Tool::HfHubCrate, 0.5, 2).expect("figures");
+        assert!((found.hash - 1.0).abs() < 1e-9, "{found:?}");
+        assert!((found.seconds - 0.95).abs() < 1e-9, "{found:?}");
+        assert!((found.peer_seconds - 1.2).abs() < 1e-9, "{found:?}");
+        assert!(floor(&large, Tool::CurlFile, 0.5, 2).is_none());
+        let mut out = String::new();
+        write_floor(&mut out, std::slice::from_ref(&large), 0.5, 2);
+        assert!(
+            out.contains("| hf-hub crate (Rust) | 600.0 ms | 1.00 s | 300.0 ms | 950.0 ms | 1.20 s | 0.79x | ≤ 1.0x |"),
+            "{out}"
+        );
+        let mut none = String::new();
+        write_floor(&mut none, &[], 0.5, 2);
+        assert!(none.is_empty());
     }
 
     #[test]
