@@ -1,7 +1,7 @@
 //! The CDN listener's own HTTP/1.1 loop: blobs sent with `sendfile(2)` (the `/metrics` counter
 //! shows it), keep-alive, pipelining, HTTP/1.0, `Connection: close`, `HEAD`, HTTP/2 with prior
-//! knowledge left to hyper, and hostile clients: oversized heads, too many headers, malformed
-//! heads, request bodies, odd targets, a head sent byte by byte.
+//! knowledge left to hyper, a stop between requests, and hostile clients: oversized heads, too
+//! many headers, malformed heads, request bodies, odd targets, a head sent byte by byte.
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
@@ -393,4 +393,33 @@ async fn http2_with_prior_knowledge_is_still_served() {
     }
     assert!(received == weights(300_000), "the body differs");
     server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_stop_closes_a_kept_alive_connection_between_requests() {
+    let cache = cache();
+    let server = Server::builder(cache.path()).start().await.expect("start");
+    let (authority, target) = signed_blob(&server).await;
+    let mut stream = tokio::task::spawn_blocking(move || {
+        let mut stream = connect(&authority);
+        let get = format!("GET {target} HTTP/1.1\r\nHost: a\r\n\r\n");
+        let (head, _) = exchange(&mut stream, &mut Vec::new(), &get, false);
+        assert!(head.starts_with("http/1.1 200"), "{head}");
+        stream
+    })
+    .await
+    .expect("client");
+    // Idle and kept alive: a stop with a long grace closes it at once, not after the grace.
+    let started = Instant::now();
+    server.shutdown_within(Duration::from_secs(60)).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the stop waited {:?} for an idle connection",
+        started.elapsed()
+    );
+    tokio::task::spawn_blocking(move || {
+        assert!(read_until_closed(&mut stream, Duration::from_secs(10)).is_empty());
+    })
+    .await
+    .expect("closed");
 }
