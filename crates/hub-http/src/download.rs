@@ -1,22 +1,26 @@
 //! Downloading one file's bytes into a caller's file: resume from an offset, several ranged
 //! connections for large files, size and content hash verified before the caller may publish.
 //!
-//! Each connection gathers the body's frames as they came off the socket (no copy) and writes a
-//! batch at its offset with one `pwritev`; a tracker knows the contiguous prefix that is complete
-//! and keeps the batches just written (up to `HELD_BYTES`) for a hasher thread that follows that
-//! prefix on a second core: bytes are hashed from memory as the prefix reaches them, and read back
-//! from the file only when they did not fit (or were on disk before: a resume). The hash is ready
-//! moments after the last byte arrives, and memory stays bounded.
+//! Each connection copies the body's frames into a batch buffer of the download's pool and writes a
+//! full batch at its offset with one `pwrite`; a tracker knows the contiguous prefix that is
+//! complete and keeps the batches just written (up to `HELD_BYTES`) for a hasher thread that
+//! follows that prefix on a second core: bytes are hashed from memory as the prefix reaches them,
+//! and read back from the file only when they did not fit (or were on disk before: a resume). The
+//! hash is ready moments after the last byte arrives, and memory stays bounded.
+//!
+//! The copy is cheaper than what it replaces: frames kept as they came off the connection pinned
+//! hyper's read buffer, so most reads went into a freshly allocated one, whose pages the allocator
+//! had just given back to the system: 30,000-100,000 page faults per GiB (about a quarter of a
+//! second of CPU here). A batch's buffer goes back to the pool once written and hashed, and hyper
+//! reads again into the buffer it owns alone.
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::IoSlice;
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
 use hub_cache::etag::Etag;
 use hub_cache::hash::{HashKind, Hasher};
 use hyper::header::{self, HeaderMap, HeaderValue};
@@ -27,9 +31,10 @@ use crate::transport::{Redirects, Transport};
 
 /// Bytes gathered before one positional write.
 const WRITE_BUFFER: usize = 1 << 20;
-/// Frames gathered before one positional write at most (a trickling server sends many small
-/// ones; `pwritev` takes at most `IOV_MAX`, 1024, slices at once).
-const BATCH_FRAMES: usize = 256;
+/// Full-size batch buffers a download keeps for reuse once written and hashed (beyond them,
+/// buffers are freed): with the buffers in use, the held ones and the written ones, memory stays
+/// that of the bytes in flight.
+const SPARE_BUFFERS: usize = HELD_BYTES / WRITE_BUFFER;
 /// Completed bytes kept in memory for the hasher at most (beyond it, they are read back).
 const HELD_BYTES: usize = 8 << 20;
 /// Bytes read back from the file at once by the hasher.
@@ -124,66 +129,104 @@ struct TrackerState {
     /// Completed intervals beyond the watermark, start → end.
     pending: BTreeMap<u64, u64>,
     watermark: u64,
-    /// Completed batches at or beyond the hashed position, start → frames; at most
-    /// [`HELD_BYTES`] in all (a batch that does not fit is read back from the file instead).
+    /// Completed batches at or beyond the hashed position, start → batch; at most [`HELD_BYTES`]
+    /// of buffers in all (a batch that does not fit is read back from the file instead).
     held: BTreeMap<u64, Batch>,
     held_bytes: usize,
     cancelled: bool,
 }
 
-/// Frames of one body, in order, as they came off the connection (not copied), written at once.
+/// Batch buffers of one download, kept for reuse (see the module docs).
 #[derive(Default)]
+struct Pool {
+    spare: Mutex<Vec<Vec<u8>>>,
+}
+
+impl Pool {
+    /// An empty buffer for up to `want` bytes: a spare full-size one when `want` fills one, else
+    /// a new one of just that size.
+    fn take(&self, want: u64) -> Vec<u8> {
+        let want = usize::try_from(want).map_or(WRITE_BUFFER, |want| want.min(WRITE_BUFFER));
+        if want == WRITE_BUFFER
+            && let Some(buffer) = self.lock().pop()
+        {
+            return buffer;
+        }
+        Vec::with_capacity(want)
+    }
+
+    fn give_back(&self, mut buffer: Vec<u8>) {
+        if buffer.capacity() >= WRITE_BUFFER {
+            let mut spare = self.lock();
+            if spare.len() < SPARE_BUFFERS {
+                buffer.clear();
+                spare.push(buffer);
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Vec<u8>>> {
+        self.spare.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Consecutive bytes of one body, copied into a buffer of the download's pool (returned to it when
+/// dropped), written at once.
 struct Batch {
-    frames: Vec<Bytes>,
-    len: usize,
+    bytes: Vec<u8>,
+    pool: Arc<Pool>,
 }
 
 impl Batch {
-    fn push(&mut self, frame: Bytes) {
-        self.len += frame.len();
-        self.frames.push(frame);
+    /// An empty batch; its buffer is taken from `pool` by the first [`Batch::fill`].
+    fn new(pool: &Arc<Pool>) -> Batch {
+        Batch {
+            bytes: Vec::new(),
+            pool: pool.clone(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.bytes.len()
     }
 
     fn is_empty(&self) -> bool {
-        self.len == 0
+        self.bytes.is_empty()
     }
 
-    /// Writes every byte at `offset` (one `pwritev` per [`BATCH_FRAMES`] frames when the file
-    /// takes it all at once, as regular files do).
-    fn write_all_at(&self, file: &File, mut offset: u64) -> std::io::Result<()> {
-        // The first frame not fully written, and how much of it was.
-        let (mut first, mut skip) = (0, 0);
-        loop {
-            while first < self.frames.len() && self.frames[first].len() == skip {
-                (first, skip) = (first + 1, 0);
-            }
-            let Some(head) = self.frames.get(first) else {
-                break;
-            };
-            let slices: Vec<IoSlice<'_>> = std::iter::once(&head[skip..])
-                .chain(self.frames[first + 1..].iter().map(|f| &f[..]))
-                .filter(|slice| !slice.is_empty())
-                .take(BATCH_FRAMES)
-                .map(IoSlice::new)
-                .collect();
-            let mut written = match rustix::io::pwritev(file, &slices, offset) {
-                Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
-                Ok(written) => written,
-                Err(rustix::io::Errno::INTR) => continue,
-                Err(errno) => return Err(errno.into()),
-            };
-            offset += written as u64;
-            while written > 0 {
-                let left = self.frames[first].len() - skip;
-                if written < left {
-                    skip += written;
-                    break;
-                }
-                written -= left;
-                (first, skip) = (first + 1, 0);
-            }
+    /// The memory the batch holds: its buffer's capacity, which is what [`HELD_BYTES`] bounds (a
+    /// server that trickles a few bytes per [`PROGRESS_INTERVAL`] makes batches of a few bytes
+    /// in full-size buffers).
+    fn footprint(&self) -> usize {
+        self.bytes.capacity()
+    }
+
+    /// Whether the buffer has no room left.
+    fn is_full(&self) -> bool {
+        self.bytes.capacity() > 0 && self.bytes.len() == self.bytes.capacity()
+    }
+
+    /// Copies the start of `frame` that fits, taking a buffer for up to `want` bytes first when
+    /// the batch has none; returns how many bytes were copied (all of `frame` unless the batch
+    /// is then full).
+    fn fill(&mut self, frame: &[u8], want: u64) -> usize {
+        if self.bytes.capacity() == 0 {
+            self.bytes = self.pool.take(want.max(frame.len() as u64));
         }
-        Ok(())
+        let n = frame.len().min(self.bytes.capacity() - self.bytes.len());
+        self.bytes.extend_from_slice(&frame[..n]);
+        n
+    }
+
+    /// Writes every byte at `offset`.
+    fn write_all_at(&self, file: &File, offset: u64) -> std::io::Result<()> {
+        file.write_all_at(&self.bytes, offset)
+    }
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        self.pool.give_back(std::mem::take(&mut self.bytes));
     }
 }
 
@@ -217,13 +260,13 @@ impl Tracker {
     /// Marks `batch`, written at `start`, complete. The hasher may keep the bytes (they are then
     /// not read back from the file).
     fn complete(&self, start: u64, batch: Batch) {
-        let end = start + batch.len as u64;
+        let end = start + batch.len() as u64;
         let mut state = self.lock();
         // Bytes below the watermark were complete already (and may be hashed): never again.
         if start >= state.watermark && end > start {
             state.pending.insert(start, end);
-            if self.hashing && state.held_bytes + batch.len <= HELD_BYTES {
-                state.held_bytes += batch.len;
+            if self.hashing && state.held_bytes + batch.footprint() <= HELD_BYTES {
+                state.held_bytes += batch.footprint();
                 state.held.insert(start, batch);
             }
             while let Some(end) = {
@@ -251,7 +294,7 @@ impl Tracker {
             }
             if state.watermark > hashed {
                 if let Some(batch) = state.held.remove(&hashed) {
-                    state.held_bytes -= batch.len;
+                    state.held_bytes -= batch.footprint();
                     return Some(Step::Memory(batch));
                 }
                 let next_held = state
@@ -306,6 +349,8 @@ struct Transfer {
     request: DownloadRequest,
     file: Arc<File>,
     tracker: Tracker,
+    /// Batch buffers for reuse.
+    pool: Arc<Pool>,
     /// Bytes on disk so far, for progress.
     done: AtomicU64,
     /// Where the bytes are now: a signed CDN location may be replaced by a fresh one.
@@ -342,6 +387,7 @@ pub(crate) async fn download(
                         .expected_size
                         .is_some_and(|total| total > INLINE_HASH_LIMIT),
             ),
+            pool: Arc::default(),
             done: AtomicU64::new(resume_from),
             location: Mutex::new(request.location.clone()),
             on_progress: Box::new(on_progress),
@@ -697,7 +743,7 @@ impl Transfer {
             .into());
         }
         let mut body = self.transport.download_body(answer);
-        let mut buffer = Batch::default();
+        let mut buffer = Batch::new(&self.pool);
         // On a slow link the buffer also goes to disk every PROGRESS_INTERVAL, so progress (and a
         // resumable partial file) advances steadily rather than once per WRITE_BUFFER.
         let mut last_flush = tokio::time::Instant::now();
@@ -732,23 +778,21 @@ impl Transfer {
                 }
                 Some(Ok(chunk)) => chunk,
             };
-            if position.saturating_add((buffer.len + chunk.len()) as u64) > to {
+            if position.saturating_add((buffer.len() + chunk.len()) as u64) > to {
                 return Err(Error::BadResponse {
                     url,
                     reason: format!("more than the {expected_len} bytes expected"),
                 }
                 .into());
             }
-            if chunk.is_empty() {
-                continue;
-            }
-            buffer.push(chunk);
-            if buffer.len >= WRITE_BUFFER
-                || buffer.frames.len() >= BATCH_FRAMES
-                || last_flush.elapsed() >= PROGRESS_INTERVAL
-            {
-                self.flush(&mut buffer, position, &url).await?;
-                last_flush = tokio::time::Instant::now();
+            let mut rest = &chunk[..];
+            while !rest.is_empty() {
+                let want = to - *position - buffer.len() as u64;
+                rest = &rest[buffer.fill(rest, want)..];
+                if buffer.is_full() || last_flush.elapsed() >= PROGRESS_INTERVAL {
+                    self.flush(&mut buffer, position, &url).await?;
+                    last_flush = tokio::time::Instant::now();
+                }
             }
         }
         self.flush(&mut buffer, position, &url).await?;
@@ -769,9 +813,9 @@ impl Transfer {
         if buffer.is_empty() {
             return Ok(());
         }
-        let data = std::mem::take(buffer);
+        let data = std::mem::replace(buffer, Batch::new(&self.pool));
         let offset = *position;
-        let (result, data) = if data.len <= INLINE_WRITE_LIMIT {
+        let (result, data) = if data.len() <= INLINE_WRITE_LIMIT {
             (data.write_all_at(&self.file, offset), data)
         } else {
             let writer = self.file.clone();
@@ -789,7 +833,7 @@ impl Transfer {
             url: url.to_owned(),
             source,
         })?;
-        let len = data.len as u64;
+        let len = data.len() as u64;
         self.tracker.complete(offset, data);
         *position = offset + len;
         let done = self.done.fetch_add(len, Ordering::Relaxed) + len;
@@ -816,10 +860,8 @@ fn spawn_hasher(
         while hashed < total {
             match tracker.next_step(hashed)? {
                 Step::Memory(batch) => {
-                    for frame in &batch.frames {
-                        hasher.update(frame);
-                    }
-                    hashed += batch.len as u64;
+                    hasher.update(&batch.bytes);
+                    hashed += batch.len() as u64;
                 }
                 Step::Disk(end) => {
                     if buffer.is_empty() {
@@ -863,22 +905,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_batch_of_many_odd_frames_is_written_whole_at_its_offset() {
-        // More frames than one `pwritev` takes, of odd sizes, some empty, and a long run of empty ones.
-        let mut batch = Batch::default();
-        let mut expected = vec![0xAAu8; 5];
-        for i in 0..(3 * BATCH_FRAMES + 7) {
-            let frame: Vec<u8> = (0..(i * 7) % 13).map(|j| (i + j) as u8).collect();
-            expected.extend_from_slice(&frame);
-            batch.frames.push(Bytes::from(frame));
-            if i == BATCH_FRAMES {
-                // A run of empty frames longer than one `pwritev`.
-                batch
-                    .frames
-                    .extend(std::iter::repeat_n(Bytes::new(), BATCH_FRAMES + 1));
-            }
+    fn held_batches_are_bounded_by_their_buffers_not_their_bytes() {
+        // A trickling connection ahead of the prefix completes batches of ten bytes, each in a
+        // full-size buffer: the tracker keeps only as many as HELD_BYTES of buffers.
+        let pool = Arc::new(Pool::default());
+        let tracker = Tracker::new(0, true);
+        for i in 1..=100u64 {
+            let mut batch = Batch::new(&pool);
+            assert_eq!(batch.fill(&[7; 10], u64::MAX), 10);
+            tracker.complete(i * 10, batch);
         }
-        batch.len = expected.len() - 5;
+        let state = tracker.lock();
+        assert_eq!(state.held.len(), HELD_BYTES / WRITE_BUFFER);
+        assert!(state.held_bytes <= HELD_BYTES);
+        assert_eq!(state.pending.len(), 100);
+    }
+
+    #[test]
+    fn a_batch_copies_what_fits_and_its_buffer_is_reused_once_dropped() {
+        let pool = Arc::new(Pool::default());
+        let mut batch = Batch::new(&pool);
+        let frame: Vec<u8> = (0..WRITE_BUFFER / 3 + 5).map(|i| i as u8).collect();
+        let mut copied = Vec::new();
+        // Frames that do not divide the buffer: the last one is cut where the buffer is full.
+        let mut rest: &[u8] = &[];
+        for _ in 0..3 {
+            let n = batch.fill(&frame, u64::MAX);
+            copied.extend_from_slice(&frame[..n]);
+            rest = &frame[n..];
+        }
+        assert!(batch.is_full());
+        assert_eq!(batch.len(), WRITE_BUFFER);
+        assert_eq!(rest.len(), 3 * frame.len() - WRITE_BUFFER);
+        assert_eq!(batch.bytes, copied);
         let dir = tempfile::tempdir().expect("temporary folder");
         let path = dir.path().join("out");
         let file = File::options()
@@ -889,6 +948,30 @@ mod tests {
             .expect("create");
         file.write_all_at(&[0xAA; 5], 0).expect("prefix");
         batch.write_all_at(&file, 5).expect("written");
+        let mut expected = vec![0xAA; 5];
+        expected.extend_from_slice(&copied);
         assert_eq!(std::fs::read(&path).expect("read"), expected);
+        // Dropped (written and hashed), its memory serves the next batch: no fresh pages.
+        let address = batch.bytes.as_ptr();
+        drop(batch);
+        let mut next = Batch::new(&pool);
+        assert_eq!(next.fill(rest, u64::MAX), rest.len());
+        assert_eq!(next.bytes.as_ptr(), address);
+        assert_eq!(next.bytes, rest);
+        // A short body's batch takes a buffer of its size, not a full one.
+        let mut short = Batch::new(&pool);
+        assert_eq!(short.fill(b"abc", 10), 3);
+        assert!(short.bytes.capacity() < WRITE_BUFFER);
+        // The pool keeps only so many spares.
+        let many: Vec<Batch> = (0..SPARE_BUFFERS + 3)
+            .map(|_| {
+                let mut batch = Batch::new(&pool);
+                batch.fill(b"x", u64::MAX);
+                batch
+            })
+            .collect();
+        drop(many);
+        drop(next);
+        assert_eq!(pool.lock().len(), SPARE_BUFFERS);
     }
 }
