@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use hfhub_tests::hostile::{Hostile, Reply, Seen, answer};
 use hub_cache::hash::{HashKind, hash_bytes};
-use hub_http::{Client, DownloadRequest, Endpoint, Error, ParallelOptions};
+use hub_http::{Client, Endpoint, Error, ParallelOptions};
 use hub_server::Origin;
 use hub_server::fault::{Fault, FaultKind};
 
 use crate::download::request_for;
-use crate::support::{self, Setup, gpt2, gpt2_file, serve};
+use crate::support::{self, Setup, gpt2_file, serve};
 
 /// Small ranges over four connections, so most bytes arrive ahead of the hashed prefix.
 fn parallel() -> ParallelOptions {
@@ -199,14 +199,7 @@ async fn odd_frames_download(
         })
         .build()
         .unwrap();
-    let resolved = client.resolve(&gpt2(), "main", "odd.bin").await.unwrap();
-    let request = DownloadRequest {
-        resolve_url: client.endpoint().resolve_url(&gpt2(), "main", "odd.bin"),
-        location: resolved.location,
-        expected_size: resolved.size,
-        etag: resolved.etag,
-        resume_from: 0,
-    };
+    let request = request_for(&client, "odd.bin").await;
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("blob");
     let result = client
