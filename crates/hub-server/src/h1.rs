@@ -336,3 +336,85 @@ async fn write_refusal(stream: &mut TcpStream, status: StatusCode) -> std::io::R
     stream.write_all(answer.as_bytes()).await?;
     stream.shutdown().await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// What `parse` may answer for any bytes: nothing yet, a head no longer than the bytes, or a
+    /// refusal with 400 or 431; never a panic.
+    fn check(bytes: &[u8]) {
+        match parse(bytes) {
+            Ok(None) => {}
+            Ok(Some(head)) => {
+                assert!(head.length <= bytes.len());
+                assert!(head.parts.version == Version::HTTP_11 || !head.keep_alive);
+                assert!(!head.parts.headers.contains_key(TRANSFER_ENCODING));
+            }
+            Err(NoHead::Refuse(status)) => assert!(
+                status == StatusCode::BAD_REQUEST
+                    || status == StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "{status}"
+            ),
+            Err(NoHead::Close) => panic!("parse never closes without an answer"),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_parse_to_a_head_a_partial_one_or_a_refusal(
+            bytes in proptest::collection::vec(any::<u8>(), 0..512),
+        ) {
+            check(&bytes);
+        }
+
+        #[test]
+        fn any_header_lines_after_a_request_line_parse_without_panic(
+            method in "(GET|HEAD|POST|[A-Z]{1,8}|[ -~]{0,6})",
+            target in "[ -~]{0,40}",
+            version in "HTTP/1\\.[01]|HTTP/[0-9.]{0,4}",
+            lines in proptest::collection::vec("[ -~\\t]{0,60}", 0..8),
+        ) {
+            let mut head = format!("{method} {target} {version}\r\n");
+            for line in &lines {
+                head.push_str(line);
+                head.push_str("\r\n");
+            }
+            head.push_str("\r\n");
+            check(head.as_bytes());
+        }
+    }
+
+    #[test]
+    fn a_body_or_too_many_headers_is_refused_and_a_plain_get_is_kept_alive() {
+        let get = parse(b"GET /a/b?x=1 HTTP/1.1\r\nHost: h\r\n\r\nGET /next").expect("valid");
+        let get = get.expect("whole");
+        assert_eq!(get.parts.uri.path(), "/a/b");
+        assert!(get.keep_alive);
+        assert_eq!(get.length, "GET /a/b?x=1 HTTP/1.1\r\nHost: h\r\n\r\n".len());
+        let old = parse(b"GET / HTTP/1.0\r\n\r\n")
+            .expect("valid")
+            .expect("whole");
+        assert!(!old.keep_alive);
+        for body in [
+            &b"GET / HTTP/1.1\r\nContent-Length: 1\r\n\r\nx"[..],
+            b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+        ] {
+            assert_eq!(
+                parse(body).err(),
+                Some(NoHead::Refuse(StatusCode::BAD_REQUEST))
+            );
+        }
+        let mut many = b"GET / HTTP/1.1\r\n".to_vec();
+        for i in 0..=MAX_HEADERS {
+            many.extend_from_slice(format!("x-{i}: y\r\n").as_bytes());
+        }
+        many.extend_from_slice(b"\r\n");
+        assert_eq!(
+            parse(&many).err(),
+            Some(NoHead::Refuse(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE))
+        );
+        assert!(matches!(parse(b"GET / HT"), Ok(None)));
+    }
+}
