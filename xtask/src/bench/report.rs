@@ -529,7 +529,7 @@ fn targets(scenarios: &[Scenario], repo_info: Option<&RepoInfo>) -> Vec<Target> 
                 ));
             }
         };
-    let large = find(scenarios, "large-nginx").or_else(|| find(scenarios, "large-serve"));
+    let large = scenario_1(scenarios);
     if let Some(large) = large {
         let name = format!("1 ({})", large.origin.label());
         time_target(&mut lines, large, &name, Tool::HfHubCrate, 1.0);
@@ -715,8 +715,7 @@ fn floor(scenario: &Scenario, peer: Tool, hash_per_gib: f64, cores: usize) -> Op
 
 /// Scenario 1's floors against the tools its time targets compare hfhub with.
 fn write_floor(out: &mut String, scenarios: &[Scenario], hash_per_gib: f64, cores: usize) {
-    let Some(large) = find(scenarios, "large-nginx").or_else(|| find(scenarios, "large-serve"))
-    else {
+    let Some(large) = scenario_1(scenarios) else {
         return;
     };
     let _ = writeln!(
@@ -753,6 +752,11 @@ fn write_floor(out: &mut String, scenarios: &[Scenario], hash_per_gib: f64, core
         }
     }
     let _ = writeln!(out);
+}
+
+/// Scenario 1 as its targets read it: the nginx origin, else (a smoke run) `hfhub serve`.
+fn scenario_1(scenarios: &[Scenario]) -> Option<&Scenario> {
+    find(scenarios, "large-nginx").or_else(|| find(scenarios, "large-serve"))
 }
 
 fn find<'a>(scenarios: &'a [Scenario], key: &str) -> Option<&'a Scenario> {
